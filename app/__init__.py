@@ -1,0 +1,109 @@
+"""Application factory: create_app reads as the list of steps that build the portal."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import config as config_module
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the portal; `config` overrides the environment (tests, demo)."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"),
+                instance_path=os.environ.get("INSTANCE_PATH") or str(ROOT / "instance"))
+    register_config(app, config)
+    register_logging(app)
+    register_extensions(app)
+    register_security(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    register_database(app)
+    return app
+
+
+def register_config(app: Flask, overrides: dict[str, Any] | None) -> None:
+    """Load settings from the environment, apply overrides, refuse to start without a secret."""
+    from .setup import configure
+
+    app.config.update(config_module.from_environment())
+    app.config.update(overrides or {})
+    configure(app)
+
+
+def register_logging(app: Flask) -> None:
+    """Log to stderr at the configured level; secrets are never passed to a logger."""
+    level = app.config["LOG_LEVEL"]
+    logging.getLogger("app").setLevel(level)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # botocore at DEBUG would print request bodies, which can hold codes and keys.
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions to this app."""
+    from .current import load_user
+    from .extensions import csrf, db, limiter, login_manager, migrate, server_session
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    server_session.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in with your access key pair first."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+
+
+def register_security(app: Flask) -> None:
+    """Security headers, proxy trust, HTTPS rule and session timeouts."""
+    from .security import init_security
+
+    init_security(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach one blueprint per area."""
+    from .account import bp as account_bp
+    from .auth import bp as auth_bp
+    from .credentials import bp as credentials_bp
+    from .enroll import bp as enroll_bp
+
+    for blueprint in (auth_bp, account_bp, enroll_bp, credentials_bp):
+        app.register_blueprint(blueprint)
+    app.context_processor(lambda: {"blueprints": app.blueprints})
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Friendly pages for domain errors and HTTP errors, never a traceback."""
+    from .error_pages import init_error_pages
+
+    init_error_pages(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the portal's `flask` subcommands."""
+    from .policy import policy_cli
+
+    app.cli.add_command(policy_cli)
+
+
+def register_database(app: Flask) -> None:
+    """Create or upgrade the schema at start-up unless told not to (several instances)."""
+    if not app.config["AUTO_MIGRATE"]:
+        return
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))

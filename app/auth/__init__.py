@@ -1,0 +1,7 @@
+"""Sign in with an access key pair, sign out."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,71 @@
+"""Sign-in and sign-out views."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from .. import aws, current
+from ..errors import InvalidInput, KeysRefused, KeysRejected
+from ..extensions import limiter
+from ..forms import EmptyForm
+from ..limits import SIGN_IN
+from ..security import plain_http_refused
+from ..services import audit, identity
+from . import bp
+from .forms import SignInForm
+
+
+def safe_next(target: str | None) -> str | None:
+    """Accept only a local path as the place to return to after sign-in."""
+    if not target or "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(SIGN_IN, methods=["POST"])
+def login():
+    """Sign in with the IAM user's access key pair."""
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("account.home"))
+    form = SignInForm()
+    insecure = plain_http_refused()
+    if request.method == "POST" and insecure:
+        audit.record("sign_in", outcome="refused", reason="plain http")
+        return render_template("auth/login.html", form=form, insecure=True), 400
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form, insecure=insecure), 400 if form.errors else 200
+    try:
+        key_id, secret = identity.check_key_shape(form.access_key_id.data, form.secret_access_key.data)
+        keys = aws.Keys(key_id, secret)
+        caller = identity.identify(keys, current.settings())
+    except (InvalidInput, KeysRejected, KeysRefused) as err:
+        audit.record("sign_in", outcome="failure", subject=None, reason=type(err).__name__)
+        return render_template("auth/login.html", form=form, error=err), err.status
+    alias = identity.account_alias(aws.client("iam", keys, current.settings()))
+    session.clear()
+    current.start(caller, keys, alias)
+    login_user(current.PortalUser(caller.as_dict()))
+    # A new session id at every sign-in defeats session fixation (regenerate skips empty sessions).
+    current_app.session_interface.regenerate(session)
+    audit.record("sign_in", actor_arn=caller.arn, subject=caller.user_name)
+    return redirect(safe_next(request.args.get("next")) or url_for("account.home"))
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Sign out and forget every key, seed and credential of this session."""
+    form = EmptyForm()
+    if form.validate_on_submit():
+        audit.record("sign_out")
+        logout_user()
+        session.clear()
+        flash("You are signed out. The portal has forgotten your keys.", "success")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,116 @@
+"""Session-credential views."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+
+from .. import current, vault
+from ..errors import CodeAlreadyUsed, CodeRejected, InvalidInput
+from ..extensions import limiter
+from ..forms import EmptyForm, device_choices
+from ..limits import CODES, per_user
+from ..services import admins, audit, codes, devices, formats
+from ..services.credentials import get_session_token
+from . import bp
+from .forms import CredentialsForm
+
+
+@bp.route("", methods=["GET", "POST"])
+@login_required
+@limiter.limit(CODES, key_func=per_user, methods=["POST"])
+def get():
+    """Type one code, pick a duration, receive MFA session credentials."""
+    owned = [d for d in devices.list_devices(current.client("iam"), current_user.caller) if d.gives_codes]
+    if not owned:
+        flash("Set up an MFA device first; then you can get session credentials.", "info")
+        return redirect(url_for("account.home"))
+    form = CredentialsForm()
+    form.device.choices = device_choices(owned)
+    enrolling = session.get("enrolling")
+    if request.method == "GET":
+        form.device.data = enrolling if enrolling in {d.serial for d in owned} else owned[0].serial
+    if not form.validate_on_submit():
+        return _render(form, enrolling, status=400 if form.errors else 200)
+    serial = form.device.data
+    try:
+        profile = formats.check_profile(form.profile.data)
+        code = codes.normalise(form.code.data)
+        codes.refuse_reuse(code, session.get("used_codes", []), serial)
+        creds = get_session_token(current.client("sts"), serial, code, form.duration.data)
+    except (InvalidInput, CodeAlreadyUsed, CodeRejected) as err:
+        if isinstance(err, CodeRejected):
+            audit.record("credentials_issued", outcome="failure", device=serial, reason="code rejected")
+        return _render(form, enrolling, error=err, status=400)
+    session["used_codes"] = codes.remember(session.get("used_codes", []), serial, code)
+    vault.put(session_credentials=creds.as_dict())
+    session["credentials_meta"] = {"profile": profile, "duration": int(form.duration.data), "device": serial}
+    audit.record("credentials_issued", device=serial, duration=int(form.duration.data))
+    if enrolling == serial:
+        session.pop("enrolling")
+        audit.record("enrollment_completed", device=serial)
+        flash("Your MFA device works. Enrollment is complete.", "success")
+    config = current_app.config
+    if config["ADMIN_USERS"] or config["ADMIN_GROUPS"]:
+        session["is_admin"] = admins.is_admin(current.mfa_client("iam"), current_user.user_name,
+                                              config["ADMIN_USERS"], config["ADMIN_GROUPS"])
+    return redirect(url_for("credentials.result"))
+
+
+def _render(form: CredentialsForm, enrolling: str | None, error=None, status: int = 200):
+    """Render the code form, with the enrollment step indicator while enrolling."""
+    return render_template("credentials/get.html", form=form, enrolling=bool(enrolling), error=error,
+                           next_code_in=codes.seconds_until_next()), status
+
+
+@bp.route("/result")
+@login_required
+def result():
+    """Show the credentials in every format, with their expiry."""
+    creds = current.mfa_credentials()
+    if creds is None:
+        flash("You have no current session credentials. Type a code to get new ones.", "info")
+        return redirect(url_for("credentials.get"))
+    meta = session.get("credentials_meta", {})
+    profile = meta.get("profile", "default")
+    if "profile" in request.args:
+        try:
+            profile = formats.check_profile(request.args["profile"])
+        except InvalidInput as err:
+            flash(err.message, "error")
+    snippets = {fmt: formats.render(fmt, creds, profile) for fmt in formats.FORMATS}
+    remaining = creds.expiration - datetime.now(timezone.utc)
+    return render_template("credentials/result.html", snippets=snippets, labels=formats.FORMATS,
+                           profile=profile, expiration=creds.expiration, remaining=remaining,
+                           forget_form=EmptyForm())
+
+
+@bp.route("/download")
+@login_required
+def download():
+    """Give the INI block as a file for ~/.aws/credentials."""
+    creds = current.mfa_credentials()
+    if creds is None:
+        return redirect(url_for("credentials.get"))
+    try:
+        profile = formats.check_profile(request.args.get("profile") or
+                                        session.get("credentials_meta", {}).get("profile", "default"))
+    except InvalidInput as err:
+        flash(err.message, "error")
+        return redirect(url_for("credentials.result"))
+    body = formats.render("ini", creds, profile)
+    return Response(body, mimetype="text/plain", headers={
+        "Content-Disposition": f'attachment; filename="credentials-{profile}"', "Cache-Control": "no-store"})
+
+
+@bp.route("/forget", methods=["POST"])
+@login_required
+def forget():
+    """Drop the session credentials from the portal (they stay valid in AWS until expiry)."""
+    if EmptyForm().validate_on_submit():
+        vault.drop("session_credentials")
+        session.pop("credentials_meta", None)
+        flash("The portal has forgotten your session credentials.", "success")
+    return redirect(url_for("account.home"))

@@ -1,0 +1,1 @@
+"""Demo mode: an embedded AWS emulator with seeded users."""

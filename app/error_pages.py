@@ -1,0 +1,92 @@
+"""Every failure becomes a friendly page: what happened, and what to do next."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .errors import PortalError
+
+log = logging.getLogger(__name__)
+
+_TEXT = {
+    400: ("That request could not be understood", "Go back, reload the page and try again."),
+    403: ("You do not have access to this page", "If you think you should, ask an AWS administrator."),
+    404: ("There is no page here", "Check the address, or start again from the home page."),
+    405: ("That action is not possible here", "Use the buttons on the page instead of typing the address."),
+    429: ("Too many attempts", "Wait a little and try again."),
+    500: ("Something went wrong on our side", "Try again; if it keeps happening, tell your administrator."),
+    502: ("AWS answered unexpectedly", "Try again in a moment."),
+    503: ("AWS is not answering", "Wait a few seconds and try again; nothing was lost."),
+}
+
+
+def init_error_pages(app: Flask) -> None:
+    """Register the handlers."""
+    app.register_error_handler(PortalError, portal_error)
+    app.register_error_handler(CSRFError, csrf_error)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected_error)
+
+
+def render_error(status: int, title: str, message: str, next_step: str | None, retry_after: int | None = None):
+    """Render the one error template with a status code."""
+    body = render_template("errors/error.html", status=status, title=title, message=message,
+                           next_step=next_step, retry_after=retry_after)
+    response = make_response(body, status)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def portal_error(err: PortalError):
+    """A domain error that reached the top: show its words."""
+    return render_error(err.status, err.title, err.message, err.next_step,
+                        getattr(err, "wait_seconds", None) if err.status in (429, 503) else None)
+
+
+def csrf_error(err: CSRFError):
+    """A form without a valid token: nothing was changed."""
+    log.info("CSRF refusal on %s", request.path)
+    return render_error(400, "This form has expired",
+                        "For your safety the portal did not act on it: the form was too old or came from "
+                        "another site.", "Reload the page and submit the form again.")
+
+
+def http_error(err: HTTPException):
+    """Map HTTP errors to the friendly template."""
+    status = err.code or 500
+    title, next_step = _TEXT.get(status, (err.name, "Go back and try again."))
+    retry_after = None
+    if status == 429:
+        retry_after = _retry_after(err)
+        from .services.audit import record
+
+        record("rate_limited", outcome="refused", reason=request.endpoint)
+        next_step = f"Wait {retry_after} seconds, then try again." if retry_after else next_step
+    message = title if status != 429 else "You made too many attempts in a short time."
+    return render_error(status, title, message, next_step, retry_after)
+
+
+def _retry_after(err: HTTPException) -> int | None:
+    """Seconds until the limit that was hit resets."""
+    from .extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return None
+    return max(1, int(current.reset_at - time.time()))
+
+
+def unexpected_error(err: Exception):
+    """Log the bug, show a calm page without internals."""
+    if isinstance(err, HTTPException):
+        return http_error(err)
+    log.exception("unhandled error on %s", request.path)
+    title, next_step = _TEXT[500]
+    return render_error(500, title, "The portal hit an unexpected problem. Your keys were not shown to anyone.",
+                        next_step)

@@ -1,0 +1,108 @@
+"""Domain errors: what went wrong in plain words, and what to do next."""
+
+from __future__ import annotations
+
+
+class PortalError(Exception):
+    """A failure the person can understand and act on."""
+
+    status = 400
+    title = "That did not work"
+
+    def __init__(self, message: str, next_step: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.next_step = next_step
+
+
+class InvalidInput(PortalError):
+    """A form value is malformed; nothing was sent to AWS."""
+
+    title = "Please check what you typed"
+
+
+class KeysRejected(PortalError):
+    """AWS does not accept the access key pair."""
+
+    status = 401
+    title = "AWS did not accept these keys"
+
+
+class KeysRefused(PortalError):
+    """The keys work, but the portal will not take keys of this kind."""
+
+    status = 403
+    title = "These keys cannot be used here"
+
+
+class CodeRejected(PortalError):
+    """AWS refused an MFA code."""
+
+    title = "That code was not accepted"
+
+
+class CodeAlreadyUsed(PortalError):
+    """The code was already spent; AWS refuses a code twice."""
+
+    title = "That code was already used"
+
+    def __init__(self, message: str, next_step: str | None = None, wait_seconds: int = 30):
+        super().__init__(message, next_step)
+        self.wait_seconds = wait_seconds
+
+
+class DeviceProblem(PortalError):
+    """The MFA device is not in a state that allows this step."""
+
+    status = 409
+    title = "Your MFA device needs attention"
+
+
+class AwsAccessDenied(PortalError):
+    """IAM denied a call; the message names the missing action."""
+
+    status = 403
+    title = "AWS denied this action"
+
+    def __init__(self, action: str, message: str | None = None, next_step: str | None = None):
+        super().__init__(
+            message or f"Your IAM permissions do not allow {action}.",
+            next_step or f"Ask an AWS administrator to allow {action} for your user.",
+        )
+        self.action = action
+
+
+class AwsUnavailable(PortalError):
+    """AWS did not answer in time, throttled us or failed on its side."""
+
+    status = 503
+    title = "AWS is not answering"
+
+    def __init__(self, message: str = "AWS did not answer in time.", next_step: str | None = None):
+        super().__init__(message, next_step or "Wait a few seconds and try again; nothing was lost.")
+
+
+class AwsError(PortalError):
+    """Any other AWS answer, kept with its error code for services to refine."""
+
+    status = 502
+    title = "AWS answered with an error"
+
+    def __init__(self, code: str, aws_message: str, operation: str):
+        super().__init__(
+            f"AWS answered {code} to {operation}.",
+            "Try again; if it keeps happening, show this message to an AWS administrator.",
+        )
+        self.code = code
+        self.aws_message = aws_message
+        self.operation = operation
+
+
+class SessionExpired(PortalError):
+    """The server-side session lost what this step needs."""
+
+    status = 401
+    title = "Your session has ended"
+
+    def __init__(self, message: str = "For your safety the portal forgot your keys.", next_step: str | None = None):
+        super().__init__(message, next_step or "Sign in again with your access key pair.")

@@ -1,0 +1,15 @@
+"""Forms shared by several areas."""
+
+from typing import Iterable
+
+from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
+
+
+class EmptyForm(FlaskForm):
+    """A POST-only button: just the CSRF token."""
+
+
+def device_choices(devices: Iterable) -> list[SelectChoice]:
+    """Offer the person's own devices, as AWS listed them, in a picker."""
+    return [SelectChoice(d.serial, f"{d.name} ({d.kind})") for d in devices]

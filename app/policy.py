@@ -1,0 +1,373 @@
+"""Judge AWS calls against IAM identity policies, so tests prove the flow fits the force-MFA policy."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+
+POLICY_NAMES = ("force-mfa", "admin")
+_POLICY_DIR = Path(__file__).with_name("policies")
+
+# AWS consults no policy for these: GetCallerIdentity works even under an explicit
+# Deny, and "you cannot use policies to control" GetSessionToken (IAM User Guide,
+# "Permissions for GetSessionToken"), so the seed needs no Allow for it.
+_NEVER_AUTHORIZED = {("sts", "GetCallerIdentity"), ("sts", "GetSessionToken")}
+
+# The resource type each IAM operation is authorized against (Service Authorization
+# Reference). An operation missing here raises, so a new call can't skip the test.
+_IAM_RESOURCE = {
+    "CreateVirtualMFADevice": "new-mfa",
+    "DeleteVirtualMFADevice": "serial",
+    "TagMFADevice": "serial",
+    "EnableMFADevice": "user",
+    "ResyncMFADevice": "user",
+    "DeactivateMFADevice": "user",
+    "ListMFADevices": "user",
+    "GetUser": "user",
+    "ListGroupsForUser": "user",
+    "GetGroup": "group",
+    "ListEntitiesForPolicy": "policy",
+    "GetPolicy": "policy",
+    "ListVirtualMFADevices": "*",
+    "ListAccountAliases": "*",
+    "ListUsers": "*",
+    "ListPolicies": "*",
+    "GetAccountSummary": "*",
+    "GenerateCredentialReport": "*",
+    "GetCredentialReport": "*",
+}
+
+# Negated operators and the positive test they invert.
+_NEGATIONS = {
+    "StringNotEquals": "StringEquals",
+    "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+    "StringNotLike": "StringLike",
+}
+# String operators as (wildcards allowed, case-insensitive).
+_STRING_OPERATORS = {
+    "StringEquals": (False, False),
+    "StringEqualsIgnoreCase": (False, True),
+    "StringLike": (True, False),
+}
+
+
+class UnmappedCall(LookupError):
+    """An AWS call this module cannot yet say how IAM authorizes."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One recorded boto3 call: botocore service name, API operation name, parameters."""
+
+    service: str
+    operation: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The IAM user making a request, and whether their credentials carry MFA."""
+
+    partition: str
+    account: str
+    user_name: str
+    mfa_present: bool
+    path: str = "/"
+
+    def iam_arn(self, resource: str) -> str:
+        """Return the ARN of an IAM resource ("user/bob", "mfa/bob") in this account."""
+        return f"arn:{self.partition}:iam::{self.account}:{resource}"
+
+    def user_arn(self, user_name: str) -> str:
+        """Return a user's ARN; only the caller's own path is known, others are assumed at /."""
+        path = self.path if user_name == self.user_name else "/"
+        return self.iam_arn(f"user{path}{user_name}")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether IAM would allow a request, and which statement decided it."""
+
+    allowed: bool
+    reason: str
+
+
+def policy_text(name: str) -> str:
+    """Return a shipped policy document exactly as stored."""
+    if name not in POLICY_NAMES:
+        raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(POLICY_NAMES)}")
+    return (_POLICY_DIR / f"{name}.json").read_text(encoding="utf-8")
+
+
+def load_policy(name: str) -> dict:
+    """Parse a shipped policy document ("force-mfa" or "admin")."""
+    return json.loads(policy_text(name))
+
+
+def authorizations_of(call: Call, who: Principal) -> list[tuple[str, list[str]]]:
+    """List the (IAM action, resource ARNs) pairs AWS authorizes the call against."""
+    if (call.service, call.operation) in _NEVER_AUTHORIZED:
+        return []
+    kind = _IAM_RESOURCE.get(call.operation) if call.service == "iam" else None
+    if kind is None:
+        raise UnmappedCall(
+            f"{call.service}:{call.operation} has no authorization mapping; add it to "
+            "app/policy.py so the force-MFA test can judge it"
+        )
+    params = call.params
+    if kind == "new-mfa":
+        resource = who.iam_arn(f"mfa{params.get('Path', '/')}{params['VirtualMFADeviceName']}")
+    elif kind == "serial":
+        resource = params["SerialNumber"]
+    elif kind == "user":
+        # UserName is optional for some calls; AWS then acts on the caller.
+        resource = who.user_arn(params.get("UserName", who.user_name))
+    elif kind == "group":
+        # The request doesn't carry the group's path; groups are assumed at /.
+        resource = who.iam_arn(f"group/{params['GroupName']}")
+    elif kind == "policy":
+        resource = params["PolicyArn"]
+    else:
+        resource = "*"
+    needs = [(f"iam:{call.operation}", [resource])]
+    # Tagging at creation is authorized separately, as if TagMFADevice were called.
+    if kind == "new-mfa" and params.get("Tags"):
+        needs.append(("iam:TagMFADevice", [resource]))
+    return needs
+
+
+def evaluate(
+    policy: dict, action: str, resources: list[str], who: Principal, context: Mapping[str, str] | None = None
+) -> Decision:
+    """Decide a request as IAM does for one identity policy: explicit deny, then allow, else deny."""
+    if not resources:
+        raise ValueError(f"{action}: a request is authorized against at least one resource")
+    ctx = _context(who, context)
+    # Policy variables exist only in version 2012-10-17; older documents match "${...}" literally.
+    expand = policy.get("Version") == "2012-10-17"
+    statements = policy["Statement"]
+    statements = [statements] if isinstance(statements, dict) else statements
+    missing: list[str] = []
+    allowed_by: list[str] = []
+    notes: list[str] = []
+    for resource in resources:
+        granted = None
+        for index, statement in enumerate(statements):
+            sid = statement.get("Sid") or f"#{index + 1}"
+            effect = statement.get("Effect")
+            if effect not in ("Allow", "Deny"):
+                raise ValueError(f"statement {sid}: Effect must be Allow or Deny, not {effect!r}")
+            if not _targets(statement, action, resource, ctx, expand):
+                continue
+            holds, unsupported = _conditions_hold(statement.get("Condition", {}), ctx, expand)
+            if not holds:
+                continue
+            # Fail closed on operators we can't judge: such a Deny applies, such an Allow doesn't.
+            if effect == "Deny":
+                assumed = f" (unsupported condition operator {', '.join(unsupported)} assumed to match)"
+                return Decision(False, f"explicit deny by statement {sid}{assumed if unsupported else ''}")
+            if unsupported:
+                notes.append(f"statement {sid} ignored: unsupported condition operator {', '.join(unsupported)}")
+            elif granted is None:
+                granted = sid
+        if granted is None:
+            missing.append(resource)
+        elif granted not in allowed_by:
+            allowed_by.append(granted)
+    if missing:
+        where = "" if missing == ["*"] else f" on {', '.join(missing)}"
+        return Decision(False, "; ".join([f"no statement allows it{where}", *dict.fromkeys(notes)]))
+    return Decision(True, f"allowed by {', '.join(allowed_by)}")
+
+
+def check_calls(policy: dict, calls: Iterable[Call], who: Principal) -> list[str]:
+    """Describe every call the policy would refuse; an empty list means all are allowed."""
+    problems = []
+    for call in calls:
+        for action, resources in authorizations_of(call, who):
+            decision = evaluate(policy, action, resources, who)
+            if not decision.allowed:
+                problems.append(
+                    f"{call.service}:{call.operation} needs {action} on {', '.join(resources)}: {decision.reason}"
+                )
+    return problems
+
+
+def pre_mfa_calls(who: Principal, device_name: str | None = None) -> list[Call]:
+    """Return the calls the enrollment flow makes before the person has MFA, in order."""
+    serial = who.iam_arn(f"mfa/{device_name or who.user_name}")
+    codes = {"AuthenticationCode1": "123456", "AuthenticationCode2": "654321"}
+    return [
+        Call("sts", "GetCallerIdentity", {}),
+        Call("iam", "ListAccountAliases", {}),
+        Call("iam", "ListMFADevices", {"UserName": who.user_name}),
+        Call("iam", "CreateVirtualMFADevice", {"VirtualMFADeviceName": device_name or who.user_name}),
+        Call("iam", "ListVirtualMFADevices", {"AssignmentStatus": "Unassigned"}),
+        Call("iam", "DeleteVirtualMFADevice", {"SerialNumber": serial}),
+        Call("iam", "EnableMFADevice", {"UserName": who.user_name, "SerialNumber": serial, **codes}),
+        Call("iam", "ResyncMFADevice", {"UserName": who.user_name, "SerialNumber": serial, **codes}),
+        Call("sts", "GetSessionToken", {"SerialNumber": serial, "TokenCode": "123456"}),
+    ]
+
+
+def _context(who: Principal, extra: Mapping[str, str] | None) -> dict[str, str]:
+    """Build the request context IAM would see, keyed by lower-cased condition key."""
+    context = {
+        "aws:username": who.user_name,
+        "aws:principalaccount": who.account,
+        "aws:principalarn": who.user_arn(who.user_name),
+        "aws:principaltype": "User",
+    }
+    # Long-term access keys carry no MFA context at all: the key is absent, not "false".
+    if who.mfa_present:
+        context["aws:multifactorauthpresent"] = "true"
+    context.update({key.lower(): value for key, value in (extra or {}).items()})
+    return context
+
+
+def _element(statement: dict, name: str) -> tuple[list[str], bool]:
+    """Return the patterns of Action/NotAction (or Resource/NotResource) and whether negated."""
+    if (name in statement) == (f"Not{name}" in statement):
+        raise ValueError(f"a statement needs exactly one of {name} and Not{name}: {statement}")
+    negated = name not in statement
+    values = statement[f"Not{name}" if negated else name]
+    return ([values] if isinstance(values, str) else list(values)), negated
+
+
+def _targets(statement: dict, action: str, resource: str, ctx: Mapping[str, str], expand: bool) -> bool:
+    """Tell whether a statement's action and resource elements cover this request."""
+    actions, not_action = _element(statement, "Action")
+    patterns, not_resource = _element(statement, "Resource")
+    action_hit = _matches_any(actions, action, ctx, expand=False, ignore_case=True)
+    resource_hit = _matches_any(patterns, resource, ctx, expand=expand, arn=True)
+    return action_hit != not_action and resource_hit != not_resource
+
+
+def _matches_any(patterns: list[str], text: str, ctx: Mapping[str, str], **options: bool) -> bool:
+    """Tell whether any IAM pattern matches the whole text."""
+    compiled = (_glob(pattern, ctx, **options) for pattern in patterns)
+    return any(c is not None and c.fullmatch(text) is not None for c in compiled)
+
+
+def _conditions_hold(conditions: dict, ctx: Mapping[str, str], expand: bool) -> tuple[bool, list[str]]:
+    """Judge a Condition block (every operator and key must hold) and name operators we can't judge."""
+    unsupported = []
+    for operator, tests in conditions.items():
+        base = operator.removesuffix("IfExists")
+        positive = _NEGATIONS.get(base, base)
+        if positive not in (*_STRING_OPERATORS, "Bool", "Null") or operator == "NullIfExists":
+            unsupported.append(operator)
+            continue
+        for key, wanted in tests.items():
+            actual = ctx.get(key.lower())
+            values = [_text(v) for v in (wanted if isinstance(wanted, list) else [wanted])]
+            if positive == "Null":
+                # Null tests presence itself: "true" means the key must be absent.
+                holds = any((actual is None) == (v.lower() == "true") for v in values)
+            elif actual is None:
+                # A missing key fails a positive test, passes a negated one; ...IfExists skips it.
+                holds = base != operator or base in _NEGATIONS
+            else:
+                hit = any(_value_matches(positive, actual, v, ctx, expand) for v in values)
+                holds = hit != (base in _NEGATIONS)
+            if not holds:
+                return False, unsupported
+    return True, unsupported
+
+
+def _value_matches(operator: str, actual: str, wanted: str, ctx: Mapping[str, str], expand: bool) -> bool:
+    """Compare one context value with one policy value under a positive operator."""
+    if operator == "Bool":
+        return actual.lower() == wanted.lower()
+    wildcards, ignore_case = _STRING_OPERATORS[operator]
+    pattern = _glob(wanted, ctx, expand=expand, wildcards=wildcards, ignore_case=ignore_case)
+    return pattern is not None and pattern.fullmatch(actual) is not None
+
+
+def _text(value: Any) -> str:
+    """Render a JSON condition value as IAM compares it (JSON true is "true")."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _glob(
+    pattern: str,
+    ctx: Mapping[str, str],
+    *,
+    expand: bool,
+    wildcards: bool = True,
+    arn: bool = False,
+    ignore_case: bool = False,
+) -> re.Pattern[str] | None:
+    """Compile an IAM pattern to a regex; None when a policy variable has no value."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        end = pattern.find("}", i) if expand and pattern.startswith("${", i) else -1
+        if end != -1:
+            value = _variable(pattern[i + 2 : end], ctx)
+            # An unknown variable makes the pattern match nothing, as in IAM.
+            if value is None:
+                return None
+            out.append(re.escape(value))
+            i = end + 1
+            continue
+        char = pattern[i]
+        if wildcards and char == "*":
+            # In an ARN, * stays inside its colon-separated segment unless it ends one.
+            out.append("[^:]*" if arn and pattern[i + 1 : i + 2] not in ("", ":") else ".*")
+        elif wildcards and char == "?":
+            out.append(".")
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out), re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+
+
+def _variable(spec: str, ctx: Mapping[str, str]) -> str | None:
+    """Resolve "aws:username", "aws:username, 'default'" or the escapes *, ? and $."""
+    if spec in ("*", "?", "$"):
+        return spec
+    key, has_default, default = spec.partition(",")
+    value = ctx.get(key.strip().lower())
+    return default.strip().strip("'") if value is None and has_default else value
+
+
+policy_cli = AppGroup("policy", help="Show the IAM policies the portal ships, and check the force-MFA one.")
+
+
+@policy_cli.command("show")
+@click.argument("name", type=click.Choice(POLICY_NAMES), default="force-mfa")
+def show_command(name: str) -> None:
+    """Print a shipped policy document, ready to attach in IAM."""
+    click.echo(policy_text(name), nl=False)
+
+
+@policy_cli.command("check")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="Policy JSON to check instead.")
+@click.option("--partition", default="aws", show_default=True)
+@click.option("--account", default="123456789012", show_default=True)
+@click.option("--user", "user_name", default="new-hire", show_default=True)
+@click.option("--device-name", help="Virtual MFA device name [default: the user name].")
+def check_command(path: str | None, partition: str, account: str, user_name: str, device_name: str | None) -> None:
+    """Print which of the portal's pre-MFA calls the force-MFA policy allows; exit 1 if any is denied."""
+    policy = json.loads(Path(path).read_text(encoding="utf-8")) if path else load_policy("force-mfa")
+    who = Principal(partition, account, user_name, mfa_present=False)
+    denied = 0
+    for call in pre_mfa_calls(who, device_name):
+        needs = authorizations_of(call, who)
+        if not needs:
+            click.echo(f"allow  {call.service}:{call.operation}  (AWS checks no policy for this call)")
+        for action, resources in needs:
+            decision = evaluate(policy, action, resources, who)
+            denied += not decision.allowed
+            verdict = "allow" if decision.allowed else "DENY "
+            click.echo(f"{verdict}  {action}  {' '.join(resources)}  ({decision.reason})")
+    if denied:
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,1 @@
+"""Business logic with plain signatures: no Flask requests, no HTTP responses."""

@@ -1,0 +1,58 @@
+"""One-time codes: shape checks, AWS's no-reuse rule, and when the next code comes."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from ..errors import CodeAlreadyUsed, InvalidInput
+
+STEP = 30  # seconds per TOTP code, as every authenticator app uses
+_CODE = re.compile(r"^\d{6}$")
+
+
+def normalise(code: str | None, label: str = "The code") -> str:
+    """Return six digits, tolerating the spaces apps show in the middle."""
+    cleaned = re.sub(r"[\s-]", "", code or "")
+    if not _CODE.match(cleaned):
+        raise InvalidInput(f"{label} must be the 6 digits your authenticator app shows.",
+                           "Type only the digits, without spaces.")
+    return cleaned
+
+
+def normalise_pair(first: str | None, second: str | None) -> tuple[str, str]:
+    """Validate two consecutive codes; identical codes cannot be consecutive."""
+    code1 = normalise(first, "The first code")
+    code2 = normalise(second, "The second code")
+    if code1 == code2:
+        raise InvalidInput("The two codes are the same. AWS needs two codes in a row.",
+                           "Type the code your app shows, wait until it changes, then type the new one.")
+    return code1, code2
+
+
+def seconds_until_next(now: float | None = None) -> int:
+    """Return how many seconds remain before the app shows a new code."""
+    now = time.time() if now is None else now
+    return STEP - int(now) % STEP
+
+
+def refuse_reuse(code: str, used: list[dict], serial: str, now: float | None = None) -> None:
+    """Stop a code already spent on this device before AWS refuses it with a cryptic error."""
+    now = time.time() if now is None else now
+    for entry in used:
+        # Codes repeat after a million steps; only recent spending counts.
+        if entry["serial"] == serial and entry["code"] == code and now - entry["at"] < 5 * STEP:
+            wait = seconds_until_next(now)
+            raise CodeAlreadyUsed(
+                "AWS refuses a code that was already used, and this one was just used to set up or check "
+                "your device.",
+                f"Wait for the next code (about {wait} seconds) and type that one.",
+                wait_seconds=wait,
+            )
+
+
+def remember(used: list[dict], serial: str, *codes: str, now: float | None = None) -> list[dict]:
+    """Return the ledger of recently spent codes with these added and old ones dropped."""
+    now = time.time() if now is None else now
+    fresh = [entry for entry in used if now - entry["at"] < 5 * STEP]
+    return fresh + [{"serial": serial, "code": code, "at": now} for code in codes]

@@ -1,0 +1,77 @@
+"""Session credentials: sts:GetSessionToken with a code from the user's own device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .. import aws
+from ..errors import AwsError, CodeRejected, InvalidInput
+
+MIN_DURATION = 900  # AWS minimum; anything lower gives a confusing error
+MAX_DURATION = 129_600  # 36 hours, the IAM-user maximum
+DEFAULT_DURATION = 43_200
+DURATION_CHOICES = [
+    (900, "15 minutes"), (3600, "1 hour"), (14_400, "4 hours"), (28_800, "8 hours"),
+    (43_200, "12 hours"), (86_400, "24 hours"), (129_600, "36 hours"),
+]
+
+
+@dataclass(frozen=True)
+class SessionCredentials:
+    """Temporary credentials and when they stop working."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: datetime
+
+    def as_dict(self) -> dict[str, str]:
+        """Return a JSON-ready mapping (for the encrypted vault)."""
+        return dict(access_key_id=self.access_key_id, secret_access_key=self.secret_access_key,
+                    session_token=self.session_token, expiration=self.expiration.isoformat())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> "SessionCredentials":
+        """Rebuild from the vault mapping."""
+        return cls(data["access_key_id"], data["secret_access_key"], data["session_token"],
+                   datetime.fromisoformat(data["expiration"]))
+
+    def keys(self) -> aws.Keys:
+        """Return the credentials as keys for further AWS calls."""
+        return aws.Keys(self.access_key_id, self.secret_access_key, self.session_token)
+
+    def expired(self, now: datetime | None = None) -> bool:
+        """Tell whether AWS would refuse these credentials now."""
+        return (now or datetime.now(timezone.utc)) >= self.expiration
+
+
+def check_duration(value: Any) -> int:
+    """Validate a duration in seconds before calling AWS."""
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("Choose how long the credentials should last.") from None
+    if not MIN_DURATION <= seconds <= MAX_DURATION:
+        raise InvalidInput("Session credentials last between 15 minutes and 36 hours.",
+                           "Pick one of the offered durations.")
+    return seconds
+
+
+def get_session_token(sts: Any, serial: str, code: str, duration: int) -> SessionCredentials:
+    """Exchange a code for MFA session credentials; the serial comes from AWS, never from a form."""
+    try:
+        answer = aws.call(sts, "GetSessionToken", SerialNumber=serial, TokenCode=code,
+                          DurationSeconds=check_duration(duration))
+    except AwsError as err:
+        raise CodeRejected(
+            "AWS did not accept this code for your MFA device.",
+            "Type the code your app shows right now for this account. If codes keep failing although "
+            "the app's clock is right, resync your device.",
+        ) if err.code in {"AccessDenied", "InvalidAuthenticationCode"} else err from None
+    creds = answer["Credentials"]
+    expiration = creds["Expiration"]
+    if expiration.tzinfo is None:
+        expiration = expiration.replace(tzinfo=timezone.utc)
+    return SessionCredentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], expiration)

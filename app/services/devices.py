@@ -1,0 +1,150 @@
+"""MFA devices of the signed-in user: list, create (recovering stale ones), enable, resync, remove."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .. import aws
+from ..errors import AwsError, CodeRejected, DeviceProblem
+from .identity import Caller
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Device:
+    """One MFA device assigned to a user."""
+
+    serial: str
+    enabled_at: datetime | None
+
+    @property
+    def kind(self) -> str:
+        """Tell virtual, FIDO security key or hardware token apart by the serial."""
+        if ":mfa/" in self.serial:
+            return "virtual"
+        if ":u2f/" in self.serial:
+            return "security key"
+        return "hardware"
+
+    @property
+    def name(self) -> str:
+        """Return the short name people recognise."""
+        return self.serial.rsplit("/", 1)[-1] if self.serial.startswith("arn:") else self.serial
+
+    @property
+    def gives_codes(self) -> bool:
+        """FIDO keys cannot answer the API's one-time-code prompt."""
+        return self.kind != "security key"
+
+
+@dataclass(frozen=True)
+class NewDevice:
+    """A freshly created, not yet enabled virtual device and its seed."""
+
+    serial: str
+    seed: str
+    replaced_stale: bool
+
+
+def device_name(caller: Caller, pattern: str) -> str:
+    """Name the device from the configured pattern (the seed policy wants exactly the user name)."""
+    return pattern.format(username=caller.user_name, account=caller.account)
+
+
+def list_devices(iam: Any, caller: Caller) -> list[Device]:
+    """Return the user's MFA devices (the only call that also sees hardware and FIDO)."""
+    answer = aws.call(iam, "ListMFADevices", UserName=caller.user_name)
+    return [Device(d["SerialNumber"], d.get("EnableDate")) for d in answer.get("MFADevices", [])]
+
+
+def create_device(iam: Any, caller: Caller, name: str) -> NewDevice:
+    """Create the virtual device, deleting the user's own abandoned one if AWS says it exists."""
+    replaced = False
+    try:
+        answer = _create(iam, name)
+    except AwsError as err:
+        if err.code != "EntityAlreadyExists":
+            raise
+        _delete_own_unassigned(iam, caller, name)
+        replaced = True
+        answer = _create(iam, name)
+    device = answer["VirtualMFADevice"]
+    seed = device["Base32StringSeed"]
+    return NewDevice(device["SerialNumber"], seed.decode() if isinstance(seed, bytes) else seed, replaced)
+
+
+def _create(iam: Any, name: str) -> dict:
+    """Call CreateVirtualMFADevice without tags (TagMFADevice is denied before MFA)."""
+    return aws.call(iam, "CreateVirtualMFADevice", VirtualMFADeviceName=name, Path="/")
+
+
+def _delete_own_unassigned(iam: Any, caller: Caller, name: str) -> None:
+    """Delete the stale device with this name, but only if nobody has it assigned."""
+    serial = caller.mfa_serial(name)
+    stale = [d for d in aws.pages(iam, "ListVirtualMFADevices", "VirtualMFADevices", AssignmentStatus="Unassigned")
+             if d["SerialNumber"] == serial]
+    if not stale:
+        raise DeviceProblem(
+            f"An MFA device named '{name}' already exists and is assigned, so the portal cannot replace it.",
+            "If it is yours, use it to get credentials; if you lost it, ask an administrator to reset it.",
+        )
+    log.info("deleting abandoned virtual MFA device for %s", caller.user_name)
+    aws.call(iam, "DeleteVirtualMFADevice", SerialNumber=serial)
+
+
+def enable_device(iam: Any, caller: Caller, serial: str, code1: str, code2: str) -> None:
+    """Attach the device to the user with two consecutive codes; a retry after success is fine."""
+    try:
+        aws.call(iam, "EnableMFADevice", UserName=caller.user_name, SerialNumber=serial,
+                 AuthenticationCode1=code1, AuthenticationCode2=code2)
+    except AwsError as err:
+        if err.code == "InvalidAuthenticationCode":
+            raise CodeRejected(
+                "AWS did not accept those two codes for this device.",
+                "Check your app shows the entry you just scanned, then type the code it shows now, "
+                "wait for it to change, and type the next one.",
+            ) from None
+        if err.code == "EntityAlreadyExists" and any(d.serial == serial for d in list_devices(iam, caller)):
+            return  # enabled by an earlier attempt whose answer we never saw
+        if err.code in {"NoSuchEntity", "EntityAlreadyExists"}:
+            raise DeviceProblem(
+                "This device can no longer be enabled (it was removed or replaced meanwhile).",
+                "Start the enrollment again to get a new QR code.",
+            ) from None
+        raise
+
+
+def resync_device(iam: Any, caller: Caller, serial: str, code1: str, code2: str) -> None:
+    """Bring a drifted device back in step with two consecutive codes."""
+    try:
+        aws.call(iam, "ResyncMFADevice", UserName=caller.user_name, SerialNumber=serial,
+                 AuthenticationCode1=code1, AuthenticationCode2=code2)
+    except AwsError as err:
+        if err.code == "InvalidAuthenticationCode":
+            raise CodeRejected(
+                "AWS could not match those two codes to this device.",
+                "Type two codes in a row from the entry for this account; if it still fails, "
+                "your device may be lost: ask an administrator to reset it.",
+            ) from None
+        if err.code == "NoSuchEntity":
+            raise DeviceProblem("That device is not assigned to you any more.", "Reload the page.") from None
+        raise
+
+
+def remove_device(iam_with_mfa: Any, user_name: str, serial: str) -> None:
+    """Deactivate and delete a device; needs MFA session credentials under the force-MFA policy."""
+    try:
+        aws.call(iam_with_mfa, "DeactivateMFADevice", UserName=user_name, SerialNumber=serial)
+    except AwsError as err:
+        if err.code != "NoSuchEntity":  # already deactivated by an earlier attempt
+            raise
+    if ":mfa/" in serial:
+        try:
+            aws.call(iam_with_mfa, "DeleteVirtualMFADevice", SerialNumber=serial)
+        except AwsError as err:
+            if err.code != "NoSuchEntity":
+                raise

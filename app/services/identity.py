@@ -1,0 +1,97 @@
+"""Sign-in: check the key pair's shape, then ask AWS who it belongs to."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .. import aws
+from ..errors import AwsAccessDenied, InvalidInput, KeysRefused
+
+_KEY_ID = re.compile(r"^[A-Z0-9]{20}$")
+_SECRET = re.compile(r"^[A-Za-z0-9/+]{40}$")
+_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):(?P<service>iam|sts)::(?P<account>\d{12}):(?P<resource>.+)$")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who the signed-in keys belong to, as GetCallerIdentity says."""
+
+    arn: str
+    account: str
+    partition: str
+    user_name: str
+    user_id: str
+
+    def mfa_serial(self, device_name: str) -> str:
+        """Return the serial ARN of a virtual device at path / in this account and partition."""
+        return f"arn:{self.partition}:iam::{self.account}:mfa/{device_name}"
+
+    def as_dict(self) -> dict[str, str]:
+        """Return a plain mapping for the server-side session."""
+        return dict(arn=self.arn, account=self.account, partition=self.partition,
+                    user_name=self.user_name, user_id=self.user_id)
+
+
+def check_key_shape(access_key_id: str, secret_access_key: str) -> tuple[str, str]:
+    """Validate and normalise a pasted key pair before anything is sent to AWS."""
+    key_id = (access_key_id or "").strip()
+    secret = (secret_access_key or "").strip()
+    if key_id.startswith("ASIA") and _KEY_ID.match(key_id):
+        raise KeysRefused(
+            "This is a temporary access key (it starts with ASIA). The portal needs your long-term "
+            "IAM user key, the one that starts with AKIA.",
+            "Use the access key pair your administrator gave you when your IAM user was created.",
+        )
+    if not _KEY_ID.match(key_id):
+        raise InvalidInput(
+            "An access key ID is 20 capital letters and digits, starting with AKIA.",
+            "Copy it again from the credentials file or e-mail you received.",
+        )
+    if not key_id.startswith("AKIA"):
+        raise InvalidInput(
+            f"{key_id[:4]}… is not an access key ID (those start with AKIA); it may be a user or role ID.",
+            "Look for the value labelled 'Access key ID'.",
+        )
+    if not _SECRET.match(secret):
+        raise InvalidInput(
+            "A secret access key is 40 characters of letters, digits, '/' and '+'.",
+            "Copy it again in full; it is shown only once when the key is created.",
+        )
+    return key_id, secret
+
+
+def identify(keys: aws.Keys, settings: aws.Settings) -> Caller:
+    """Ask sts:GetCallerIdentity (allowed even under explicit deny) who owns the keys."""
+    answer = aws.call(aws.client("sts", keys, settings), "GetCallerIdentity")
+    return caller_from_arn(answer["Arn"], answer.get("UserId", ""))
+
+
+def caller_from_arn(arn: str, user_id: str = "") -> Caller:
+    """Accept only IAM user ARNs: refuse root, roles and federated sessions."""
+    match = _ARN.match(arn)
+    if not match:
+        raise KeysRefused("AWS returned an identity the portal does not understand.", "Ask an AWS administrator.")
+    resource = match["resource"]
+    if match["service"] == "iam" and resource == "root":
+        raise KeysRefused(
+            "These are the AWS account root user's keys. Never use root keys for everyday work.",
+            "Delete the root access key in the AWS console, and sign in here with an IAM user's key.",
+        )
+    if match["service"] != "iam" or not resource.startswith("user/"):
+        raise KeysRefused(
+            "These keys belong to a role or federated session, not to an IAM user.",
+            "The portal enrolls MFA for IAM users; sign in with your IAM user's access key.",
+        )
+    return Caller(arn=arn, account=match["account"], partition=match["partition"],
+                  user_name=resource.rsplit("/", 1)[-1], user_id=user_id)
+
+
+def account_alias(iam: Any) -> str | None:
+    """Return the account alias (QR issuer), or None when there is none or it is hidden."""
+    try:
+        aliases = aws.call(iam, "ListAccountAliases").get("AccountAliases", [])
+    except AwsAccessDenied:
+        return None
+    return aliases[0] if aliases else None

@@ -1,0 +1,60 @@
+"""Derive the settings that depend on others: secret check, database, session store, limiter."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+from cachelib import FileSystemCache
+from flask import Flask
+
+
+class ConfigurationError(RuntimeError):
+    """The portal cannot start safely with this configuration."""
+
+
+def configure(app: Flask) -> None:
+    """Fill in derived settings, or stop start-up with a clear message."""
+    config = app.config
+    local = config["DEMO_MODE"] or config.get("TESTING")
+    if not config.get("SECRET_KEY"):
+        if not local:
+            raise ConfigurationError(
+                "SECRET_KEY is not set. The portal encrypts keys and seeds with it and will not start "
+                "without one. Generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        # Demo and tests get a random key per process: nothing they hold must outlive them.
+        config["SECRET_KEY"] = secrets.token_hex(32)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "mfa-portal.sqlite")
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    _configure_sessions(app)
+    config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"] or "memory://")
+    config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    config.setdefault("RATELIMIT_KEY_PREFIX", "mfa-portal")
+    config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session's own lifetime bounds the token
+
+
+def _configure_sessions(app: Flask) -> None:
+    """Keep sessions server-side: Redis when shared, else files in the instance folder."""
+    config = app.config
+    config.setdefault("SESSION_KEY_PREFIX", "mfa-portal:session:")
+    config["SESSION_PERMANENT"] = True
+    config["PERMANENT_SESSION_LIFETIME"] = config["IDLE_TIMEOUT"]  # refreshed by each request: an idle timeout
+    config["SESSION_REFRESH_EACH_REQUEST"] = True
+    config.setdefault("SESSION_COOKIE_NAME", "mfa_portal")
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if "SESSION_TYPE" in config:
+        return
+    if config["REDIS_URL"]:
+        import redis
+
+        config["SESSION_TYPE"] = "redis"
+        config["SESSION_REDIS"] = redis.Redis.from_url(config["REDIS_URL"])
+    else:
+        config["SESSION_TYPE"] = "cachelib"
+        # Files work across several gunicorn workers on one host, unlike process memory.
+        config["SESSION_CACHELIB"] = FileSystemCache(os.path.join(app.instance_path, "sessions"),
+                                                     threshold=10_000, mode=0o600)
