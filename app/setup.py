@@ -43,7 +43,7 @@ def _configure_sessions(app: Flask) -> None:
     config["SESSION_PERMANENT"] = True
     config["PERMANENT_SESSION_LIFETIME"] = config["IDLE_TIMEOUT"]  # refreshed by each request: an idle timeout
     config["SESSION_REFRESH_EACH_REQUEST"] = True
-    config.setdefault("SESSION_COOKIE_NAME", "mfa_portal")
+    config["SESSION_COOKIE_NAME"] = "mfa_portal"  # Flask presets "session", so setdefault would not do
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
     if "SESSION_TYPE" in config:

@@ -98,9 +98,39 @@ def client(app):
     return app.test_client()
 
 
+_real_time = time.time
+
+
+class Clock:
+    """Time as both the emulator and the test's authenticator app see it; tests may move it on."""
+
+    skew = 0.0
+
+    @classmethod
+    def now(cls) -> float:
+        """Return the shared current time."""
+        return _real_time() + cls.skew
+
+    @classmethod
+    def advance(cls, steps: int = 1) -> None:
+        """Jump forward whole 30-second code steps, as if the person waited."""
+        cls.skew += 30 * steps
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    """Start every test at real time, with the emulator reading the shared clock."""
+    from app.demo import emulator
+
+    Clock.skew = 0.0
+    monkeypatch.setattr(emulator, "_now", Clock.now)
+    monkeypatch.setattr("app.services.codes._clock", Clock.now)
+    return Clock
+
+
 def code(seed: str, offset: int = 0) -> str:
     """The code an authenticator app shows `offset` steps from now."""
-    return pyotp.TOTP(seed).at(time.time() + 30 * offset)
+    return pyotp.TOTP(seed).at(Clock.now() + 30 * offset)
 
 
 class Person:
@@ -152,3 +182,69 @@ class Person:
 def person(client, make_user):
     """A new hire without MFA, with a browser."""
     return Person(client, make_user("new.hire"))
+
+
+def _service_missing(reason: str):
+    """Skip where the machine lacks a service, but never in CI, where it must be there."""
+    import os
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: this test must run, not skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database on 127.0.0.1 for one test, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    name = f"mfa_portal_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as err:
+        _service_missing(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {err}")
+    admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
+def redis_url():
+    """The machine's Redis on 127.0.0.1, one database index per xdist worker, cleaned before and after."""
+    import os
+
+    import redis
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or "0"
+    url = f"redis://127.0.0.1:6379/{8 + int(worker) % 8}"
+    try:
+        connection = redis.Redis.from_url(url, socket_connect_timeout=3)
+        connection.ping()
+    except redis.RedisError as err:
+        _service_missing(f"Redis on 127.0.0.1:6379 is not reachable: {err}")
+    connection.flushdb()
+    yield url
+    connection.flushdb()
+
+
+@pytest.fixture
+def aws_calls():
+    """Record every AWS call the portal makes: (service, operation, params, with_mfa_session)."""
+    from app import aws
+
+    recorded: list[tuple[str, str, dict, bool]] = []
+
+    def listener(service, operation, params, with_mfa):
+        recorded.append((service, operation, params, with_mfa))
+
+    aws.add_call_listener(listener)
+    yield recorded
+    aws.remove_call_listener(listener)
+
+
+def operations(calls) -> list[str]:
+    """Just the operation names of recorded calls."""
+    return [operation for _service, operation, _params, _mfa in calls]

@@ -30,15 +30,20 @@ def normalise_pair(first: str | None, second: str | None) -> tuple[str, str]:
     return code1, code2
 
 
+def _clock() -> float:
+    """Return the current time (one place, so tests can move it with the emulator's clock)."""
+    return time.time()
+
+
 def seconds_until_next(now: float | None = None) -> int:
     """Return how many seconds remain before the app shows a new code."""
-    now = time.time() if now is None else now
+    now = _clock() if now is None else now
     return STEP - int(now) % STEP
 
 
 def refuse_reuse(code: str, used: list[dict], serial: str, now: float | None = None) -> None:
     """Stop a code already spent on this device before AWS refuses it with a cryptic error."""
-    now = time.time() if now is None else now
+    now = _clock() if now is None else now
     for entry in used:
         # Codes repeat after a million steps; only recent spending counts.
         if entry["serial"] == serial and entry["code"] == code and now - entry["at"] < 5 * STEP:
@@ -53,6 +58,6 @@ def refuse_reuse(code: str, used: list[dict], serial: str, now: float | None = N
 
 def remember(used: list[dict], serial: str, *codes: str, now: float | None = None) -> list[dict]:
     """Return the ledger of recently spent codes with these added and old ones dropped."""
-    now = time.time() if now is None else now
+    now = _clock() if now is None else now
     fresh = [entry for entry in used if now - entry["at"] < 5 * STEP]
     return fresh + [{"serial": serial, "code": code, "at": now} for code in codes]

@@ -1,0 +1,25 @@
+"""`python -m app.demo.totp SETUP_KEY`: an authenticator app in the terminal, for the demo."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pyotp
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the current and the next code for a setup key, and when the code changes."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m app.demo.totp SETUP_KEY", file=sys.stderr)
+        return 2
+    totp = pyotp.TOTP("".join(args[0].split()).upper())
+    now = time.time()
+    print(f"current code: {totp.at(now)}   next code: {totp.at(now + 30)}   "
+          f"(changes in {30 - int(now) % 30} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

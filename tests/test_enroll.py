@@ -1,0 +1,175 @@
+"""Enrollment: create (recovering stale devices), scan, verify with two codes, resync, replace."""
+
+import io
+import re
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import boto3
+import pytest
+from PIL import Image
+
+from app.models import AuditEvent
+from conftest import code, operations
+
+
+def audit_actions(app, outcome="success"):
+    with app.app_context():
+        return [e.action for e in AuditEvent.query.filter_by(outcome=outcome).order_by(AuditEvent.id)]
+
+
+def virtual_devices(status="Any"):
+    iam = boto3.client("iam", region_name="us-east-1")
+    return iam.list_virtual_mfa_devices(AssignmentStatus=status)["VirtualMFADevices"]
+
+
+def test_start_creates_device_named_after_user_without_tags(person, aws_calls):
+    person.sign_in()
+    page = person.start_enrollment()
+    assert page.status_code == 200
+    create = [c for c in aws_calls if c[1] == "CreateVirtualMFADevice"]
+    assert create[0][2] == {"VirtualMFADeviceName": "new.hire", "Path": "/"}
+    assert [d["SerialNumber"] for d in virtual_devices("Unassigned")] == ["arn:aws:iam::123456789012:mfa/new.hire"]
+
+
+def test_scan_page_offers_qr_manual_key_link_and_no_store(person, client):
+    person.sign_in()
+    page = person.start_enrollment()
+    body = page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    img = re.search(r'<img src="/enroll/qr.png"[^>]*alt="([^"]+)"', body, re.S)
+    assert img and "QR code" in img.group(1)
+    manual = re.search(r'<code id="manual-key">([^<]+)</code>', body).group(1)
+    assert all(len(group) == 4 for group in manual.split(" ")[:-1])
+    assert 'data-copy-target="manual-key"' in body
+    uri = re.search(r'href="(otpauth://totp/[^"]+)"', body).group(1).replace("&amp;", "&")
+    parts = urlsplit(uri)
+    query = parse_qs(parts.query)
+    assert unquote(parts.path) == "/acme-test:new.hire"
+    assert query["issuer"] == ["acme-test"] and query["secret"] == [person.seed]
+    assert 'inputmode="numeric"' in body and 'autocomplete="one-time-code"' in body
+    qr = client.get("/enroll/qr.png")
+    assert qr.headers["Cache-Control"] == "no-store"
+    assert qr.mimetype == "image/png"
+    assert Image.open(io.BytesIO(qr.data)).size[0] >= 200
+
+
+def test_configured_issuer_and_device_name_pattern(moto, tmp_path, make_user):
+    from conftest import Person, make_test_app
+
+    app = make_test_app(tmp_path, MFA_ISSUER="Acme AWS", MFA_DEVICE_NAME_PATTERN="{username}-phone")
+    walker = Person(app.test_client(), make_user("alice"))
+    walker.sign_in()
+    body = walker.start_enrollment().get_data(as_text=True)
+    assert "issuer=Acme+AWS" in body.replace("&amp;", "&")
+    assert [d["SerialNumber"].rsplit("/", 1)[1] for d in virtual_devices()] == ["alice-phone"]
+
+
+def test_abandoned_device_is_replaced_without_the_user_noticing(iam, make_user, client, app):
+    from conftest import Person
+
+    walker = Person(client, make_user("stale"))
+    iam.create_virtual_mfa_device(VirtualMFADeviceName="stale")  # left by an earlier attempt
+    walker.sign_in()
+    page = walker.start_enrollment()
+    assert "Add this account to your authenticator app" in page.get_data(as_text=True)
+    assert len(virtual_devices()) == 1
+    walker.verify()
+    assert walker.get_credentials().status_code == 200
+    assert "stale_device_replaced" in audit_actions(app)
+
+
+def test_a_device_name_assigned_to_someone_else_is_not_touched(iam, make_user, client):
+    from app.demo.emulator import current_code
+    from conftest import Person
+
+    other = make_user("other")
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName="victim")["VirtualMFADevice"]
+    seed = device["Base32StringSeed"].decode()
+    iam.enable_mfa_device(UserName=other.name, SerialNumber=device["SerialNumber"],
+                          AuthenticationCode1=current_code(seed, -1), AuthenticationCode2=current_code(seed, 0))
+    walker = Person(client, make_user("victim"))
+    walker.sign_in()
+    page = client.post("/enroll/start", follow_redirects=True)
+    assert page.status_code == 409
+    assert "already exists and is assigned" in page.get_data(as_text=True)
+    assert iam.list_mfa_devices(UserName="other")["MFADevices"][0]["SerialNumber"] == device["SerialNumber"]
+
+
+@pytest.mark.parametrize("first, second, words", [
+    ("123456", "123456", "The two codes are the same"),
+    ("12345", "123456", "must be the 6 digits"),
+    ("abcdef", "123456", "must be the 6 digits"),
+])
+def test_bad_code_pairs_are_refused_before_aws(person, aws_calls, first, second, words):
+    person.sign_in()
+    person.start_enrollment()
+    page = person.verify(first, second)
+    assert page.status_code == 400
+    assert words in page.get_data(as_text=True)
+    assert "EnableMFADevice" not in operations(aws_calls)
+
+
+def test_wrong_codes_get_plain_words_and_the_user_can_retry(person, app):
+    person.sign_in()
+    person.start_enrollment()
+    wrong = person.verify("000000", "000001")
+    body = wrong.get_data(as_text=True)
+    assert wrong.status_code == 400
+    assert "AWS did not accept those two codes" in body and "Next step" in body
+    assert person.verify().status_code == 200
+    assert audit_actions(app).count("device_enabled") == 1
+    assert audit_actions(app, "failure") == ["device_enabled"]
+
+
+def test_codes_with_spaces_from_the_app_are_accepted(person):
+    person.sign_in()
+    person.start_enrollment()
+    first, second = code(person.seed, -1), code(person.seed, 0)
+    page = person.verify(f"{first[:3]} {first[3:]}", f"{second[:3]} {second[3:]}")
+    assert "Prove it works" in page.get_data(as_text=True)
+
+
+def test_enabling_drops_the_seed_and_the_scan_page(person, client):
+    person.sign_in()
+    person.start_enrollment()
+    person.verify()
+    assert client.get("/enroll/scan").status_code == 302
+    assert client.get("/enroll/qr.png").status_code == 404
+
+
+def test_user_with_a_device_cannot_start_another_enrollment(person, client, aws_calls):
+    person.enroll_fully()
+    page = client.post("/enroll/start", follow_redirects=True)
+    assert "You already have an MFA device" in page.get_data(as_text=True)
+    assert "CreateVirtualMFADevice" not in operations(aws_calls)[5:]
+
+
+def test_resync_with_two_codes(person, client, app, clock):
+    person.enroll_fully()
+    clock.advance(3)
+    serial = "arn:aws:iam::123456789012:mfa/new.hire"
+    bad = client.post("/enroll/resync", data={"device": serial, "code1": "111111", "code2": "222222"})
+    assert bad.status_code == 400 and "could not match those two codes" in bad.get_data(as_text=True)
+    good = client.post("/enroll/resync", data={"device": serial, "code1": code(person.seed, 0),
+                                               "code2": code(person.seed, 1)}, follow_redirects=True)
+    assert "back in sync" in good.get_data(as_text=True)
+    assert audit_actions(app)[-1] == "device_resynced"
+
+
+def test_replacing_a_device_needs_a_current_code(person, client, clock):
+    person.enroll_fully()
+    clock.advance(2)
+    serial = "arn:aws:iam::123456789012:mfa/new.hire"
+    refused = client.post("/device/replace", data={"device": serial, "code": "000000"})
+    assert refused.status_code == 400
+    assert len(virtual_devices("Assigned")) == 1
+    page = client.post("/device/replace", data={"device": serial, "code": code(person.seed)},
+                       follow_redirects=True)
+    assert "Scan the new QR code" in page.get_data(as_text=True)
+    old_seed = person.seed
+    person.seed = re.search(r'<code id="manual-key">([^<]+)</code>', page.get_data(as_text=True)).group(1).replace(
+        " ", "")
+    assert person.seed != old_seed
+    assert virtual_devices("Assigned") == []
+    assert person.verify().status_code == 200
+    assert len(virtual_devices("Assigned")) == 1

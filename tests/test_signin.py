@@ -1,0 +1,136 @@
+"""Sign-in: key shapes checked locally, identities checked by AWS, sessions fresh and forgotten."""
+
+import pytest
+
+from app.errors import InvalidInput, KeysRefused
+from app.services import identity
+from conftest import operations
+
+GOOD_SECRET = "a" * 40
+
+
+@pytest.mark.parametrize("key_id, secret, words", [
+    ("", GOOD_SECRET, "Enter your access key ID"),
+    ("AKIA123", GOOD_SECRET, "20 capital letters"),
+    ("akiaabcdefghijklmnop", GOOD_SECRET, "20 capital letters"),
+    ("AIDAABCDEFGHIJKLMNOP", GOOD_SECRET, "not an access key ID"),
+    ("AKIAABCDEFGHIJKLMNOP", "short", "40 characters"),
+    ("AKIAABCDEFGHIJKLMNOP", "x" * 39 + "!", "40 characters"),
+])
+def test_malformed_keys_are_explained_before_any_aws_call(client, aws_calls, key_id, secret, words):
+    page = client.post("/login", data={"access_key_id": key_id, "secret_access_key": secret})
+    assert page.status_code == 400
+    assert words in page.get_data(as_text=True)
+    assert aws_calls == []
+
+
+def test_temporary_keys_are_refused_with_the_reason(client, aws_calls):
+    page = client.post("/login", data={"access_key_id": "ASIAABCDEFGHIJKLMNOP", "secret_access_key": GOOD_SECRET})
+    assert page.status_code == 403
+    assert "temporary access key" in page.get_data(as_text=True)
+    assert aws_calls == []
+
+
+def test_keys_aws_rejects_get_plain_words(client, make_user):
+    make_user("someone")
+    page = client.post("/login", data={"access_key_id": "AKIAABCDEFGHIJKLMNOP", "secret_access_key": GOOD_SECRET})
+    body = page.get_data(as_text=True)
+    assert page.status_code == 401
+    assert "AWS does not recognise this access key pair" in body
+    assert "Next step" in body
+
+
+@pytest.mark.parametrize("arn, words", [
+    ("arn:aws:iam::123456789012:root", "root user"),
+    ("arn:aws:sts::123456789012:assumed-role/Admin/someone", "role or federated session"),
+    ("arn:aws:sts::123456789012:federated-user/bob", "role or federated session"),
+])
+def test_identities_other_than_iam_users_are_refused(client, person, monkeypatch, arn, words):
+    from app import aws
+
+    real_call = aws.call
+
+    def fake_identity(aws_client, operation, **params):
+        if operation == "GetCallerIdentity":
+            return {"Arn": arn, "Account": "123456789012", "UserId": "X"}
+        return real_call(aws_client, operation, **params)
+
+    monkeypatch.setattr(aws, "call", fake_identity)
+    page = person.sign_in()
+    assert page.status_code == 403
+    assert words in page.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_caller_from_arn_reads_partition_account_and_name_with_path():
+    caller = identity.caller_from_arn("arn:aws-cn:iam::111122223333:user/eng/alice", "AIDAX")
+    assert (caller.partition, caller.account, caller.user_name) == ("aws-cn", "111122223333", "alice")
+    assert caller.mfa_serial("alice") == "arn:aws-cn:iam::111122223333:mfa/alice"
+
+
+def test_check_key_shape_strips_pasted_whitespace():
+    assert identity.check_key_shape(" AKIAABCDEFGHIJKLMNOP\n", f" {GOOD_SECRET} ") == ("AKIAABCDEFGHIJKLMNOP",
+                                                                                     GOOD_SECRET)
+    with pytest.raises(InvalidInput):
+        identity.check_key_shape("AKIAABCDEFGHIJKLMNO", GOOD_SECRET)
+    with pytest.raises(KeysRefused):
+        identity.check_key_shape("ASIAABCDEFGHIJKLMNOP", GOOD_SECRET)
+
+
+def test_sign_in_learns_identity_and_alias_and_shows_next_step(person, aws_calls):
+    page = person.sign_in()
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Hello, new.hire" in body
+    assert "acme-test" in body
+    assert "Set up my MFA device" in body
+    assert operations(aws_calls)[:2] == ["GetCallerIdentity", "ListAccountAliases"]
+    assert "GetUser" not in operations(aws_calls)
+
+
+def test_session_id_changes_at_sign_in(client, person):
+    client.get("/login")
+    before = client.get_cookie("mfa_portal")
+    client.post("/login", data={"access_key_id": "bad", "secret_access_key": "bad"})
+    person.sign_in()
+    after = client.get_cookie("mfa_portal")
+    assert after is not None
+    assert before is None or before.value != after.value
+
+
+def test_sign_out_forgets_everything(client, person, app):
+    person.sign_in()
+    sessions_dir = app.config["SESSION_CACHELIB"]._path
+    import os
+
+    assert os.listdir(sessions_dir)
+    page = client.post("/logout", follow_redirects=True)
+    assert "The portal has forgotten your keys" in page.get_data(as_text=True)
+    assert client.get("/").headers["Location"].endswith("/login")
+    assert client.get("/credentials").status_code == 302
+    # The only entry left is the fresh anonymous session of the page after sign-out, without keys.
+    from app.models import AuditEvent
+
+    with app.app_context():
+        assert AuditEvent.query.filter_by(action="sign_out").count() == 1
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("/credentials", "/credentials"),
+    ("//evil.example/x", "/"),
+    ("https://evil.example/", "/"),
+    ("/\\evil.example", "/"),
+    ("javascript:alert(1)", "/"),
+])
+def test_next_only_goes_to_local_paths(client, person, target, expected):
+    page = client.post(f"/login?next={target}", data={"access_key_id": person.user.access_key_id,
+                                                      "secret_access_key": person.user.secret_access_key})
+    assert page.status_code == 302
+    assert page.headers["Location"] == expected
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, moto):
+    for path in ("/", "/credentials", "/enroll/scan", "/enroll/resync", "/device/replace", "/credentials/result"):
+        page = client.get(path)
+        assert page.status_code == 302, path
+        assert "/login" in page.headers["Location"]
