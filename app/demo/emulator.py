@@ -1,0 +1,362 @@
+"""An embedded AWS emulator: moto, patched to check MFA codes and keys the way AWS does."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import secrets
+import signal
+import string
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import pyotp
+import xmltodict
+from moto.core.responses import ActionResult, EmptyResult
+from moto.core.serialize import never_return
+from moto.iam.exceptions import IAMException, NotFoundException
+from moto.iam.models import IAMBackend, User, VirtualMfaDevice, iam_backends
+from moto.iam.responses import IamResponse
+from moto.server import ThreadedMotoServer
+from moto.sts.exceptions import STSValidationError
+from moto.sts.responses import TokenResponse
+from werkzeug.exceptions import HTTPException
+
+from app.demo import seed
+from app.policy import policy_text
+
+STEP_SECONDS = 30
+# Windows of TOTP time steps, relative to now, in which a code is accepted.
+ENABLE_WINDOW = (-2, 1)
+RESYNC_WINDOW = (-10, 2)
+SESSION_WINDOW = (-1, 1)
+MIN_SESSION_SECONDS = 900
+MAX_SESSION_SECONDS = 129_600
+DEFAULT_SESSION_SECONDS = 43_200
+
+_STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
+_KEY_ALPHABET = string.ascii_uppercase + string.digits
+_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+_LISTED_DEVICE = "ListVirtualMFADevicesResponse.VirtualMFADevices.VirtualMFADevice"
+
+# moto's own handlers, kept so patched ones can delegate once the checks pass.
+_moto_enable_mfa_device = IamResponse.enable_mfa_device
+_moto_get_caller_identity = TokenResponse.get_caller_identity
+
+# Check-and-mark of used codes must be atomic: the threaded server runs requests in parallel.
+_lock = threading.Lock()
+_installed = False
+
+
+@dataclass(frozen=True)
+class _Session:
+    """Who a session access key issued by GetSessionToken belongs to, and until when."""
+
+    account_id: str
+    partition: str
+    user_name: str
+    user_id: str
+    expiration: datetime
+
+
+# Session access key id -> owner. It outlives moto resets, so lookups re-check the user.
+_sessions: dict[str, _Session] = {}
+
+
+def _now() -> float:
+    """Return the current Unix time (tests replace this to freeze the clock)."""
+    return time.time()
+
+
+def _current_step() -> int:
+    """Return the TOTP time step for now."""
+    return int(_now()) // STEP_SECONDS
+
+
+def current_code(seed_b32: str, offset_steps: int = 0) -> str:
+    """Return the six-digit code an authenticator app shows now (or offset_steps steps away)."""
+    return pyotp.TOTP(seed_b32).generate_otp(_current_step() + offset_steps)
+
+
+def _steps(window: tuple[int, int]) -> range:
+    """Return the absolute time steps a window relative to now covers."""
+    now = _current_step()
+    return range(now + window[0], now + window[1] + 1)
+
+
+def _consecutive_step(seed_b32: str, code1: str, code2: str, window: tuple[int, int]) -> int | None:
+    """Return the step of code1 when code1 and code2 are consecutive codes starting in window."""
+    totp = pyotp.TOTP(seed_b32)
+    for step in _steps(window):
+        if totp.generate_otp(step) == code1 and totp.generate_otp(step + 1) == code2:
+            return step
+    return None
+
+
+def _mark_used(device: VirtualMfaDevice, step: int) -> None:
+    """Remember the highest step used on the device, as AWS refuses a code twice."""
+    device.highest_used_step = max(getattr(device, "highest_used_step", step), step)
+
+
+def _invalid_code() -> IAMException:
+    """Return the IAM error for codes that are wrong, stale or not consecutive."""
+    return IAMException("InvalidAuthenticationCode", "Authentication code for device is not valid.")
+
+
+class _StsError(HTTPException):
+    """An STS error with its real HTTP status (moto would send 400 for codes STS does not model)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        """Build the XML body botocore parses into ClientError."""
+        super().__init__()
+        self.code = status
+        self.description = xmltodict.unparse(
+            {
+                "ErrorResponse": {
+                    "@xmlns": _STS_NAMESPACE,
+                    "Error": {"Type": "Sender", "Code": code, "Message": message},
+                    # moto's response enricher fills in a request id here.
+                    "RequestId": "",
+                }
+            }
+        )
+
+    def get_headers(self, *args: object, **kwargs: object) -> list[tuple[str, str]]:
+        """Send the body as XML like AWS does."""
+        return [("Content-Type", "text/xml")]
+
+
+def _invalid_token() -> _StsError:
+    """Return the error AWS gives for an access key it does not know."""
+    return _StsError(
+        403,
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+    )
+
+
+def _mfa_failed() -> _StsError:
+    """Return the error AWS gives for a wrong, reused or foreign MFA code or serial."""
+    return _StsError(
+        403,
+        "AccessDenied",
+        "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+    )
+
+
+def _user_for_key(iam: IAMBackend, access_key_id: str) -> User | None:
+    """Return the IAM user owning an active long-term access key, if any."""
+    key = iam.access_keys.get(access_key_id)
+    if key is None or key.status != "Active" or key.user_name is None:
+        return None
+    user = iam.users.get(key.user_name)
+    # moto keeps keys of deleted users in the account-wide map.
+    if user is None or key not in user.access_keys:
+        return None
+    return user
+
+
+def _session_user(session: _Session) -> User | None:
+    """Return the user a session key was issued to, if that very user still exists."""
+    user = iam_backends[session.account_id][session.partition].users.get(session.user_name)
+    if user is None or user.id != session.user_id:
+        return None
+    return user
+
+
+def _enable_mfa_device(self: IamResponse) -> ActionResult:
+    """EnableMFADevice that insists on two consecutive current codes of the device's seed."""
+    serial = self._get_param("SerialNumber")
+    # An unknown user is NoSuchEntity before anything is said about the codes.
+    self.backend.get_user(self._get_param("UserName"))
+    device = self.backend.virtual_mfa_devices.get(serial)
+    if device is None:
+        raise NotFoundException(f"VirtualMFADevice with serial number {serial} doesn't exist.")
+    step = _consecutive_step(
+        device.base32_string_seed,
+        self._get_param("AuthenticationCode1"),
+        self._get_param("AuthenticationCode2"),
+        ENABLE_WINDOW,
+    )
+    if step is None:
+        raise _invalid_code()
+    result = _moto_enable_mfa_device(self)
+    with _lock:
+        _mark_used(device, step + 1)
+    return result
+
+
+def _resync_mfa_device(self: IamResponse) -> ActionResult:
+    """ResyncMFADevice (moto has none): two consecutive codes within a wider window."""
+    user = self.backend.get_user(self._get_param("UserName"))
+    serial = self._get_param("SerialNumber")
+    device = self.backend.virtual_mfa_devices.get(serial)
+    if device is None or serial not in user.mfa_devices:
+        raise NotFoundException(f"MFA Device with serial number {serial} does not exist.")
+    step = _consecutive_step(
+        device.base32_string_seed,
+        self._get_param("AuthenticationCode1"),
+        self._get_param("AuthenticationCode2"),
+        RESYNC_WINDOW,
+    )
+    if step is None:
+        raise _invalid_code()
+    with _lock:
+        _mark_used(device, step + 1)
+    return EmptyResult()
+
+
+def _check_mfa(iam: IAMBackend, user: User, serial: str | None, code: str | None) -> None:
+    """Accept a current, unused code of an MFA device enabled for this user, and mark it used."""
+    device = iam.virtual_mfa_devices.get(serial or "")
+    if device is None or serial not in user.mfa_devices or not code:
+        raise _mfa_failed()
+    totp = pyotp.TOTP(device.base32_string_seed)
+    with _lock:
+        highest = getattr(device, "highest_used_step", None)
+        for step in _steps(SESSION_WINDOW):
+            if (highest is None or step > highest) and totp.generate_otp(step) == code:
+                _mark_used(device, step)
+                return
+    raise _mfa_failed()
+
+
+def _issue_session(account_id: str, partition: str, user: User, duration: int) -> dict[str, object]:
+    """Mint fresh session credentials for a user and remember whose they are."""
+    access_key_id = "ASIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
+    expiration = datetime.fromtimestamp(_now() + duration, tz=UTC)
+    _sessions[access_key_id] = _Session(account_id, partition, user.name, user.id, expiration)
+    return {
+        "AccessKeyId": access_key_id,
+        "SecretAccessKey": "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40)),
+        "SessionToken": base64.b64encode(secrets.token_bytes(300)).decode(),
+        "Expiration": expiration,
+    }
+
+
+def _get_session_token(self: TokenResponse) -> ActionResult:
+    """GetSessionToken that checks the caller, the MFA code and the duration like AWS."""
+    duration = self._get_int_param("DurationSeconds", DEFAULT_SESSION_SECONDS)
+    if not MIN_SESSION_SECONDS <= duration <= MAX_SESSION_SECONDS:
+        bound = "greater than or equal to 900" if duration < MIN_SESSION_SECONDS else "less than or equal to 129600"
+        raise STSValidationError(
+            f"1 validation error detected: Value '{duration}' at 'durationSeconds' "
+            f"failed to satisfy constraint: Member must have value {bound}"
+        )
+    access_key_id = self.get_access_key()
+    if access_key_id in _sessions:
+        raise _StsError(403, "AccessDenied", "Cannot call GetSessionToken with session credentials")
+    iam = iam_backends[self.current_account][self.partition]
+    user = _user_for_key(iam, access_key_id)
+    if user is None:
+        raise _invalid_token()
+    serial = self._get_param("SerialNumber")
+    code = self._get_param("TokenCode")
+    if serial or code:
+        _check_mfa(iam, user, serial, code)
+    credentials = _issue_session(self.current_account, self.partition, user, duration)
+    return ActionResult({"Credentials": credentials})
+
+
+def _get_caller_identity(self: TokenResponse) -> ActionResult:
+    """GetCallerIdentity that knows session keys and rejects keys nobody issued."""
+    access_key_id = self.get_access_key()
+    session = _sessions.get(access_key_id)
+    if session is not None:
+        user = _session_user(session)
+        if user is None:
+            raise _invalid_token()
+        if session.expiration.timestamp() <= _now():
+            raise _StsError(
+                403,
+                "ExpiredToken",
+                "The security token included in the request is expired",
+            )
+        return ActionResult({"UserId": user.id, "Account": user.account_id, "Arn": user.arn})
+    iam = iam_backends[self.current_account][self.partition]
+    role = self.backend.get_assumed_role_from_access_key(access_key_id)
+    if role is None and _user_for_key(iam, access_key_id) is None:
+        raise _invalid_token()
+    return _moto_get_caller_identity(self)
+
+
+def install_aws_checks() -> None:
+    """Patch moto's IAM and STS handlers to check MFA codes and keys as AWS does (idempotent)."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        # Patching the response classes covers both mock_aws() and the threaded server.
+        IamResponse.enable_mfa_device = _enable_mfa_device
+        IamResponse.resync_mfa_device = _resync_mfa_device
+        TokenResponse.get_session_token = _get_session_token
+        TokenResponse.get_caller_identity = _get_caller_identity
+        # AWS returns a seed and QR code only from CreateVirtualMFADevice; moto lists them.
+        IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER = {
+            **IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER,
+            f"{_LISTED_DEVICE}.Base32StringSeed": never_return,
+            f"{_LISTED_DEVICE}.QRCodePNG": never_return,
+        }
+        _installed = True
+
+
+class Emulator:
+    """A running moto server on 127.0.0.1 with the AWS checks installed."""
+
+    def __init__(self, server: ThreadedMotoServer) -> None:
+        """Wrap a started server."""
+        self._server = server
+        host, port = server.get_host_and_port()
+        self.port = port
+        self.endpoint_url = f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        """Shut the server down and wait for its thread."""
+        self._server.stop()
+
+
+def start(port: int = 0) -> Emulator:
+    """Start the emulator; port 0 lets the OS pick a free port without a race."""
+    install_aws_checks()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return Emulator(server)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start and seed the emulator, print one JSON line about it, serve until signalled."""
+    parser = argparse.ArgumentParser(prog="python -m app.demo.emulator", description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--seed-users",
+        type=int,
+        default=300,
+        help="generated users besides the named ones",
+    )
+    parser.add_argument("--rng-seed", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+
+    emulator = start(args.port)
+    users = seed.seed_demo(
+        policy_text("force-mfa"),
+        extra_users=args.seed_users,
+        rng_seed=args.rng_seed,
+        admin_policy_document=policy_text("admin"),
+    )
+    print(
+        json.dumps({"endpoint_url": emulator.endpoint_url, "users": [asdict(u) for u in users]}),
+        flush=True,
+    )
+    stopping.wait()
+    emulator.stop()
+
+
+if __name__ == "__main__":
+    main()
