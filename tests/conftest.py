@@ -102,14 +102,15 @@ _real_time = time.time
 
 
 class Clock:
-    """Time as both the emulator and the test's authenticator app see it; tests may move it on."""
+    """Time as both the emulator and the test's authenticator app see it: frozen, moved only by tests."""
 
+    base = 0.0
     skew = 0.0
 
     @classmethod
     def now(cls) -> float:
         """Return the shared current time."""
-        return _real_time() + cls.skew
+        return cls.base + cls.skew
 
     @classmethod
     def advance(cls, steps: int = 1) -> None:
@@ -122,6 +123,8 @@ def clock(monkeypatch):
     """Start every test at real time, with the emulator reading the shared clock."""
     from app.demo import emulator
 
+    # Frozen 5 s into a code step, so no test depends on where the real clock is in its step.
+    Clock.base = (int(_real_time()) // 30) * 30 + 5.0
     Clock.skew = 0.0
     monkeypatch.setattr(emulator, "_now", Clock.now)
     monkeypatch.setattr("app.services.codes._clock", Clock.now)

@@ -88,14 +88,26 @@ def test_sign_in_learns_identity_and_alias_and_shows_next_step(person, aws_calls
     assert "GetUser" not in operations(aws_calls)
 
 
-def test_session_id_changes_at_sign_in(client, person):
-    client.get("/login")
-    before = client.get_cookie("mfa_portal")
-    client.post("/login", data={"access_key_id": "bad", "secret_access_key": "bad"})
-    person.sign_in()
-    after = client.get_cookie("mfa_portal")
-    assert after is not None
-    assert before is None or before.value != after.value
+def test_session_id_changes_at_sign_in(tmp_path, make_user):
+    import re
+
+    from conftest import make_test_app
+
+    user = make_user("fixation")
+    browser = make_test_app(tmp_path, WTF_CSRF_ENABLED=True).test_client()
+    form = browser.get("/login").get_data(as_text=True)
+    before = browser.get_cookie("mfa_portal")
+    assert before is not None  # the CSRF token already lives in a server-side session
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    page = browser.post("/login", data={"csrf_token": token, "access_key_id": user.access_key_id,
+                                        "secret_access_key": user.secret_access_key})
+    assert page.status_code == 302
+    after = browser.get_cookie("mfa_portal")
+    assert after.value != before.value
+    # The pre-sign-in session id is dead: presenting it again gives an anonymous visitor.
+    attacker = make_test_app(tmp_path, WTF_CSRF_ENABLED=True).test_client()
+    attacker.set_cookie("mfa_portal", before.value)
+    assert attacker.get("/").status_code == 302
 
 
 def test_sign_out_forgets_everything(client, person, app):
