@@ -1,0 +1,78 @@
+"""Principle 2, proven: every call the self-service flows make is allowed by the force-MFA policy as shipped."""
+
+import dataclasses
+
+from app.policy import Call, Principal, check_calls, load_policy
+from conftest import Person, code, operations
+
+WHO = Principal(partition="aws", account="123456789012", user_name="new.hire", mfa_present=False)
+
+
+def violations(recorded, who=WHO):
+    """Judge each recorded call with the MFA state it was really made in."""
+    problems = []
+    for service, operation, params, with_mfa in recorded:
+        call = Call(service, operation, params)
+        problems += check_calls(load_policy("force-mfa"), [call], dataclasses.replace(who, mfa_present=with_mfa))
+    return problems
+
+
+def test_every_flow_stays_inside_the_force_mfa_policy(iam, make_user, client, clock, aws_calls):
+    walker = Person(client, make_user("new.hire"))
+    iam.create_virtual_mfa_device(VirtualMFADeviceName="new.hire")  # an abandoned attempt to recover from
+    walker.sign_in()
+    walker.start_enrollment()
+    client.post("/enroll/start")  # start over: deletes and recreates its own unassigned device
+    walker.seed = None
+    walker.start_enrollment()
+    walker.verify()
+    walker.get_credentials()
+    clock.advance(2)
+    serial = "arn:aws:iam::123456789012:mfa/new.hire"
+    client.post("/enroll/resync", data={"device": serial, "code1": code(walker.seed, 0), "code2": code(walker.seed, 1)})
+    clock.advance(3)
+    client.post("/device/replace", data={"device": serial, "code": code(walker.seed)})
+    client.get("/")
+    client.post("/logout")
+
+    made = set(operations(aws_calls))
+    # The test means something only if it saw the whole flow, stale-device recovery included.
+    assert {"GetCallerIdentity", "ListAccountAliases", "ListMFADevices", "CreateVirtualMFADevice",
+            "ListVirtualMFADevices", "DeleteVirtualMFADevice", "EnableMFADevice", "GetSessionToken",
+            "ResyncMFADevice", "DeactivateMFADevice"} <= made
+    assert "GetUser" not in made and not any(op.startswith("Tag") for op in made)
+    assert all("Tags" not in params for _s, _o, params, _m in aws_calls)
+    pre_mfa = [c for c in aws_calls if not c[3]]
+    assert {"DeactivateMFADevice"}.isdisjoint(operations(pre_mfa))
+    assert violations(aws_calls) == []
+
+
+def test_the_check_would_catch_a_forbidden_call(aws_calls, person):
+    person.sign_in()
+    aws_calls.append(("iam", "GetUser", {"UserName": "new.hire"}, False))
+    aws_calls.append(("iam", "DeactivateMFADevice", {"UserName": "new.hire", "SerialNumber": "x"}, False))
+    problems = violations(aws_calls)
+    assert len(problems) == 2
+    assert "iam:GetUser" in problems[0] and "iam:DeactivateMFADevice" in problems[1]
+
+
+def test_every_call_names_the_signed_in_user_only(iam, make_user, client, clock, aws_calls):
+    """One user can never act on another: the user name always comes from GetCallerIdentity."""
+    victim = make_user("victim")
+    walker = Person(client, make_user("new.hire"))
+    walker.sign_in()
+    client.post("/enroll/start", data={"UserName": victim.name, "user": victim.name,
+                                       "VirtualMFADeviceName": victim.name})
+    walker.start_enrollment()
+    client.post("/enroll/verify", data={"code1": code(walker.seed, -1), "code2": code(walker.seed, 0),
+                                        "UserName": victim.name})
+    stolen = "arn:aws:iam::123456789012:mfa/victim"
+    refused = client.post("/credentials", data={"device": stolen, "code": code(walker.seed, 1), "duration": "3600",
+                                                "profile": "default"})
+    assert refused.status_code == 400
+    assert client.get(f"/credentials?user={victim.name}").status_code == 200
+    for _service, _operation, params, _mfa in aws_calls:
+        assert params.get("UserName", "new.hire") == "new.hire"
+        assert params.get("VirtualMFADeviceName", "new.hire") == "new.hire"
+        assert params.get("SerialNumber", "arn:aws:iam::123456789012:mfa/new.hire").endswith("/new.hire")
+    assert iam.list_virtual_mfa_devices()["VirtualMFADevices"][0]["SerialNumber"].endswith("/new.hire")
