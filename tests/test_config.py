@@ -1,0 +1,62 @@
+"""Configuration: from the environment, with no production default for the secret."""
+
+import pytest
+
+from app import create_app
+from app.config import from_environment
+from app.setup import ConfigurationError
+
+
+def test_start_up_stops_without_a_secret_key(monkeypatch):
+    monkeypatch.delenv("MFA_PORTAL_DEMO", raising=False)
+    with pytest.raises(ConfigurationError, match="SECRET_KEY is not set"):
+        create_app()
+
+
+def test_secret_key_from_the_environment_serves_the_real_portal(monkeypatch, moto):
+    monkeypatch.setenv("SECRET_KEY", "k" * 64)
+    app = create_app()
+    assert not app.config["DEMO_MODE"] and not app.testing
+    page = app.test_client().get("/login", base_url="http://localhost")
+    assert page.status_code == 200
+    assert "Sign in" in page.get_data(as_text=True)
+
+
+def test_demo_mode_gets_a_random_key_per_process(monkeypatch, moto):
+    monkeypatch.setenv("MFA_PORTAL_DEMO", "1")
+    first, second = create_app(), create_app()
+    assert len(first.config["SECRET_KEY"]) == 64 and first.config["SECRET_KEY"] != second.config["SECRET_KEY"]
+
+
+def test_aws_settings_use_the_standard_variable_names(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    config = from_environment()
+    assert (config["AWS_REGION"], config["AWS_ENDPOINT_URL"]) == ("eu-west-1", "http://127.0.0.1:4566")
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("postgres://u@127.0.0.1/db", "postgresql+psycopg://u@127.0.0.1/db"),
+    ("postgresql://u@127.0.0.1/db", "postgresql+psycopg://u@127.0.0.1/db"),
+    ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+])
+def test_database_url_selects_the_psycopg3_driver(monkeypatch, given, expected):
+    monkeypatch.setenv("DATABASE_URL", given)
+    assert from_environment()["SQLALCHEMY_DATABASE_URI"] == expected
+
+
+def test_admins_and_lists_are_comma_separated(monkeypatch):
+    monkeypatch.setenv("ADMIN_USERS", "alice, bob,,")
+    monkeypatch.setenv("ADMIN_GROUPS", "ops")
+    config = from_environment()
+    assert config["ADMIN_USERS"] == ["alice", "bob"] and config["ADMIN_GROUPS"] == ["ops"]
+
+
+def test_policy_show_prints_the_shipped_document(moto, tmp_path):
+    import json
+
+    from conftest import make_test_app
+
+    result = make_test_app(tmp_path).test_cli_runner().invoke(args=["policy", "show", "force-mfa"])
+    document = json.loads(result.output)
+    assert document["Statement"][-1]["Sid"] == "BlockMostAccessUnlessSignedInWithMFA"
