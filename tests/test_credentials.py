@@ -5,7 +5,7 @@ import json
 import re
 import shutil
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import botocore.session
 import pytest
@@ -142,7 +142,7 @@ def test_forget_drops_credentials(person, client):
 
 
 CREDS = SessionCredentials("ASIAEXAMPLEEXAMPLE12", "s3cr3t/with+chars" + "x" * 23, "FwoGZXIvYXdzE" + "t" * 200,
-                           datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+                           datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC))
 
 
 def test_ini_block_loads_in_botocore(tmp_path, monkeypatch):
@@ -189,6 +189,6 @@ def test_fish_and_powershell_snippets_set_the_three_variables():
 
 def test_expired_credentials_are_not_offered(person, client, monkeypatch):
     person.enroll_fully()
-    later = datetime.now(timezone.utc) + timedelta(hours=13)
+    later = datetime.now(UTC) + timedelta(hours=13)
     monkeypatch.setattr(SessionCredentials, "expired", lambda self, now=None: later >= self.expiration)
     assert client.get("/credentials/result").status_code == 302

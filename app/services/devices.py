@@ -99,8 +99,7 @@ def _delete_own_unassigned(iam: Any, caller: Caller, name: str) -> None:
 def enable_device(iam: Any, caller: Caller, serial: str, code1: str, code2: str) -> None:
     """Attach the device to the user with two consecutive codes; a retry after success is fine."""
     try:
-        aws.call(iam, "EnableMFADevice", UserName=caller.user_name, SerialNumber=serial,
-                 AuthenticationCode1=code1, AuthenticationCode2=code2)
+        _send_codes(iam, "EnableMFADevice", caller, serial, code1, code2)
     except AwsError as err:
         if err.code == "InvalidAuthenticationCode":
             raise CodeRejected(
@@ -121,8 +120,7 @@ def enable_device(iam: Any, caller: Caller, serial: str, code1: str, code2: str)
 def resync_device(iam: Any, caller: Caller, serial: str, code1: str, code2: str) -> None:
     """Bring a drifted device back in step with two consecutive codes."""
     try:
-        aws.call(iam, "ResyncMFADevice", UserName=caller.user_name, SerialNumber=serial,
-                 AuthenticationCode1=code1, AuthenticationCode2=code2)
+        _send_codes(iam, "ResyncMFADevice", caller, serial, code1, code2)
     except AwsError as err:
         if err.code == "InvalidAuthenticationCode":
             raise CodeRejected(
@@ -133,6 +131,12 @@ def resync_device(iam: Any, caller: Caller, serial: str, code1: str, code2: str)
         if err.code == "NoSuchEntity":
             raise DeviceProblem("That device is not assigned to you any more.", "Reload the page.") from None
         raise
+
+
+def _send_codes(iam: Any, operation: str, caller: Caller, serial: str, code1: str, code2: str) -> None:
+    """Send two consecutive codes for the caller's own device."""
+    aws.call(iam, operation, UserName=caller.user_name, SerialNumber=serial,
+             AuthenticationCode1=code1, AuthenticationCode2=code2)
 
 
 def remove_device(iam_with_mfa: Any, user_name: str, serial: str) -> None:
