@@ -146,3 +146,10 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, moto):
         page = client.get(path)
         assert page.status_code == 302, path
         assert "/login" in page.headers["Location"]
+
+
+def test_right_key_id_with_wrong_secret_is_rejected(person, client):
+    page = person.sign_in(secret="Z" * 40)
+    assert page.status_code == 401
+    assert "AWS does not recognise this access key pair" in page.get_data(as_text=True)
+    assert client.get("/").status_code == 302

@@ -12,11 +12,13 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlparse
 
 import pyotp
 import xmltodict
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.serialize import never_return
+from moto.iam.access_control import IAMRequest
 from moto.iam.exceptions import IAMException, NotFoundException
 from moto.iam.models import IAMBackend, User, VirtualMfaDevice, iam_backends
 from moto.iam.responses import IamResponse
@@ -280,7 +282,17 @@ def _get_caller_identity(self: TokenResponse) -> ActionResult:
     role = self.backend.get_assumed_role_from_access_key(access_key_id)
     if role is None and _user_for_key(iam, access_key_id) is None:
         raise _invalid_token()
+    if role is None:
+        _check_signature(self)
     return _moto_get_caller_identity(self)
+
+
+def _check_signature(self: TokenResponse) -> None:
+    """Refuse a right key ID with a wrong secret (SignatureDoesNotMatch), as AWS does."""
+    query = urlparse(self.uri).query
+    IAMRequest(account_id=self.current_account, method=self.method, path=self.raw_path + ("?" + query if query else ""),
+               data=self.data, body=self.raw_body, headers=self.headers,
+               action=self._get_action()).check_signature()
 
 
 def install_aws_checks() -> None:
