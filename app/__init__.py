@@ -46,6 +46,7 @@ def register_logging(app: Flask) -> None:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # botocore at DEBUG would print request bodies, which can hold codes and keys.
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:
@@ -76,11 +77,13 @@ def register_security(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Attach one blueprint per area."""
     from .account import bp as account_bp
+    from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .credentials import bp as credentials_bp
     from .enroll import bp as enroll_bp
+    from .health import bp as health_bp
 
-    for blueprint in (auth_bp, account_bp, enroll_bp, credentials_bp):
+    for blueprint in (auth_bp, account_bp, enroll_bp, credentials_bp, admin_bp, health_bp):
         app.register_blueprint(blueprint)
     app.context_processor(lambda: {"blueprints": app.blueprints})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column
@@ -12,7 +12,7 @@ from .extensions import db
 
 def utcnow() -> datetime:
     """Return the current time in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class AuditEvent(db.Model):
@@ -37,3 +37,53 @@ class AuditEvent(db.Model):
 def _append_only(*_args: object) -> None:
     """Refuse to rewrite history through the ORM."""
     raise PermissionError("The audit log is append-only.")
+
+
+class ReportSnapshot(db.Model):
+    """One admin refresh: when it was taken, by whom, what it cost, and the account-wide totals."""
+
+    __tablename__ = "report_snapshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    taken_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)
+    taken_by: Mapped[str | None] = mapped_column(db.String(2048))
+    calls: Mapped[int] = mapped_column(default=0)
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    report_generated_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    policy_arn: Mapped[str | None] = mapped_column(db.String(2048))
+    policy_found: Mapped[bool] = mapped_column(default=False)
+    users: Mapped[int] = mapped_column(default=0)
+    enrolled: Mapped[int] = mapped_column(default=0)
+    other_mfa: Mapped[int] = mapped_column(default=0)
+    abandoned: Mapped[int] = mapped_column(default=0)
+    not_covered: Mapped[int] = mapped_column(default=0)
+    orphan_devices: Mapped[int] = mapped_column(default=0)
+    # Enrollments per month as JSON [["2025-01", 12], ...]: the chart renders without scanning rows.
+    chart: Mapped[str | None] = mapped_column(db.Text)
+
+
+class ReportUser(db.Model):
+    """One IAM user as the snapshot saw them; indexed so the dashboard filters and sorts in SQL."""
+
+    __tablename__ = "report_user"
+    __table_args__ = (
+        db.UniqueConstraint("snapshot_id", "user_name", name="uq_report_user_snapshot_name"),
+        db.Index("ix_report_user_status", "snapshot_id", "mfa_status", "user_name"),
+        db.Index("ix_report_user_abandoned", "snapshot_id", "abandoned", "user_name"),
+        db.Index("ix_report_user_covered", "snapshot_id", "covered_by", "user_name"),
+        db.Index("ix_report_user_enabled", "snapshot_id", "enabled_at"),
+        db.Index("ix_report_user_key_used", "snapshot_id", "key_last_used"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(db.ForeignKey("report_snapshot.id", ondelete="CASCADE"))
+    user_name: Mapped[str] = mapped_column(db.String(128))
+    arn: Mapped[str] = mapped_column(db.String(2048))
+    created: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    mfa_status: Mapped[str] = mapped_column(db.String(16))
+    device_names: Mapped[str | None] = mapped_column(db.String(1024))
+    enabled_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    password_enabled: Mapped[bool | None] = mapped_column()
+    key_last_used: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    covered_by: Mapped[str] = mapped_column(db.String(160))
+    abandoned: Mapped[bool] = mapped_column(default=False)

@@ -1,0 +1,49 @@
+"""Server-side chart geometry: the CSP forbids inline script and style, so bars are SVG attributes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+WIDTH, HEIGHT = 960, 220
+TOP, BOTTOM = 24, 32  # room for the counts above the bars and the month labels below
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One month's bar, in SVG user units."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    count: int
+    label: str
+    year: str
+    title: str
+    label_x: float
+
+
+MIN_MONTHS = 6
+
+
+def bars(chart: list[tuple[str, int]]) -> list[Bar]:
+    """Lay out one bar per month, scaled to the busiest month, from the first month with enrollments."""
+    while len(chart) > MIN_MONTHS and chart[0][1] == 0:
+        chart = chart[1:]  # a rollout that began recently should fill the chart, not its right edge
+    if not chart:
+        return []
+    slot = WIDTH / len(chart)
+    peak = max(count for _, count in chart) or 1
+    room = HEIGHT - TOP - BOTTOM
+    out = []
+    for index, (month, count) in enumerate(chart):
+        day = date.fromisoformat(f"{month}-01")
+        height = round(room * count / peak, 1)
+        # The first bar and each January carry the year, so the axis reads without a legend.
+        year = day.strftime("%Y") if day.month == 1 or index == 0 else ""
+        x = round(index * slot + slot * 0.15, 1)
+        out.append(Bar(x=x, y=round(TOP + room - height, 1), width=round(slot * 0.7, 1), height=height, count=count,
+                       label=day.strftime("%b"), year=year, title=f"{day.strftime('%B %Y')}: {count} enrolled",
+                       label_x=round(index * slot + slot / 2, 1)))
+    return out

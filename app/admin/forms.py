@@ -1,0 +1,78 @@
+"""Admin forms: GET filters (no CSRF, nothing changes) and POST actions (CSRF-protected)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from ..services.snapshots import SHOWS, SORTS
+
+# IAM user names: letters, digits and + = , . @ _ - (up to 64).
+USER_NAME = r"^[\w+=,.@-]{1,64}$"
+_ORDERS = [SelectChoice("asc", "Ascending"), SelectChoice("desc", "Descending")]
+
+
+class _UserQueryFields:
+    """The dashboard filter, shared by the GET form and the CSV export's POST form."""
+
+    q = StringField("Search by name", validators=[Optional(), Length(max=64)],
+                    render_kw={"placeholder": "part of a user name", "spellcheck": "false", "autocapitalize": "none"})
+    show = SelectField("Show", choices=[SelectChoice(key, label) for key, (label, _) in SHOWS.items()], default="all")
+    sort = SelectField("Sort by", choices=[SelectChoice(key, label) for key, label in SORTS.items()], default="name")
+    order = SelectField("Order", choices=_ORDERS, default="asc")
+
+
+class UserFilterForm(_UserQueryFields, FlaskForm):
+    """Filter, search, sort and page the dashboard through query parameters."""
+
+    class Meta:
+        csrf = False  # a GET form that changes nothing; CSRF tokens in URLs would only leak
+
+    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=100_000)], default=1)
+
+
+class UserExportForm(_UserQueryFields, FlaskForm):
+    """Export the filtered user list: a POST, because it is audited."""
+
+
+class _AuditQueryFields:
+    """The audit-log filter, shared by the GET form and the CSV export's POST form."""
+
+    user = StringField("User", validators=[Optional(), Regexp(USER_NAME, message="Not an IAM user name.")],
+                       render_kw={"spellcheck": "false", "autocapitalize": "none"})
+    # Choices come from the log itself (see routes), so an unknown value is refused.
+    action = SelectField("Action", choices=[SelectChoice("", "Any action")], default="")
+    outcome = SelectField("Outcome", choices=[SelectChoice("", "Any outcome")], default="")
+    since = DateField("From", validators=[Optional()])
+    until = DateField("To", validators=[Optional()])
+
+    def validate_until(self, field: DateField) -> None:
+        """A range must not end before it starts."""
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("The end date is before the start date.")
+
+
+class AuditFilterForm(_AuditQueryFields, FlaskForm):
+    """Filter and page the audit log through query parameters."""
+
+    class Meta:
+        csrf = False  # a GET form that changes nothing
+
+    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=100_000)], default=1)
+
+
+class AuditExportForm(_AuditQueryFields, FlaskForm):
+    """Export the filtered audit log: a POST, because it is audited."""
+
+
+class ResetForm(FlaskForm):
+    """Remove a user's lost device; the reason goes into the audit log."""
+
+    # Choices are the devices AWS lists for the user right now, so a stale or forged serial is refused.
+    serial = SelectField("Device to reset", choices=[], validate_choice=True)
+    reason = TextAreaField("Reason", validators=[
+        DataRequired("Say why the device is being reset; it is kept in the audit log."),
+        Length(min=3, max=500, message="Write between 3 and 500 characters."),
+    ], render_kw={"rows": 2, "placeholder": "e.g. phone lost, ticket HR-1234"})

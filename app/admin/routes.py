@@ -1,0 +1,185 @@
+"""Admin views: the enrollment dashboard, its refresh and export, one user's devices and reset."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import asdict
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import current
+from ..errors import AwsAccessDenied, PortalError
+from ..extensions import limiter
+from ..forms import EmptyForm, device_choices
+from ..limits import ADMIN
+from ..services import audit, devices, reporting, snapshots
+from ..services.snapshots import PER_PAGE, SHOWS, SORTS, UserQuery
+from . import bp, charts
+from .access import admin_required
+from .exports import as_utc, csv_response, stamp
+from .forms import USER_NAME, ResetForm, UserExportForm, UserFilterForm
+
+USER_CSV_HEADER = ["user", "arn", "mfa_status", "devices", "enabled_at", "console_password", "access_key_last_used",
+                   "force_mfa_policy", "abandoned_device", "last_portal_activity", "user_created"]
+
+
+@bp.app_template_filter("admin_time")
+def admin_time(value) -> str:
+    """Show a stored time as UTC to the minute ("—" when unknown)."""
+    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+@bp.app_template_filter("admin_date")
+def admin_date(value) -> str:
+    """Show a stored time as a UTC date ("—" when unknown)."""
+    return as_utc(value).strftime("%Y-%m-%d") if value else "—"
+
+
+def user_query(form: UserFilterForm | UserExportForm) -> UserQuery:
+    """Turn a validated filter form into the query both the page and the CSV use."""
+    return UserQuery(search=(form.q.data or "").strip(), show=form.show.data, sort=form.sort.data,
+                     order=form.order.data)
+
+
+def query_args(query: UserQuery) -> dict[str, str]:
+    """Return the query as URL parameters, leaving out defaults so links stay short."""
+    values = {"q": query.search, "show": query.show, "sort": query.sort, "order": query.order}
+    defaults = {"q": "", "show": "all", "sort": "name", "order": "asc"}
+    return {key: value for key, value in values.items() if value != defaults[key]}
+
+
+def sort_urls(query: UserQuery) -> dict[str, str]:
+    """Link each sortable column: the current column flips its order, others start ascending."""
+    args = query_args(query)
+    return {key: url_for("admin.dashboard", **(args | {
+        "sort": key, "order": "desc" if query.sort == key and query.order == "asc" else "asc"})) for key in SORTS}
+
+
+@bp.route("/")
+@admin_required
+def dashboard():
+    """Show the latest snapshot: totals, enrollments over time, and the filtered user list."""
+    form = UserFilterForm(formdata=request.args)
+    valid = form.validate()
+    query = user_query(form) if valid else UserQuery()
+    number = (form.page.data or 1) if valid else 1
+    snapshot = snapshots.latest()
+    rows, total, activity = [], 0, {}
+    if snapshot is not None:
+        rows, total = snapshots.page(snapshot.id, query, number)
+        if not rows and total:  # a page past the end (the list shrank): show the last one
+            number = math.ceil(total / PER_PAGE)
+            rows, total = snapshots.page(snapshot.id, query, number)
+        activity = snapshots.last_activity(rows)
+    return render_template(
+        "admin/dashboard.html", form=form, query=query, snapshot=snapshot, rows=rows, total=total,
+        activity=activity, number=number, pages=max(1, math.ceil(total / PER_PAGE)), shows=SHOWS,
+        bars=charts.bars(snapshots.chart(snapshot)) if snapshot else [], chart_size=(charts.WIDTH, charts.HEIGHT),
+        args=query_args(query), sort_urls=sort_urls(query), refresh_form=EmptyForm(),
+        export_form=UserExportForm(formdata=None),
+    ), 200 if valid else 400
+
+
+@bp.route("/refresh", methods=["POST"])
+@admin_required
+@limiter.limit(ADMIN, methods=["POST"])
+def refresh():
+    """Read every user's enrollment from AWS with the admin's MFA session and store a snapshot."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    config, caller = current_app.config, current_user.caller
+    iam = current.mfa_client("iam")
+    policy_arn = reporting.force_mfa_policy_arn(config["FORCE_MFA_POLICY_ARN"], config["FORCE_MFA_POLICY_NAME"],
+                                                caller.partition, caller.account)
+    started = time.monotonic()
+    with reporting.counting_calls() as calls:
+        try:
+            report = reporting.collect(iam, policy_arn, config["MFA_DEVICE_NAME_PATTERN"], caller.account)
+        except PortalError as err:
+            outcome = "denied" if isinstance(err, AwsAccessDenied) else "failure"
+            audit.record("admin_refresh", outcome=outcome, calls=calls.total(),
+                         error=getattr(err, "action", type(err).__name__))
+            raise
+    seconds = time.monotonic() - started
+    snapshot = snapshots.save(report, current_user.arn, calls.total(), seconds)
+    audit.record("admin_refresh", calls=calls.total(), rows=snapshot.users)
+    flash(f"Refreshed: {snapshot.users} users read with {calls.total()} AWS calls in {seconds:.1f} s.", "success")
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.route("/export", methods=["POST"])
+@admin_required
+@limiter.limit(ADMIN, methods=["POST"])
+def export():
+    """Download the filtered user list as CSV: the same rows the dashboard shows for this filter."""
+    form = UserExportForm()
+    snapshot = snapshots.latest()
+    if not form.validate_on_submit() or snapshot is None:
+        flash("Nothing to export yet, or the filter was not valid." if snapshot else "Refresh the data first.",
+              "error")
+        return redirect(url_for("admin.dashboard"))
+    query = user_query(form)
+    rows = snapshots.all_rows(snapshot.id, query)
+    activity = snapshots.last_activity(rows)
+    audit.record("admin_export", rows=len(rows), filter=asdict(query))
+    return csv_response(f"mfa-enrollment-{stamp()}.csv", USER_CSV_HEADER, (
+        [r.user_name, r.arn, r.mfa_status, r.device_names, r.enabled_at, r.password_enabled, r.key_last_used,
+         r.covered_by, r.abandoned, activity.get(r.user_name), r.created] for r in rows))
+
+
+def _check_name(user_name: str) -> None:
+    """Refuse anything that cannot be an IAM user name before asking AWS."""
+    if not re.match(USER_NAME, user_name):
+        abort(404)
+
+
+def _render_user(user_name: str, owned: list[devices.Device], form: ResetForm, status: int = 200):
+    """Render one user's page: snapshot row, live devices, reset form, audit events."""
+    snapshot = snapshots.latest()
+    row = snapshots.user_row(snapshot.id, user_name) if snapshot else None
+    return render_template("admin/user.html", user_name=user_name, devices=owned, form=form, row=row,
+                           snapshot=snapshot, events=snapshots.user_events(user_name)), status
+
+
+def _reset_form(owned: list[devices.Device]) -> ResetForm:
+    """Build the reset form offering exactly the devices AWS lists now."""
+    form = ResetForm()
+    form.serial.choices = device_choices(owned)
+    return form
+
+
+@bp.route("/users/<user_name>")
+@admin_required
+def user(user_name: str):
+    """Show one user's devices as AWS lists them now (hardware and FIDO too) and their audit events."""
+    _check_name(user_name)
+    owned = reporting.user_devices(current.mfa_client("iam"), user_name)
+    return _render_user(user_name, owned, _reset_form(owned))
+
+
+@bp.route("/users/<user_name>/reset", methods=["POST"])
+@admin_required
+@limiter.limit(ADMIN, methods=["POST"])
+def reset(user_name: str):
+    """Deactivate and delete a lost device after a confirmed form with a reason."""
+    _check_name(user_name)
+    iam = current.mfa_client("iam")
+    owned = reporting.user_devices(iam, user_name)
+    form = _reset_form(owned)
+    if not form.validate_on_submit():
+        return _render_user(user_name, owned, form, status=400)
+    serial, reason = form.serial.data, form.reason.data.strip()
+    try:
+        devices.remove_device(iam, user_name, serial)
+    except PortalError as err:
+        outcome = "denied" if isinstance(err, AwsAccessDenied) else "failure"
+        audit.record("admin_reset", outcome=outcome, subject=user_name, device=serial, reason=reason,
+                     error=getattr(err, "action", type(err).__name__))
+        raise
+    audit.record("admin_reset", subject=user_name, device=serial, reason=reason)
+    flash(f"The device {serial.rsplit('/', 1)[-1]} of {user_name} is reset; they can enroll a new one. "
+          "The dashboard shows this after the next refresh.", "success")
+    return redirect(url_for("admin.user", user_name=user_name))

@@ -1,0 +1,198 @@
+"""What admin pages read: refresh snapshots and the audit log, filtered, sorted and paged in SQL."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, select
+
+from ..extensions import db
+from ..models import AuditEvent, ReportSnapshot, ReportUser
+from .reporting import NONE, NOT_COVERED, OTHER, Report
+
+KEEP = 3  # enough to compare with the last refreshes; older ones only cost space
+PER_PAGE = 50
+
+SHOWS = {
+    "all": ("Everyone", None),
+    "not_enrolled": ("Not enrolled", ReportUser.mfa_status == NONE),
+    "abandoned": ("Abandoned device", ReportUser.abandoned.is_(True)),
+    "not_covered": ("Not covered by the force-MFA policy", ReportUser.covered_by == NOT_COVERED),
+    "other": ("Hardware or FIDO MFA", ReportUser.mfa_status == OTHER),
+}
+SORTS = {
+    "name": "User name",
+    "status": "MFA status",
+    "enabled": "Enable date",
+    "key_used": "Access key last used",
+    "created": "User created",
+    "coverage": "Policy coverage",
+    "activity": "Last portal activity",
+}
+
+
+@dataclass(frozen=True)
+class UserQuery:
+    """A validated dashboard filter: the same query gives the same rows on screen and in the CSV."""
+
+    search: str = ""
+    show: str = "all"
+    sort: str = "name"
+    order: str = "asc"
+
+
+def save(report: Report, taken_by: str | None, calls: int, seconds: float, keep: int = KEEP) -> ReportSnapshot:
+    """Store a refresh and drop all but the newest `keep` snapshots, in one transaction."""
+    totals = report.summary()
+    snapshot = ReportSnapshot(
+        taken_at=datetime.now(UTC), taken_by=taken_by, calls=calls, seconds=round(seconds, 3),
+        report_generated_at=report.report_generated_at, policy_arn=report.policy_arn,
+        policy_found=report.policy_found, chart=json.dumps(report.chart()), **totals,
+    )
+    db.session.add(snapshot)
+    db.session.flush()
+    if report.rows:
+        # One Core executemany: the ORM would split rows into batches by which columns are NULL,
+        # and asdict() would deep-copy every value.
+        db.session.execute(ReportUser.__table__.insert(), [{**vars(row), "snapshot_id": snapshot.id}
+                                                           for row in report.rows])
+    old = list(db.session.scalars(select(ReportSnapshot.id).order_by(ReportSnapshot.id.desc())))[keep:]
+    if old:
+        db.session.execute(delete(ReportUser).where(ReportUser.snapshot_id.in_(old)))
+        db.session.execute(delete(ReportSnapshot).where(ReportSnapshot.id.in_(old)))
+    db.session.commit()
+    return snapshot
+
+
+def latest() -> ReportSnapshot | None:
+    """Return the newest snapshot, if an admin ever refreshed."""
+    return db.session.scalars(select(ReportSnapshot).order_by(ReportSnapshot.id.desc()).limit(1)).first()
+
+
+def chart(snapshot: ReportSnapshot) -> list[tuple[str, int]]:
+    """Return the snapshot's enrollments per month."""
+    return [tuple(pair) for pair in json.loads(snapshot.chart or "[]")]
+
+
+def _activity_subquery() -> Any:
+    """Last audit event per (subject, actor): a person's own actions, not an admin's actions on them."""
+    return (select(AuditEvent.subject, AuditEvent.actor_arn, func.max(AuditEvent.at).label("last"))
+            .where(AuditEvent.subject.is_not(None))
+            .group_by(AuditEvent.subject, AuditEvent.actor_arn).subquery())
+
+
+def select_rows(snapshot_id: int, query: UserQuery) -> Select:
+    """Build the filtered, sorted SELECT of a snapshot's rows (with last activity when sorting by it)."""
+    stmt = select(ReportUser).where(ReportUser.snapshot_id == snapshot_id)
+    condition = SHOWS[query.show][1]
+    if condition is not None:
+        stmt = stmt.where(condition)
+    if query.search:
+        stmt = stmt.where(ReportUser.user_name.icontains(query.search, autoescape=True))
+    if query.sort == "activity":
+        last = _activity_subquery()
+        stmt = stmt.outerjoin(last, and_(last.c.subject == ReportUser.user_name, last.c.actor_arn == ReportUser.arn))
+        column = last.c.last
+    else:
+        column = {"name": ReportUser.user_name, "status": ReportUser.mfa_status, "enabled": ReportUser.enabled_at,
+                  "key_used": ReportUser.key_last_used, "created": ReportUser.created,
+                  "coverage": ReportUser.covered_by}[query.sort]
+    ordered = column.desc() if query.order == "desc" else column.asc()
+    # NULLS LAST on both SQLite and PostgreSQL, and the name as tie-breaker: a stable order for paging.
+    return stmt.order_by(ordered.nulls_last(), ReportUser.user_name.asc())
+
+
+def page(snapshot_id: int, query: UserQuery, number: int, per_page: int = PER_PAGE) -> tuple[list[ReportUser], int]:
+    """Return one page of rows and the number of matching rows."""
+    stmt = select_rows(snapshot_id, query)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = list(db.session.scalars(stmt.limit(per_page).offset((number - 1) * per_page)))
+    return rows, total or 0
+
+
+def all_rows(snapshot_id: int, query: UserQuery) -> list[ReportUser]:
+    """Return every matching row in display order (the CSV export)."""
+    return list(db.session.scalars(select_rows(snapshot_id, query)))
+
+
+def last_activity(rows: list[ReportUser]) -> dict[str, datetime]:
+    """Return each listed user's latest own audit event time, in one query."""
+    if not rows:
+        return {}
+    names = {row.user_name for row in rows}
+    stmt = (select(AuditEvent.subject, AuditEvent.actor_arn, func.max(AuditEvent.at))
+            .where(AuditEvent.subject.in_(names)).group_by(AuditEvent.subject, AuditEvent.actor_arn))
+    arns = {row.user_name: row.arn for row in rows}
+    found: dict[str, datetime] = {}
+    for subject, actor, at in db.session.execute(stmt):
+        if actor == arns.get(subject) and at is not None:
+            found[subject] = max(found.get(subject, at), at)
+    return found
+
+
+def user_row(snapshot_id: int, user_name: str) -> ReportUser | None:
+    """Return one user's row in a snapshot."""
+    return db.session.scalars(select(ReportUser).where(ReportUser.snapshot_id == snapshot_id,
+                                                       ReportUser.user_name == user_name)).first()
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """A validated audit-log filter; empty fields match everything."""
+
+    user: str = ""
+    action: str = ""
+    outcome: str = ""
+    since: date | None = None
+    until: date | None = None
+
+
+def select_events(query: AuditQuery) -> Select:
+    """Build the filtered SELECT of audit events, newest first."""
+    stmt = select(AuditEvent)
+    if query.user:
+        stmt = stmt.where(AuditEvent.subject == query.user)
+    if query.action:
+        stmt = stmt.where(AuditEvent.action == query.action)
+    if query.outcome:
+        stmt = stmt.where(AuditEvent.outcome == query.outcome)
+    if query.since:
+        stmt = stmt.where(AuditEvent.at >= datetime.combine(query.since, time.min, UTC))
+    if query.until:
+        # The "to" date is inclusive: everything before the next midnight (UTC).
+        stmt = stmt.where(AuditEvent.at < datetime.combine(query.until + timedelta(days=1), time.min, UTC))
+    return stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+
+
+def event_page(query: AuditQuery, number: int, per_page: int = 100) -> tuple[list[AuditEvent], int]:
+    """Return one page of audit events and how many match."""
+    stmt = select_events(query)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    return list(db.session.scalars(stmt.limit(per_page).offset((number - 1) * per_page))), total or 0
+
+
+def all_events(query: AuditQuery) -> list[AuditEvent]:
+    """Return every matching event, newest first (the CSV export)."""
+    return list(db.session.scalars(select_events(query)))
+
+
+def event_choices() -> tuple[list[str], list[str]]:
+    """Return the actions and outcomes present in the log, for the filter pickers."""
+    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    outcomes = db.session.scalars(select(AuditEvent.outcome).distinct().order_by(AuditEvent.outcome))
+    return list(actions), list(outcomes)
+
+
+def user_events(user_name: str, limit: int = 50) -> list[AuditEvent]:
+    """Return the latest events about one user."""
+    return list(db.session.scalars(select_events(AuditQuery(user=user_name)).limit(limit)))
+
+
+def recent_first_enrollments(days: int = 30) -> int:
+    """Count first enrollments in the last `days` days (each deserves a look)."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    return db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.first_enrollment.is_(True), AuditEvent.at >= since)) or 0
