@@ -1,6 +1,6 @@
 """Forms shared by several areas."""
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
