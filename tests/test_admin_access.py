@@ -7,7 +7,7 @@ import re
 import pytest
 from test_admin_helpers import ADMIN, enrolled, give_device, with_mfa
 
-from conftest import Person, make_test_app
+from conftest import Person, code, make_test_app
 
 pytest_plugins = ["admin_fixtures"]
 
@@ -73,7 +73,7 @@ def test_access_matrix(lite_app, iam, make_user, role, method, url, data):
         assert answer.status_code == 403, body[:500]
         assert "You do not have access to this page" in body and TARGET not in body
     elif role == "admin without MFA":
-        assert answer.status_code == 302 and answer.location == "/credentials"
+        assert answer.status_code == 302 and answer.location.startswith("/credentials")
         page = client.get(answer.location).get_data(as_text=True)
         assert "Admin pages need a current MFA code" in page and TARGET not in page
     else:
@@ -98,7 +98,7 @@ def test_group_admins_are_checked_with_their_mfa_session(group_app, iam, make_us
     waiting = Person(group_app.test_client(), member)
     waiting.sign_in()
     # Before MFA nobody can tell a group admin from anyone else: both are asked for a code, not shown data.
-    assert waiting.client.get("/admin/").location == "/credentials"
+    assert waiting.client.get("/admin/").location == "/credentials?next=/admin/"
 
     admin = enrolled(group_app, member)
     assert admin.client.get("/admin/").status_code == 200
@@ -130,3 +130,17 @@ def test_admin_link_only_for_admins(lite_app, make_user):
     assert 'href="/admin/"' in admin.client.get("/").get_data(as_text=True)
     assert 'href="/admin/"' not in plain.client.get("/").get_data(as_text=True)
 
+
+
+
+def test_admin_returns_to_the_page_asked_for_after_typing_a_code(lite_app, iam, make_user):
+    walker = Person(lite_app.test_client(), make_user(ADMIN))
+    walker.seed = give_device(iam, ADMIN)
+    walker.sign_in()
+    asked = walker.client.get("/admin/audit")
+    assert asked.location == "/credentials?next=/admin/audit"
+    typed = walker.client.post(asked.location, data={"device": f"arn:aws:iam::123456789012:mfa/{ADMIN}",
+                                                     "code": code(walker.seed, 1), "duration": "3600",
+                                                     "profile": "default"})
+    assert typed.status_code == 302 and typed.location == "/admin/audit"
+    assert walker.client.get(typed.location).status_code == 200

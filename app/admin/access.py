@@ -24,8 +24,8 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
             # Group membership can only be checked with MFA credentials, so with ADMIN_GROUPS
             # set we cannot tell an admin from anyone else until they type a code.
             if current_user.is_admin or current_app.config["ADMIN_GROUPS"]:
-                flash("Admin pages need a current MFA code. Type one here, then open Admin again.", "info")
-                return redirect(url_for("credentials.get"))
+                flash("Admin pages need a current MFA code. Type one here to continue.", "info")
+                return redirect(url_for("credentials.get", next=request.path if request.method == "GET" else None))
             abort(403)
         if not current_user.is_admin:
             log.info("admin page %s refused to %s", request.path, current_user.arn)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from .. import current, vault
+from ..auth.routes import safe_next
 from ..errors import CodeAlreadyUsed, CodeRejected, InvalidInput
-from ..extensions import limiter
 from ..forms import EmptyForm, device_choices
-from ..limits import CODES, per_user
+from ..limits import limit_code_checks
 from ..services import admins, audit, codes, devices, formats
 from ..services.credentials import get_session_token
 from . import bp
@@ -20,7 +20,7 @@ from .forms import CredentialsForm
 
 @bp.route("", methods=["GET", "POST"])
 @login_required
-@limiter.limit(CODES, key_func=per_user, methods=["POST"])
+@limit_code_checks
 def get():
     """Type one code, pick a duration, receive MFA session credentials."""
     owned = [d for d in devices.list_devices(current.client("iam"), current_user.caller) if d.gives_codes]
@@ -56,7 +56,7 @@ def get():
     if config["ADMIN_USERS"] or config["ADMIN_GROUPS"]:
         session["is_admin"] = admins.is_admin(current.mfa_client("iam"), current_user.user_name,
                                               config["ADMIN_USERS"], config["ADMIN_GROUPS"])
-    return redirect(url_for("credentials.result"))
+    return redirect(safe_next(request.args.get("next")) or url_for("credentials.result"))
 
 
 def _render(form: CredentialsForm, enrolling: str | None, error=None, status: int = 200):
@@ -81,7 +81,7 @@ def result():
         except InvalidInput as err:
             flash(err.message, "error")
     snippets = {fmt: formats.render(fmt, creds, profile) for fmt in formats.FORMATS}
-    remaining = creds.expiration - datetime.now(timezone.utc)
+    remaining = creds.expiration - datetime.now(UTC)
     return render_template("credentials/result.html", snippets=snippets, labels=formats.FORMATS,
                            profile=profile, expiration=creds.expiration, remaining=remaining,
                            forget_form=EmptyForm())
