@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import boto3
 from botocore import xform_name
@@ -13,11 +14,14 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionError as BotoConnectionError,
     ConnectTimeoutError,
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+from botocore.parsers import ResponseParserError
 
 from .errors import AwsAccessDenied, AwsError, AwsUnavailable, KeysRejected, PortalError
 
@@ -29,6 +33,9 @@ _UNAVAILABLE = {
     "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure", "InternalError",
     "RequestTimeout", "RequestTimeoutException",
 }
+_UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, BotoConnectionError)
+# A proxy's HTML page or a cut-off answer fails parsing, and ResponseParserError is no BotoCoreError.
+_GARBLED = (BotoCoreError, ResponseParserError)
 _BAD_KEYS = {
     "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException",
     "InvalidAccessKeyId", "ExpiredToken", "ExpiredTokenException", "AuthFailure",
@@ -104,7 +111,8 @@ def client(service: str, keys: Keys, settings: Settings) -> Any:
             config=Config(
                 connect_timeout=settings.connect_timeout,
                 read_timeout=settings.read_timeout,
-                retries={"mode": "adaptive", "max_attempts": settings.max_attempts},
+                # total_max_attempts counts the first try; botocore's max_attempts would add one more.
+                retries={"mode": "adaptive", "total_max_attempts": settings.max_attempts},
                 user_agent_extra="mfa-portal",
             ),
         )
@@ -130,10 +138,10 @@ def call(aws_client: Any, operation: str, **params: Any) -> dict:
         return method(**params)
     except ClientError as err:
         raise translate(err, aws_client.meta.service_model.service_name, operation) from None
-    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, BotoConnectionError) as err:
+    except _UNREACHABLE as err:
         log.warning("AWS unreachable during %s: %s", operation, type(err).__name__)
         raise AwsUnavailable() from None
-    except BotoCoreError as err:
+    except _GARBLED as err:
         log.warning("botocore failure during %s: %s", operation, type(err).__name__)
         raise AwsUnavailable("The portal could not complete the request to AWS.") from None
 
@@ -147,8 +155,12 @@ def pages(aws_client: Any, operation: str, result_key: str, **params: Any) -> It
             yield from page.get(result_key, [])
     except ClientError as err:
         raise translate(err, aws_client.meta.service_model.service_name, operation) from None
-    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, BotoConnectionError):
+    except _UNREACHABLE as err:
+        log.warning("AWS unreachable during %s: %s", operation, type(err).__name__)
         raise AwsUnavailable() from None
+    except _GARBLED as err:
+        log.warning("botocore failure during %s: %s", operation, type(err).__name__)
+        raise AwsUnavailable("The portal could not complete the request to AWS.") from None
 
 
 def translate(err: ClientError, service: str, operation: str) -> PortalError:

@@ -13,15 +13,26 @@ from .errors import PortalError
 
 log = logging.getLogger(__name__)
 
+# AWS throttling and brown-outs usually pass within seconds; a sooner retry mostly meets the same wall.
+AWS_RETRY_SECONDS = 5
+
 _TEXT = {
-    400: ("That request could not be understood", "Go back, reload the page and try again."),
-    403: ("You do not have access to this page", "If you think you should, ask an AWS administrator."),
-    404: ("There is no page here", "Check the address, or start again from the home page."),
-    405: ("That action is not possible here", "Use the buttons on the page instead of typing the address."),
-    429: ("Too many attempts", "Wait a little and try again."),
-    500: ("Something went wrong on our side", "Try again; if it keeps happening, tell your administrator."),
-    502: ("AWS answered unexpectedly", "Try again in a moment."),
-    503: ("AWS is not answering", "Wait a few seconds and try again; nothing was lost."),
+    400: ("That request could not be understood", "The portal could not read what your browser sent.",
+          "Go back, reload the page and try again."),
+    403: ("You do not have access to this page", "Your sign-in does not allow this page or action.",
+          "If you think it should, ask an AWS administrator."),
+    404: ("There is no page here", "The address may be mistyped, or the page has moved.",
+          "Check the address, or start again from the home page."),
+    405: ("That action is not possible here", "This address cannot be opened that way.",
+          "Use the buttons on the page instead of typing the address."),
+    413: ("That was more than the form can take", "The portal's forms take only a few short values.",
+          "Go back and send only what the form asks for."),
+    429: ("Too many attempts", "You made too many attempts in a short time.",
+          "Wait until the time below has passed, then try again."),
+    500: ("Something went wrong on our side", "The portal hit an unexpected problem. Your keys were not shown "
+          "to anyone.", "Try again; if it keeps happening, tell your administrator."),
+    502: ("AWS answered unexpectedly", "AWS sent an answer the portal could not use.", "Try again in a moment."),
+    503: ("AWS is not answering", "AWS did not answer in time.", "Wait a few seconds and try again; nothing was lost."),
 }
 
 
@@ -45,8 +56,10 @@ def render_error(status: int, title: str, message: str, next_step: str | None, r
 
 def portal_error(err: PortalError):
     """A domain error that reached the top: show its words."""
-    return render_error(err.status, err.title, err.message, err.next_step,
-                        getattr(err, "wait_seconds", None) if err.status in (429, 503) else None)
+    retry_after = None
+    if err.status in (429, 503):
+        retry_after = getattr(err, "wait_seconds", None) or AWS_RETRY_SECONDS
+    return render_error(err.status, err.title, err.message, err.next_step, retry_after)
 
 
 def csrf_error(err: CSRFError):
@@ -60,15 +73,13 @@ def csrf_error(err: CSRFError):
 def http_error(err: HTTPException):
     """Map HTTP errors to the friendly template."""
     status = err.code or 500
-    title, next_step = _TEXT.get(status, (err.name, "Go back and try again."))
+    title, message, next_step = _TEXT.get(status, (err.name, "The portal could not do that.", "Go back and try again."))
     retry_after = None
     if status == 429:
         retry_after = _retry_after(err)
         from .services.audit import record
 
         record("rate_limited", outcome="refused", reason=request.endpoint)
-        next_step = f"Wait {retry_after} seconds, then try again." if retry_after else next_step
-    message = title if status != 429 else "You made too many attempts in a short time."
     return render_error(status, title, message, next_step, retry_after)
 
 
@@ -87,6 +98,4 @@ def unexpected_error(err: Exception):
     if isinstance(err, HTTPException):
         return http_error(err)
     log.exception("unhandled error on %s", request.path)
-    title, next_step = _TEXT[500]
-    return render_error(500, title, "The portal hit an unexpected problem. Your keys were not shown to anyone.",
-                        next_step)
+    return render_error(500, *_TEXT[500])

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from urllib.parse import urlsplit
 
+from cachelib import FileSystemCache
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .errors import InvalidInput
 from .extensions import talisman
 
 CSP = {
@@ -21,6 +26,11 @@ CSP = {
     "object-src": "'none'",
 }
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+# botocore logs request headers (session tokens), signing input and response bodies (seeds, secret
+# keys) at DEBUG; these loggers keep only WARNING and above, whatever level an operator configures.
+_SECRET_BEARING_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.auth")
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_SWEEP_EVERY = 60  # seconds between sweeps of the file session store, per process
 
 
 def init_security(app: Flask) -> None:
@@ -28,24 +38,40 @@ def init_security(app: Flask) -> None:
     hops = app.config["PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
-    local = app.config["DEMO_MODE"] or app.config.get("TESTING") or app.config["ALLOW_INSECURE_HTTP"]
     talisman.init_app(
         app,
-        force_https=False,  # plain-HTTP key submission is refused in refuse_plain_http instead
+        force_https=False,  # plain-HTTP key submission is refused by plain_http_refused instead
         strict_transport_security=True,  # Talisman sends HSTS only on HTTPS requests
         content_security_policy=CSP,
         referrer_policy="no-referrer",
         frame_options="DENY",
-        session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", not local),
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],  # decided in setup
         session_cookie_http_only=True,
     )
+    keep_secrets_out_of_logs()
+    app.before_request(refuse_cross_site_posts)
+    app.before_request(accept_only_form_fields)
+    app.before_request(sweep_expired_sessions)
     app.before_request(enforce_session_lifetime)
     app.after_request(no_store)
 
 
+def keep_secrets_out_of_logs() -> None:
+    """Filter botocore's secret-bearing debug records out at their source (once per process)."""
+    for name in _SECRET_BEARING_LOGGERS:
+        logger = logging.getLogger(name)
+        if _warnings_only not in logger.filters:
+            logger.addFilter(_warnings_only)
+
+
+def _warnings_only(record: logging.LogRecord) -> bool:
+    """Let a record through only at WARNING or above."""
+    return record.levelno >= logging.WARNING
+
+
 def is_local_http() -> bool:
     """Tell whether this plain-HTTP request comes from and to this machine only."""
-    host = (request.host or "").rsplit(":", 1)[0].strip("[]")
+    host = urlsplit("//" + (request.host or "")).hostname or ""
     return host in _LOOPBACK and request.remote_addr in _LOOPBACK
 
 
@@ -55,6 +81,37 @@ def plain_http_refused() -> bool:
     if request.is_secure or config["DEMO_MODE"] or config.get("TESTING") or config["ALLOW_INSECURE_HTTP"]:
         return False
     return not is_local_http()
+
+
+def refuse_cross_site_posts() -> None:
+    """Refuse a state change that the browser itself marks as sent from another site (Fetch Metadata)."""
+    # Older browsers send no Sec-Fetch-Site; the CSRF token still covers them.
+    if request.method not in _SAFE_METHODS and request.headers.get("Sec-Fetch-Site", "same-origin") not in (
+            "same-origin", "none"):
+        raise CSRFError("The browser says this form came from another site.")
+
+
+def accept_only_form_fields() -> None:
+    """Refuse files and JSON: Flask-WTF would hand them to text fields as objects, numbers or lists."""
+    if request.files:
+        raise InvalidInput("The portal does not take file uploads.", "Type or paste the values into the form.")
+    if request.is_json:
+        raise InvalidInput("The portal takes only what its own forms send.", "Use the form on the page.")
+
+
+def sweep_expired_sessions() -> None:
+    """Delete expired session files, at most once a minute per process."""
+    # cachelib prunes only past 10,000 files, so an abandoned session's encrypted keys would stay on
+    # disk indefinitely; Redis expires its own entries.
+    store = current_app.config.get("SESSION_CACHELIB")
+    if not isinstance(store, FileSystemCache):
+        return
+    now = time.time()
+    state = current_app.extensions.setdefault("mfa_portal_session_sweep", {"next": 0.0})
+    if now < state["next"]:
+        return
+    state["next"] = now + _SWEEP_EVERY
+    store._remove_expired(now)  # cachelib's own expiry check, pinned in requirements.txt
 
 
 def enforce_session_lifetime():

@@ -31,9 +31,17 @@ def configure(app: Flask) -> None:
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     _configure_sessions(app)
     config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"] or "memory://")
-    config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # The error page sets Retry-After itself; Flask-Limiter's headers would stretch any Retry-After on a
+    # limited route (AWS's few seconds included) to the end of the limit's window.
+    config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     config.setdefault("RATELIMIT_KEY_PREFIX", "mfa-portal")
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session's own lifetime bounds the token
+    # Browsers send no Referer here (Referrer-Policy: no-referrer), so Flask-WTF's HTTPS Referer check would
+    # refuse every form; the token, SameSite=Lax and the Fetch Metadata check in security.py stand instead.
+    config.setdefault("WTF_CSRF_SSL_STRICT", False)
+    if config.get("MAX_CONTENT_LENGTH") is None:  # Flask presets None: no cap at all
+        # Every form is a few short fields; without a cap Werkzeug would spool any uploaded file to disk.
+        config["MAX_CONTENT_LENGTH"] = 64 * 1024
 
 
 def _configure_sessions(app: Flask) -> None:
@@ -46,6 +54,9 @@ def _configure_sessions(app: Flask) -> None:
     config["SESSION_COOKIE_NAME"] = "mfa_portal"  # Flask presets "session", so setdefault would not do
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # Flask presets False; only local development may send the session cookie over plain HTTP.
+    config["SESSION_COOKIE_SECURE"] = not (config["DEMO_MODE"] or config.get("TESTING")
+                                           or config["ALLOW_INSECURE_HTTP"])
     if "SESSION_TYPE" in config:
         return
     if config["REDIS_URL"]:

@@ -6,12 +6,11 @@ from flask import flash, redirect, render_template, session, url_for
 from flask_login import current_user, login_required
 
 from .. import current, vault
-from ..errors import CodeAlreadyUsed, CodeRejected, InvalidInput
-from ..extensions import limiter
-from ..forms import EmptyForm, device_choices
-from ..limits import CODES, per_user
-from ..services import audit, codes, devices
 from ..enroll.routes import begin
+from ..errors import CodeAlreadyUsed, CodeRejected, InvalidInput
+from ..forms import EmptyForm, device_choices
+from ..limits import limit_code_checks
+from ..services import audit, codes, devices
 from ..services.credentials import MIN_DURATION, get_session_token
 from . import bp
 from .forms import ReplaceDeviceForm
@@ -30,7 +29,7 @@ def home():
 
 @bp.route("/device/replace", methods=["GET", "POST"])
 @login_required
-@limiter.limit(CODES, key_func=per_user, methods=["POST"])
+@limit_code_checks
 def replace_device():
     """Remove the current device after a current code proves the person holds it, then enroll anew."""
     iam = current.client("iam")

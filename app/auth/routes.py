@@ -68,4 +68,6 @@ def logout():
         logout_user()
         session.clear()
         flash("You are signed out. The portal has forgotten your keys.", "success")
+        # A new id for the flash alone deletes the old store entry instead of overwriting it.
+        current_app.session_interface.regenerate(session)
     return redirect(url_for("auth.login"))

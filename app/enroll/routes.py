@@ -9,9 +9,8 @@ from flask_login import current_user, login_required
 
 from .. import current, vault
 from ..errors import CodeRejected, DeviceProblem, InvalidInput
-from ..extensions import limiter
 from ..forms import EmptyForm, device_choices
-from ..limits import CODES, per_user
+from ..limits import limit_code_checks
 from ..services import audit, codes, devices, qr
 from . import bp
 from .forms import ResyncForm, VerifyForm
@@ -37,6 +36,12 @@ def start():
         return redirect(url_for("account.home"))
     iam = current.client("iam")
     existing = devices.list_devices(iam, current_user.caller)
+    pending = session.get("pending")
+    if pending and pending["serial"] in {d.serial for d in existing}:
+        # An earlier attempt enabled it but its answer was lost: finish that setup, don't loop back to it.
+        vault.drop("pending_seed")
+        session.pop("pending")
+        session["enrolling"] = pending["serial"]
     if existing:
         flash("You already have an MFA device. To switch phones, use 'Replace device'.", "info")
         return redirect(url_for("account.home"))
@@ -93,7 +98,7 @@ def qr_code():
 
 @bp.route("/verify", methods=["POST"])
 @login_required
-@limiter.limit(CODES, key_func=per_user)
+@limit_code_checks
 def verify():
     """Enable the device with two consecutive codes."""
     found = _pending()
@@ -123,7 +128,7 @@ def verify():
 
 @bp.route("/resync", methods=["GET", "POST"])
 @login_required
-@limiter.limit(CODES, key_func=per_user, methods=["POST"])
+@limit_code_checks
 def resync():
     """Resynchronise a device whose codes AWS no longer accepts."""
     form = ResyncForm()

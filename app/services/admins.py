@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from .. import aws
-from ..errors import AwsAccessDenied
+from ..errors import AwsAccessDenied, AwsUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,8 @@ def is_admin(iam_with_mfa: Any, user_name: str, admin_users: list[str], admin_gr
         return False
     try:
         groups = {g["GroupName"] for g in aws.pages(iam_with_mfa, "ListGroupsForUser", "Groups", UserName=user_name)}
-    except AwsAccessDenied:
-        log.info("cannot list groups of %s; not treated as admin", user_name)
+    except (AwsAccessDenied, AwsUnavailable) as err:
+        # Fail closed, but quietly: the credentials just issued must still reach the person.
+        log.info("cannot list groups of %s (%s); not treated as admin", user_name, type(err).__name__)
         return False
     return bool(groups & set(admin_groups))

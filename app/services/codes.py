@@ -8,7 +8,7 @@ import time
 from ..errors import CodeAlreadyUsed, InvalidInput
 
 STEP = 30  # seconds per TOTP code, as every authenticator app uses
-_CODE = re.compile(r"^\d{6}$")
+_CODE = re.compile(r"^[0-9]{6}$")  # \d would also take other scripts' digits, which AWS refuses
 
 
 def normalise(code: str | None, label: str = "The code") -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .. import aws
@@ -44,7 +44,7 @@ class SessionCredentials:
 
     def expired(self, now: datetime | None = None) -> bool:
         """Tell whether AWS would refuse these credentials now."""
-        return (now or datetime.now(timezone.utc)) >= self.expiration
+        return (now or datetime.now(UTC)) >= self.expiration
 
 
 def check_duration(value: Any) -> int:
@@ -73,5 +73,5 @@ def get_session_token(sts: Any, serial: str, code: str, duration: int) -> Sessio
     creds = answer["Credentials"]
     expiration = creds["Expiration"]
     if expiration.tzinfo is None:
-        expiration = expiration.replace(tzinfo=timezone.utc)
+        expiration = expiration.replace(tzinfo=UTC)
     return SessionCredentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], expiration)

@@ -1,0 +1,198 @@
+"""Secrets audit: walk every flow, then search every response, header, cookie, log line, table and session file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+
+import pytest
+
+from app import vault
+from app.demo import emulator
+from app.services import credentials as credentials_service
+from app.services import devices, qr
+from conftest import Person, make_test_app
+from security_helpers import (
+    RecordingClient,
+    TokenClient,
+    audit_actions,
+    database_text,
+    session_id,
+    store_entry,
+    store_files_bytes,
+    tour,
+)
+
+SEED_PAGES = {"/enroll/scan", "/enroll/qr.png", "/enroll/verify"}  # verify re-renders the scan page on bad codes
+CREDENTIAL_PAGES = {"/credentials/result", "/credentials/download"}
+
+
+@dataclass
+class Secrets:
+    """Every secret the portal handled during the walk, as AWS gave it out."""
+
+    long_term: list[str] = field(default_factory=list)
+    seeds: list[str] = field(default_factory=list)
+    session: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def secrets(monkeypatch) -> Secrets:
+    """Note each seed and session credential AWS hands the portal."""
+    found = Secrets()
+    real_create, real_token = devices.create_device, credentials_service.get_session_token
+
+    def create_device(*args, **kwargs):
+        new = real_create(*args, **kwargs)
+        found.seeds.append(new.seed)
+        return new
+
+    def get_session_token(*args, **kwargs):
+        creds = real_token(*args, **kwargs)
+        found.session.extend([creds.secret_access_key, creds.session_token])
+        return creds
+
+    monkeypatch.setattr(devices, "create_device", create_device)
+    for module in ("app.credentials.routes", "app.account.routes"):
+        monkeypatch.setattr(f"{module}.get_session_token", get_session_token)
+    return found
+
+
+def fragments(secret: str) -> set[str]:
+    """The secret and overlapping 16-character pieces of it, to catch a truncated or wrapped leak too."""
+    return {secret} | {secret[i:i + 16] for i in range(0, max(1, len(secret) - 15), 8)}
+
+
+def forms_of_seed(seed: str) -> set[str]:
+    """A seed as it may be written: plain, grouped for typing, or inside the otpauth URI."""
+    return fragments(seed) | {qr.grouped(seed)}
+
+
+def leaks(haystack: str | bytes, secret_forms: set[str]) -> list[str]:
+    """The forms of a secret found in a text or in raw bytes."""
+    text = haystack.decode("latin-1") if isinstance(haystack, bytes) else haystack
+    return sorted(form for form in secret_forms if form in text)
+
+
+def response_text(response) -> str:
+    """A response's body and every header, as one searchable text."""
+    headers = "\n".join(f"{name}: {value}" for name, value in response.headers.items())
+    return headers + "\n" + response.get_data().decode("latin-1")
+
+
+@pytest.fixture(params=["in-process AWS", "AWS over HTTP"])
+def csrf_app(request, moto, tmp_path):
+    """The portal with CSRF on, talking to the emulator in-process or over real HTTP (urllib3 and all).
+
+    Built before the test starts capturing logs: the migrations' logging set-up would drop the capture.
+    """
+    server = emulator.start() if request.param == "AWS over HTTP" else None
+    app = make_test_app(tmp_path, WTF_CSRF_ENABLED=True, AWS_ENDPOINT_URL=server and server.endpoint_url)
+    app.test_client_class = RecordingClient
+    yield app
+    if server:
+        server.stop()
+
+
+def test_secrets_appear_only_where_they_belong(csrf_app, make_user, monkeypatch, secrets, caplog):
+    app = csrf_app
+    caplog.set_level(logging.DEBUG)
+    for name in ("app", "botocore", "boto3", "urllib3", "moto", "werkzeug", "sqlalchemy", "flask_limiter"):
+        caplog.set_level(logging.DEBUG, logger=name)  # also below what the app configured for itself
+    raw = app.test_client()
+    person = Person(TokenClient(app, raw), make_user("secret.keeper"))
+    secrets.long_term.append(person.user.secret_access_key)
+    tour(person, monkeypatch)
+
+    assert len(secrets.seeds) == 2 and len(secrets.session) >= 8  # two devices, four sessions: the walk was real
+    assert audit_actions(app).count("credentials_issued") >= 4
+    seed_forms = set().union(*(forms_of_seed(s) for s in secrets.seeds))
+    session_forms = set().union(*(fragments(s) for s in secrets.session))
+    long_term_forms = set().union(*(fragments(s) for s in secrets.long_term))
+
+    shown_seed = shown_session = False
+    for response in raw.responses:
+        where = f"{response.request.method} {response.request.path} -> {response.status_code}"
+        text = response_text(response)
+        assert leaks(text, long_term_forms) == [], where
+        if leaks(text, seed_forms):
+            assert response.request.path in SEED_PAGES and response.status_code in (200, 400), where
+            shown_seed = True
+        if leaks(text, session_forms):
+            assert response.request.path in CREDENTIAL_PAGES and response.status_code == 200, where
+            assert response.headers["Cache-Control"] == "no-store", where
+            shown_session = True
+    assert shown_seed and shown_session  # the searches can find these secrets where they do belong
+
+    everything_else = {
+        "cookies": "\n".join(f"{c.key}={c.value}" for c in raw._cookies.values()),
+        "logs": caplog.text + "\n".join(str(r.__dict__) for r in caplog.records),
+        "database": database_text(app),
+        "database file": open(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"), "rb").read(),
+        "session files": store_files_bytes(app),
+    }
+    assert len(caplog.records) > 100
+    if app.config["AWS_ENDPOINT_URL"]:
+        assert any(record.name.startswith("urllib3") for record in caplog.records)  # real HTTP was logged too
+    secret_forms = long_term_forms | seed_forms | session_forms
+    for place, haystack in everything_else.items():
+        assert leaks(haystack, secret_forms) == [], place
+
+
+def test_the_session_store_holds_keys_only_encrypted(client, person, app):
+    person.sign_in()
+    entry = store_entry(app, session_id(client))
+    stored = json.dumps(entry, default=str)
+    assert person.user.secret_access_key not in stored
+    assert person.user.secret_access_key not in store_files_bytes(app).decode("latin-1")
+    with app.test_request_context():
+        from flask import session
+
+        session.update(entry)
+        assert vault.get("secret_access_key") == person.user.secret_access_key  # it is there, sealed
+
+
+def decrypted_vault(app, entry: dict) -> dict:
+    """Open a stored session's vault with the app's key, as only the portal itself can."""
+    with app.test_request_context():
+        from flask import session
+
+        session.update(entry)
+        return {name: vault.get(name) for name in ("access_key_id", "secret_access_key", "pending_seed",
+                                                   "session_credentials") if vault.get(name) is not None}
+
+
+def test_the_seed_leaves_the_store_once_the_device_is_enabled(client, person, app):
+    person.sign_in()
+    person.start_enrollment()
+    assert decrypted_vault(app, store_entry(app, session_id(client)))["pending_seed"] == person.seed
+    person.verify()
+    entry = store_entry(app, session_id(client))
+    assert "pending_seed" not in decrypted_vault(app, entry)
+    assert "pending" not in entry
+
+
+def test_a_stolen_store_without_the_secret_key_opens_nothing(client, person, app, tmp_path):
+    person.enroll_fully()
+    entry = store_entry(app, session_id(client))
+    other = make_test_app(tmp_path / "elsewhere", SECRET_KEY="a different secret key " * 3)
+    assert decrypted_vault(other, entry) == {}
+
+
+def test_app_logging_keeps_botocore_quiet_even_when_asked_for_debug(moto, tmp_path):
+    make_test_app(tmp_path, LOG_LEVEL="DEBUG")
+    assert logging.getLogger("botocore").getEffectiveLevel() >= logging.WARNING
+
+
+def test_session_files_are_private_to_the_portal(moto, tmp_path, make_user):
+    from app import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/portal.sqlite",
+                      "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})  # the default session store
+    Person(app.test_client(), make_user("private")).sign_in()
+    folder = app.config["SESSION_CACHELIB"]._path
+    assert folder.startswith(app.instance_path) and os.listdir(folder)
+    for name in os.listdir(folder):
+        assert os.stat(os.path.join(folder, name)).st_mode & 0o077 == 0, name

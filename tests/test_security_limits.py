@@ -1,0 +1,152 @@
+"""Rate limits: sign-ins per address, codes per IAM user and per device, a 429 page that says when to retry."""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+import pytest
+
+from app import limits
+from app.models import AuditEvent
+from conftest import Clock, Person, make_test_app
+
+BAD_KEYS = {"access_key_id": "AKIA123", "secret_access_key": "x"}  # refused before any AWS call
+
+
+@pytest.fixture
+def limited_app(moto, tmp_path):
+    """The portal with rate limiting on, as in production."""
+    return make_test_app(tmp_path, RATELIMIT_ENABLED=True)
+
+
+def first_number(rule: str) -> int:
+    """The per-minute allowance of a limit string like '10 per minute;60 per hour'."""
+    return int(rule.split()[0])
+
+
+def assert_rate_limited(page) -> int:
+    """The 429 page says when to come back, in the header and in words; return the seconds."""
+    body = page.get_data(as_text=True)
+    assert page.status_code == 429
+    seconds = int(page.headers["Retry-After"])
+    assert 0 < seconds <= 60
+    assert "Too many attempts" in body
+    words = re.search(r'try again in <span class="countdown" data-seconds="(\d+)">\1</span> seconds', body)
+    assert words and int(words.group(1)) == seconds
+    assert "Traceback" not in body and "ratelimit" not in body.lower()
+    return seconds
+
+
+def rate_limited_events(app) -> list[AuditEvent]:
+    """The audit log's rate-limit refusals."""
+    with app.app_context():
+        return AuditEvent.query.filter_by(action="rate_limited").all()
+
+
+def test_sign_in_attempts_are_limited_per_address(limited_app):
+    browser = limited_app.test_client()
+    for _ in range(first_number(limits.SIGN_IN)):
+        assert browser.post("/login", data=BAD_KEYS).status_code == 400
+    assert_rate_limited(browser.post("/login", data=BAD_KEYS))
+    # Reading the page is not an attempt, and another address still gets its own allowance.
+    assert browser.get("/login").status_code == 200
+    other = limited_app.test_client()
+    page = other.post("/login", data=BAD_KEYS, environ_overrides={"REMOTE_ADDR": "192.0.2.44"})
+    assert page.status_code == 400
+    events = rate_limited_events(limited_app)
+    assert [(e.outcome, e.source_ip, e.detail) for e in events] == [
+        ("refused", "127.0.0.1", '{"reason": "auth.login"}')]
+
+
+def backup_device(iam, user_name: str) -> tuple[str, str]:
+    """Give the user a second enabled virtual device directly in AWS; return its serial and seed."""
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{user_name}-backup")["VirtualMFADevice"]
+    seed = device["Base32StringSeed"].decode()
+    totp = pyotp.TOTP(seed)
+    iam.enable_mfa_device(UserName=user_name, SerialNumber=device["SerialNumber"],
+                          AuthenticationCode1=totp.at(Clock.now() - 30), AuthenticationCode2=totp.at(Clock.now()))
+    return device["SerialNumber"], seed
+
+
+def wrong_code(browser, serial: str):
+    """Submit a code AWS refuses for this device."""
+    return browser.post("/credentials", data={"device": serial, "code": "000000", "duration": "3600",
+                                              "profile": "default"})
+
+
+def test_codes_are_limited_per_device_then_per_user(limited_app, make_user, iam):
+    person = Person(limited_app.test_client(), make_user("limited"))
+    person.enroll_fully()  # two code submissions (enable, credentials), both for this device
+    main = "arn:aws:iam::123456789012:mfa/limited"
+    backup, _seed = backup_device(iam, "limited")
+    per_device, per_user = first_number(limits.DEVICE_CODES), first_number(limits.CODES)
+    assert per_device < per_user
+    for _ in range(per_device - 2):
+        assert wrong_code(person.client, main).status_code == 400
+    assert_rate_limited(wrong_code(person.client, main))
+    # The other device has its own allowance, until the person's own budget is spent.
+    for _ in range(per_user - per_device):
+        assert wrong_code(person.client, backup).status_code == 400
+    assert_rate_limited(wrong_code(person.client, backup))
+    assert [e.detail for e in rate_limited_events(limited_app)] == ['{"reason": "credentials.get"}'] * 2
+
+
+def test_every_code_route_draws_on_one_budget(limited_app, make_user, iam):
+    person = Person(limited_app.test_client(), make_user("spreader"))
+    person.enroll_fully()
+    serial = "arn:aws:iam::123456789012:mfa/spreader"
+    wrong = [
+        lambda: person.client.post("/enroll/resync", data={"device": serial, "code1": "000000", "code2": "111111"}),
+        lambda: person.client.post("/device/replace", data={"device": serial, "code": "000000"}),
+        lambda: wrong_code(person.client, serial),
+    ]
+    for attempt in range(first_number(limits.DEVICE_CODES) - 2):
+        assert wrong[attempt % 3]().status_code == 400
+    for guess in wrong:
+        assert_rate_limited(guess())
+
+
+def test_the_per_user_limit_follows_the_person_across_sessions_and_addresses(limited_app, make_user, iam):
+    user = make_user("two.browsers")
+    first = Person(limited_app.test_client(), user)
+    first.enroll_fully()
+    backup, _seed = backup_device(iam, "two.browsers")
+    second = Person(limited_app.test_client(), user)
+    second.client.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    second.sign_in()
+    for _ in range(first_number(limits.CODES) - 2):  # enrolling spent two
+        assert wrong_code(first.client, backup).status_code == 400
+    # The other browser, address and device still meet the same person's spent budget.
+    assert_rate_limited(wrong_code(second.client, "arn:aws:iam::123456789012:mfa/two.browsers"))
+
+
+def test_enrollment_codes_are_limited_per_pending_device(limited_app, make_user):
+    person = Person(limited_app.test_client(), make_user("verifier"))
+    person.sign_in()
+    person.start_enrollment()
+    for _ in range(first_number(limits.DEVICE_CODES)):
+        assert person.verify("000000", "111111").status_code == 400
+    assert_rate_limited(person.verify("000000", "111111"))
+
+
+def test_per_device_key_uses_the_form_then_the_pending_device(limited_app):
+    with limited_app.test_request_context("/credentials", method="POST", data={"device": "arn:x" + "y" * 500}):
+        assert limits.per_device() == "device:" + ("arn:x" + "y" * 500)[:256]
+    with limited_app.test_request_context("/enroll/verify", method="POST"):
+        from flask import session
+
+        session["pending"] = {"serial": "arn:aws:iam::1:mfa/p"}
+        assert limits.per_device() == "device:arn:aws:iam::1:mfa/p"
+        session.pop("pending")
+        assert limits.per_device() == "ip:None"
+
+
+def test_admin_actions_are_limited(moto, tmp_path, make_user):
+    app = make_test_app(tmp_path, RATELIMIT_ENABLED=True, ADMIN_USERS=["boss"])
+    boss = Person(app.test_client(), make_user("boss"))
+    boss.enroll_fully()  # an admin holding an MFA session
+    for _ in range(first_number(limits.ADMIN)):
+        assert boss.client.post("/admin/export").status_code == 302  # nothing to export yet: back to the dashboard
+    assert_rate_limited(boss.client.post("/admin/export"))
+    assert [e.detail for e in rate_limited_events(app)] == ['{"reason": "admin.export"}']

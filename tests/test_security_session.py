@@ -1,0 +1,154 @@
+"""The session cookie's flags, a fresh id at sign-in, idle and absolute timeouts, and a real sign-out."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import cachelib.file
+import pytest
+
+from app import config as config_module
+from app import security
+from conftest import Person, make_test_app
+from security_helpers import session_id, store_entry
+
+_real_time = cachelib.file.time
+
+
+def cookie_header(response) -> str:
+    """The Set-Cookie header for the session cookie."""
+    return next(value for value in response.headers.getlist("Set-Cookie") if value.startswith("mfa_portal="))
+
+
+def test_production_cookie_is_secure_httponly_and_lax(moto, tmp_path, make_user):
+    app = make_test_app(tmp_path, TESTING=False, SECRET_KEY="k" * 64)
+    person = Person(app.test_client(), make_user("cookie.prod"))
+    page = person.sign_in(follow=False)
+    flags = [part.strip().lower() for part in cookie_header(page).split(";")]
+    assert "secure" in flags
+    assert "httponly" in flags
+    assert "samesite=lax" in flags
+
+
+def test_local_development_cookie_works_over_plain_http(client, person):
+    flags = cookie_header(person.sign_in(follow=False)).lower()
+    assert "httponly" in flags and "samesite=lax" in flags
+    assert "secure" not in flags
+
+
+def test_the_cookie_holds_only_a_random_session_id(client, person):
+    person.sign_in()
+    value = session_id(client)
+    assert len(value) >= 40
+    assert person.user.secret_access_key not in value and person.user.access_key_id not in value
+    assert store_entry(client.application, value)["identity"]["user_name"] == "new.hire"
+
+
+def test_sign_in_gives_a_new_session_id_and_deletes_the_old_entry(client, person, app):
+    client.get("/login")
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker who fixed this id"
+    before = session_id(client)
+    assert store_entry(app, before) is not None
+    person.sign_in()
+    after = session_id(client)
+    assert after != before
+    assert store_entry(app, before) is None
+    assert "planted" not in store_entry(app, after)
+
+
+def test_sign_out_deletes_the_server_side_session(client, person, app):
+    person.enroll_fully()
+    signed_in = session_id(client)
+    assert store_entry(app, signed_in)["vault"]
+    page = client.post("/logout", follow_redirects=True)
+    assert "The portal has forgotten your keys" in page.get_data(as_text=True)
+    assert store_entry(app, signed_in) is None
+    # Replaying the old cookie (say, copied before sign-out) reaches nothing.
+    thief = app.test_client()
+    thief.set_cookie("mfa_portal", signed_in)
+    assert thief.get("/credentials/result").status_code == 302
+    assert thief.get("/").headers["Location"].endswith("/login")
+
+
+@pytest.fixture
+def store_clock(monkeypatch):
+    """Move the session store's clock (its entries expire by it) without touching anything else."""
+    offset = SimpleNamespace(seconds=0.0)
+    monkeypatch.setattr(cachelib.file, "time", lambda: _real_time() + offset.seconds)
+    return offset
+
+
+def test_idle_sessions_end_after_fifteen_minutes(client, person, app, store_clock):
+    assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=15)
+    person.sign_in()
+    sid = session_id(client)
+    for _ in range(3):  # active for 42 minutes in all: each visit starts the idle time again
+        store_clock.seconds += 14 * 60
+        assert client.get("/").status_code == 200
+    store_clock.seconds += 16 * 60
+    page = client.get("/")
+    assert page.status_code == 302 and page.headers["Location"].endswith("/login")
+    assert store_entry(app, sid) is None
+
+
+def cookie_lifetime(client) -> timedelta:
+    """How long the browser keeps the session cookie from now."""
+    return client.get_cookie("mfa_portal").expires - datetime.now(UTC)
+
+
+def test_the_cookie_expires_with_the_idle_timeout(client, person):
+    person.sign_in()
+    assert timedelta(minutes=14) < cookie_lifetime(client) <= timedelta(minutes=15)
+
+
+def test_sessions_end_after_eight_hours_however_active(client, person, app, monkeypatch):
+    person.enroll_fully()
+    started = store_entry(app, session_id(client))["created_at"]
+    monkeypatch.setattr(security, "time", SimpleNamespace(time=lambda: started + 8 * 3600 - 60))
+    assert client.get("/credentials/result").status_code == 200
+    monkeypatch.setattr(security, "time", SimpleNamespace(time=lambda: started + 8 * 3600 + 1))
+    page = client.get("/credentials/result", follow_redirects=True)
+    assert "maximum length" in page.get_data(as_text=True)
+    assert page.request.path == "/login"
+    assert "vault" not in store_entry(app, session_id(client))
+    assert client.get("/").status_code == 302
+
+
+def test_timeouts_are_configurable(monkeypatch):
+    monkeypatch.setenv("IDLE_TIMEOUT_MINUTES", "5")
+    monkeypatch.setenv("ABSOLUTE_TIMEOUT_HOURS", "2")
+    settings = config_module.from_environment()
+    assert settings["IDLE_TIMEOUT"] == timedelta(minutes=5)
+    assert settings["ABSOLUTE_TIMEOUT"] == timedelta(hours=2)
+
+
+def test_configured_idle_timeout_reaches_store_and_cookie(moto, tmp_path, make_user, store_clock):
+    app = make_test_app(tmp_path, IDLE_TIMEOUT=timedelta(minutes=5), ABSOLUTE_TIMEOUT=timedelta(hours=2))
+    person = Person(app.test_client(), make_user("short.idle"))
+    person.sign_in()
+    assert timedelta(minutes=4) < cookie_lifetime(person.client) <= timedelta(minutes=5)
+    store_clock.seconds += 6 * 60
+    assert person.client.get("/").status_code == 302
+
+
+def session_files(app) -> list[str]:
+    """The session files in the store's folder (not cachelib's own bookkeeping file)."""
+    store = app.config["SESSION_CACHELIB"]
+    return sorted(name for name in os.listdir(store._path) if not store._is_mgmt(name))
+
+
+def test_abandoned_sessions_are_swept_from_disk(app, make_user, store_clock, monkeypatch):
+    monkeypatch.setattr(security, "time", SimpleNamespace(time=lambda: _real_time() + store_clock.seconds))
+    leaver = Person(app.test_client(), make_user("closed.the.tab"))
+    leaver.sign_in()
+    abandoned = session_files(app)
+    assert len(abandoned) == 1
+    store_clock.seconds += 16 * 60  # nobody signs out; the idle timeout passes
+    arriving = Person(app.test_client(), make_user("next.person"))
+    arriving.sign_in()
+    remaining = session_files(app)
+    assert len(remaining) == 1 and remaining != abandoned
+    assert arriving.client.get("/").status_code == 200
