@@ -45,14 +45,25 @@
         button.addEventListener("click", function () { select(button); });
         button.addEventListener("keydown", function (event) {
           var step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
-          if (step) {
-            var next = buttons[(i + step + buttons.length) % buttons.length];
+          var next = step ? buttons[(i + step + buttons.length) % buttons.length]
+            : event.key === "Home" ? buttons[0] : event.key === "End" ? buttons[buttons.length - 1] : null;
+          if (next) {
+            event.preventDefault();
             select(next);
             next.focus();
           }
         });
       });
     });
+  }
+
+  // After a form comes back with a problem, the explanation may be below the fold (the scan page
+  // repeats the QR code above the code fields): bring it into view.
+  function revealProblem() {
+    var problem = document.querySelector(".problem[role=alert]");
+    if (problem && problem.getBoundingClientRect().bottom > window.innerHeight) {
+      problem.scrollIntoView({ block: "center" });
+    }
   }
 
   function confirmations() {
@@ -68,5 +79,6 @@
     countdowns();
     tabs();
     confirmations();
+    revealProblem();
   });
 }());

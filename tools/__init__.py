@@ -1,0 +1,1 @@
+"""Developer tools: the live-portal harness and the README screenshot script."""
