@@ -1,5 +1,4 @@
 import logging
-from logging.config import fileConfig
 
 from flask import current_app
 
@@ -9,10 +8,8 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-# keep the portal's own loggers alive: fileConfig would silence them
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# No fileConfig here: the portal (or gunicorn, or the operator) owns logging, and
+# alembic.ini's handlers would replace theirs at every start-up.
 logger = logging.getLogger('alembic.env')
 
 

@@ -153,3 +153,20 @@ def test_right_key_id_with_wrong_secret_is_rejected(person, client):
     assert page.status_code == 401
     assert "AWS does not recognise this access key pair" in page.get_data(as_text=True)
     assert client.get("/").status_code == 302
+
+
+def test_a_slow_alias_lookup_does_not_block_signing_in(person, monkeypatch):
+    from app import aws
+    from app.errors import AwsUnavailable
+
+    real_call = aws.call
+
+    def flaky(aws_client, operation, **params):
+        if operation == "ListAccountAliases":
+            raise AwsUnavailable()
+        return real_call(aws_client, operation, **params)
+
+    monkeypatch.setattr(aws, "call", flaky)
+    page = person.sign_in()
+    assert page.status_code == 200
+    assert "IAM user in account 123456789012" in page.get_data(as_text=True)

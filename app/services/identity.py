@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import aws
-from ..errors import AwsAccessDenied, InvalidInput, KeysRefused
+from ..errors import AwsAccessDenied, AwsUnavailable, InvalidInput, KeysRefused
 
 _KEY_ID = re.compile(r"^[A-Z0-9]{20}$")
 _SECRET = re.compile(r"^[A-Za-z0-9/+]{40}$")
@@ -89,9 +89,10 @@ def caller_from_arn(arn: str, user_id: str = "") -> Caller:
 
 
 def account_alias(iam: Any) -> str | None:
-    """Return the account alias (QR issuer), or None when there is none or it is hidden."""
+    """Return the account alias (QR issuer), or None when there is none, it is hidden or AWS is slow."""
     try:
         aliases = aws.call(iam, "ListAccountAliases").get("AccountAliases", [])
-    except AwsAccessDenied:
+    except (AwsAccessDenied, AwsUnavailable):
+        # A nicety for the authenticator label must not block signing in.
         return None
     return aliases[0] if aliases else None
