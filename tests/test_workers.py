@@ -1,0 +1,140 @@
+"""Single-host defaults under gunicorn: several workers share sessions and the audit log through files."""
+
+from __future__ import annotations
+
+import logging
+import os
+import runpy
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+from gunicorn.config import Config
+
+from bench._util import GUNICORN_CONF, ROOT, Browser, Server, emulator, free_port, gunicorn
+
+FLOW = ["sign_in", "device_created", "device_enabled", "credentials_issued", "enrollment_completed"]
+
+
+def load_config(monkeypatch, **env: str) -> dict:
+    """Evaluate gunicorn.conf.py under the given environment, as gunicorn does."""
+    for name in ("BIND", "HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "FORWARDED_ALLOW_IPS",
+                 "GUNICORN_CONTROL_SOCKET"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(GUNICORN_CONF))
+
+
+def test_config_defaults_are_loopback_and_trust_no_proxy(monkeypatch):
+    conf = load_config(monkeypatch)
+    assert conf["bind"] == "127.0.0.1:8000"
+    assert (conf["workers"], conf["threads"], conf["worker_class"]) == (2, 8, "gthread")
+    assert conf["timeout"] > 16  # the worst AWS call: two attempts of 3 s connect + 5 s read
+    assert conf["forwarded_allow_ips"] == ""
+    assert conf["control_socket_disable"] is True
+
+
+def test_config_reads_the_environment(monkeypatch):
+    conf = load_config(monkeypatch, HOST="0.0.0.0", PORT="9000", WEB_CONCURRENCY="4", GUNICORN_THREADS="2",  # noqa: S104
+                       FORWARDED_ALLOW_IPS="10.0.0.0/8")
+    assert (conf["bind"], conf["workers"], conf["threads"]) == ("0.0.0.0:9000", 4, 2)
+    assert conf["forwarded_allow_ips"] == "10.0.0.0/8"
+
+
+def test_logs_never_carry_query_strings(monkeypatch, tmp_path):
+    conf = load_config(monkeypatch)
+    for atom in ("%(r)s", "%(q)s", "%(f)s", "}i"):
+        assert atom not in conf["access_log_format"]
+    cfg = Config()
+    cfg.set("errorlog", str(tmp_path / "error.log"))
+    log = conf["logger_class"](cfg)
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        log.exception("Error handling request %s %s", "GET", "/credentials/result?code=123456")
+    log.error_log.log(logging.WARNING, "Invalid request from ip=1.2.3.4: 'GET /x?secret=abc HTTP/1.1'")
+    text = (tmp_path / "error.log").read_text()
+    assert "/credentials/result?[query removed]" in text
+    assert "123456" not in text and "secret=abc" not in text
+
+
+def test_healthz_is_cheap(client):
+    response = client.get("/healthz")
+    assert (response.status_code, response.data) == (200, b"ok")
+    assert "Set-Cookie" not in response.headers
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def _rotate_workers(server: Server, browser: Browser, offset: int, parked: list[int]):
+    """Return a step hook that freezes the workers of the last two steps, so the next step needs the third."""
+
+    def hook() -> None:
+        deadline = time.monotonic() + 10
+        # gunicorn writes the access line just after the response; wait until it has caught up.
+        while len(served := server.served_by()) < offset + browser.sent:
+            assert time.monotonic() < deadline, "access log lags behind the requests"
+            time.sleep(0.02)
+        last = served[-1]
+        frozen = [pid for pid in parked if pid != last][-1:] + [last]
+        for pid in set(parked) - set(frozen):
+            os.kill(pid, signal.SIGCONT)
+        for pid in set(frozen) - set(parked):
+            os.kill(pid, signal.SIGSTOP)
+        parked[:] = frozen
+
+    return hook
+
+
+def test_one_enrollment_across_three_workers(tmp_path):
+    instance = tmp_path / "instance"
+    aws_port = free_port()
+    # No DATABASE_URL, no REDIS_URL: SQLite and session files in the instance folder.
+    env = {"SECRET_KEY": "w" * 64, "INSTANCE_PATH": str(instance), "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}",
+           "ALLOW_INSECURE_HTTP": "1", "WEB_CONCURRENCY": "3", "GUNICORN_THREADS": "2"}
+    with emulator(tmp_path, port=aws_port, wait=False) as aws:
+        with gunicorn(env=env, log=tmp_path / "gunicorn.log", ready_path=None) as server:
+            aws.wait_ready()
+            server.wait_ready()
+            # A new connection per request, so any worker may take any request...
+            browser = Browser(aws.user("new.hire"), server.url, headers={"Connection": "close"})
+            parked: list[int] = []
+            offset = len(server.served_by())
+            try:
+                # ...but the workers of the last two steps are frozen (SIGSTOP): each step needs the third.
+                result = browser.enroll_fully(after_step=_rotate_workers(server, browser, offset, parked))
+            finally:
+                for pid in parked:
+                    os.kill(pid, signal.SIGCONT)
+            served = server.served_by()[offset:]
+            port = server.url.rsplit(":", 1)[1]
+            # The Docker HEALTHCHECK command, pointed at this server.
+            probe = subprocess.run([sys.executable, str(ROOT / "docker" / "healthcheck.py")], env={"PORT": port},
+                                   timeout=30, check=False)
+            log = server.log.read_text()
+    assert result.status_code == 200, result.text[:2000]
+    assert "aws_session_token" in result.text
+    assert len(set(served)) == 3, served
+    assert probe.returncode == 0
+    # The master migrated once before forking; no worker raced to create tables.
+    assert log.count("Upgrading the database schema before starting workers") == 1
+    assert "Exception in worker" not in log and "Traceback" not in log
+    with sqlite3.connect(instance / "mfa-portal.sqlite") as db:
+        actions = [row[0] for row in db.execute("SELECT action FROM audit_event ORDER BY id")]
+    assert actions == FLOW
+    assert any((instance / "sessions").iterdir())
+    assert aws.user("new.hire")["secret_access_key"] not in "".join(
+        p.read_bytes().decode("latin-1") for p in (instance / "sessions").iterdir())
+
+
+def test_demo_mode_workers_share_one_generated_key(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "")
+    monkeypatch.setenv("MFA_PORTAL_DEMO", "1")
+    monkeypatch.setenv("AUTO_MIGRATE", "0")
+    server = SimpleNamespace(app=SimpleNamespace(app_uri="bare_app:app"))  # stop after the key: no app build
+    load_config(monkeypatch)["on_starting"](server)
+    # Set in the master before forking, so every worker inherits the same one.
+    assert len(os.environ["SECRET_KEY"]) == 64
