@@ -101,8 +101,8 @@ def accept_only_form_fields() -> None:
 
 def sweep_expired_sessions() -> None:
     """Delete expired session files, at most once a minute per process."""
-    # cachelib prunes only past 10,000 files, so an abandoned session's encrypted keys would stay on
-    # disk indefinitely; Redis expires its own entries.
+    # cachelib runs without a file threshold (see setup.py), so without this an abandoned session's
+    # encrypted keys would stay on disk indefinitely; Redis expires its own entries.
     store = current_app.config.get("SESSION_CACHELIB")
     if not isinstance(store, FileSystemCache):
         return

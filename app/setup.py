@@ -66,6 +66,9 @@ def _configure_sessions(app: Flask) -> None:
         config["SESSION_REDIS"] = redis.Redis.from_url(config["REDIS_URL"])
     else:
         config["SESSION_TYPE"] = "cachelib"
-        # Files work across several gunicorn workers on one host, unlike process memory.
+        # Files work across several gunicorn workers on one host, unlike process memory. No threshold:
+        # past one, cachelib rescans the folder on every write and evicts the oldest (real) sessions,
+        # so a flood of anonymous sign-in pages would sign people out; security.sweep_expired_sessions
+        # deletes expired files instead.
         config["SESSION_CACHELIB"] = FileSystemCache(os.path.join(app.instance_path, "sessions"),
-                                                     threshold=10_000, mode=0o600)
+                                                     threshold=0, mode=0o600)
