@@ -192,3 +192,18 @@ def test_expired_credentials_are_not_offered(person, client, monkeypatch):
     later = datetime.now(UTC) + timedelta(hours=13)
     monkeypatch.setattr(SessionCredentials, "expired", lambda self, now=None: later >= self.expiration)
     assert client.get("/credentials/result").status_code == 302
+
+
+def test_enrollment_completes_even_after_signing_out_before_the_proof(person, client, clock, app):
+    from app.models import AuditEvent
+
+    enrolled(person)
+    client.post("/logout")
+    clock.advance(1)
+    person.sign_in()
+    assert person.get_credentials().status_code == 200
+    clock.advance(2)
+    later = person.get_credentials(token=code(person.seed))  # a later everyday use is not a second completion
+    assert later.status_code == 200
+    with app.app_context():
+        assert AuditEvent.query.filter_by(action="enrollment_completed").count() == 1

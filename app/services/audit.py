@@ -36,3 +36,11 @@ def record(action: str, outcome: str = "success", subject: str | None = None, ac
     db.session.commit()
     log.info("audit %s %s subject=%s", action, outcome, subject)
     return entry
+
+
+def enrollment_unproven(user_name: str) -> bool:
+    """Tell whether the user's latest device enabling has not yet been proven by a session token."""
+    latest = {action: db.session.query(db.func.max(AuditEvent.id)).filter_by(
+        action=action, subject=user_name, outcome="success").scalar()
+        for action in ("device_enabled", "enrollment_completed")}
+    return latest["device_enabled"] is not None and (latest["enrollment_completed"] or 0) < latest["device_enabled"]
