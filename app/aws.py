@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,25 +135,24 @@ def _notify(service: str, with_mfa: bool) -> Callable[..., None]:
 def call(aws_client: Any, operation: str, **params: Any) -> dict:
     """Make one AWS call, turning botocore failures into domain errors."""
     method = getattr(aws_client, _snake(operation))
-    try:
+    with _translated(aws_client, operation):
         return method(**params)
-    except ClientError as err:
-        raise translate(err, aws_client.meta.service_model.service_name, operation) from None
-    except _UNREACHABLE as err:
-        log.warning("AWS unreachable during %s: %s", operation, type(err).__name__)
-        raise AwsUnavailable() from None
-    except _GARBLED as err:
-        log.warning("botocore failure during %s: %s", operation, type(err).__name__)
-        raise AwsUnavailable("The portal could not complete the request to AWS.") from None
 
 
 def pages(aws_client: Any, operation: str, result_key: str, **params: Any) -> Iterator[dict]:
     """Yield every item of a paginated list call, 1,000 a page (the AWS maximum)."""
     paginator = aws_client.get_paginator(_snake(operation))
     iterator = paginator.paginate(**params, PaginationConfig={"PageSize": 1000})
-    try:
+    with _translated(aws_client, operation):
         for page in iterator:
             yield from page.get(result_key, [])
+
+
+@contextmanager
+def _translated(aws_client: Any, operation: str) -> Iterator[None]:
+    """Turn whatever botocore raises inside the block into a domain error."""
+    try:
+        yield
     except ClientError as err:
         raise translate(err, aws_client.meta.service_model.service_name, operation) from None
     except _UNREACHABLE as err:
