@@ -436,3 +436,13 @@ def test_command_line_serves_until_sigterm() -> None:
         if process.poll() is None:
             process.kill()
         process.stdout.close()
+
+
+def test_credential_report_carries_the_time_it_was_made(aws, clock):
+    """moto stamps every report 2015-02-02; the admin dashboard shows this time as the report's age."""
+    from datetime import UTC, datetime
+
+    iam = boto3.client("iam")
+    iam.generate_credential_report()
+    generated = iam.get_credential_report()["GeneratedTime"]
+    assert generated == datetime.fromtimestamp(int(clock.t), UTC)

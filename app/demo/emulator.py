@@ -295,6 +295,13 @@ def _check_signature(self: TokenResponse) -> None:
                action=self._get_action()).check_signature()
 
 
+def _get_credential_report(self: IamResponse) -> ActionResult:
+    """GetCredentialReport stamped with the time it was read, not moto's fixed 2015 date."""
+    result = {"Content": self.backend.get_credential_report(), "ReportFormat": "text/csv",
+              "GeneratedTime": datetime.fromtimestamp(_now(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return ActionResult(result)
+
+
 def install_aws_checks() -> None:
     """Patch moto's IAM and STS handlers to check MFA codes and keys as AWS does (idempotent)."""
     global _installed
@@ -306,6 +313,7 @@ def install_aws_checks() -> None:
         IamResponse.resync_mfa_device = _resync_mfa_device
         TokenResponse.get_session_token = _get_session_token
         TokenResponse.get_caller_identity = _get_caller_identity
+        IamResponse.get_credential_report = _get_credential_report
         # AWS returns a seed and QR code only from CreateVirtualMFADevice; moto lists them.
         IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER = {
             **IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER,
