@@ -53,11 +53,13 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to this app."""
     from .current import load_user
     from .extensions import csrf, db, limiter, login_manager, migrate, server_session
+    from .sessions import HybridSessionInterface
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     server_session.init_app(app)
+    app.session_interface = HybridSessionInterface(app.session_interface)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

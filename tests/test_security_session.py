@@ -49,14 +49,19 @@ def test_the_cookie_holds_only_a_random_session_id(client, person):
 def test_sign_in_gives_a_new_session_id_and_deletes_the_old_entry(client, person, app):
     client.get("/login")
     with client.session_transaction() as session:
-        session["planted"] = "by an attacker who fixed this id"
-    before = session_id(client)
-    assert store_entry(app, before) is not None
+        session["planted"] = "by an attacker who fixed this session"
+    # Visitors get a signed cookie only: there is no server-side id an attacker could fix in advance.
+    assert session_id(client) is None and session_id(client, "mfa_portal_pre") is not None
     person.sign_in()
-    after = session_id(client)
-    assert after != before
-    assert store_entry(app, before) is None
-    assert "planted" not in store_entry(app, after)
+    first = session_id(client)
+    assert store_entry(app, first)["identity"]["user_name"] == person.user.name
+    assert "planted" not in store_entry(app, first)
+    assert session_id(client, "mfa_portal_pre") is None
+    # Signing in again over a live session replaces its id and deletes the old entry.
+    person.sign_in()
+    second = session_id(client)
+    assert second != first
+    assert store_entry(app, first) is None
 
 
 def test_sign_out_deletes_the_server_side_session(client, person, app):
@@ -106,14 +111,15 @@ def test_the_cookie_expires_with_the_idle_timeout(client, person):
 
 def test_sessions_end_after_eight_hours_however_active(client, person, app, monkeypatch):
     person.enroll_fully()
-    started = store_entry(app, session_id(client))["created_at"]
+    signed_in = session_id(client)
+    started = store_entry(app, signed_in)["created_at"]
     monkeypatch.setattr(security, "time", SimpleNamespace(time=lambda: started + 8 * 3600 - 60))
     assert client.get("/credentials/result").status_code == 200
     monkeypatch.setattr(security, "time", SimpleNamespace(time=lambda: started + 8 * 3600 + 1))
     page = client.get("/credentials/result", follow_redirects=True)
     assert "maximum length" in page.get_data(as_text=True)
     assert page.request.path == "/login"
-    assert "vault" not in store_entry(app, session_id(client))
+    assert session_id(client) is None and store_entry(app, signed_in) is None
     assert client.get("/").status_code == 302
 
 

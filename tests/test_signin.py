@@ -89,24 +89,32 @@ def test_sign_in_learns_identity_and_alias_and_shows_next_step(person, aws_calls
 
 
 def test_session_id_changes_at_sign_in(tmp_path, make_user):
+    import os
     import re
 
     from conftest import make_test_app
 
     user = make_user("fixation")
-    browser = make_test_app(tmp_path, WTF_CSRF_ENABLED=True).test_client()
+    app = make_test_app(tmp_path, WTF_CSRF_ENABLED=True)
+    store = app.config["SESSION_CACHELIB"]._path
+    browser = app.test_client()
+    planted = "attacker-chose-this-session-id"
+    browser.set_cookie("mfa_portal", planted)
     form = browser.get("/login").get_data(as_text=True)
-    before = browser.get_cookie("mfa_portal")
-    assert before is not None  # the CSRF token already lives in a server-side session
+    # Before sign-in the CSRF token rides in a signed cookie: nothing is stored server-side for visitors.
+    assert browser.get_cookie("mfa_portal_pre") is not None
+    count_file = os.path.basename(app.config["SESSION_CACHELIB"]._get_filename("__wz_cache_count"))
+    assert [f for f in os.listdir(store) if f != count_file] == []
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
     page = browser.post("/login", data={"csrf_token": token, "access_key_id": user.access_key_id,
                                         "secret_access_key": user.secret_access_key})
     assert page.status_code == 302
     after = browser.get_cookie("mfa_portal")
-    assert after.value != before.value
-    # The pre-sign-in session id is dead: presenting it again gives an anonymous visitor.
-    attacker = make_test_app(tmp_path, WTF_CSRF_ENABLED=True).test_client()
-    attacker.set_cookie("mfa_portal", before.value)
+    assert after is not None and after.value != planted
+    assert browser.get_cookie("mfa_portal_pre") is None
+    # The planted id never became a signed-in session.
+    attacker = app.test_client()
+    attacker.set_cookie("mfa_portal", planted)
     assert attacker.get("/").status_code == 302
 
 
