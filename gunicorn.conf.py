@@ -8,6 +8,8 @@ import os
 import re
 import runpy
 import secrets
+import subprocess  # nosec B404
+import sys
 from pathlib import Path
 
 from gunicorn.glogging import Logger
@@ -111,7 +113,10 @@ def on_starting(server) -> None:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     try:
-        runpy.run_path(str(HERE / "docker" / "migrate.py"))["main"](upgrade_schema=migrate)
+        if migrate:
+            # In a child process, so that Alembic never enters the master and so never the workers.
+            subprocess.run([sys.executable, str(HERE / "docker" / "migrate.py")], check=True)  # noqa: S603  # nosec B603
+        runpy.run_path(str(HERE / "docker" / "migrate.py"))["main"](upgrade_schema=False)
     finally:
         # Alembic's logging.fileConfig replaced the root handlers; workers set up their own.
         root.handlers[:] = handlers

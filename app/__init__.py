@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask
 
 from . import config as config_module
@@ -52,11 +53,10 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to this app."""
     from .current import load_user
-    from .extensions import csrf, db, limiter, login_manager, migrate, server_session
+    from .extensions import csrf, db, limiter, login_manager, server_session
     from .sessions import HybridSessionInterface
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     server_session.init_app(app)
     app.session_interface = HybridSessionInterface(app.session_interface)
@@ -106,9 +106,22 @@ def register_commands(app: Flask) -> None:
 
 def register_database(app: Flask) -> None:
     """Create or upgrade the schema at start-up unless told not to (several instances)."""
+    # Flask-Migrate imports Alembic (about 11 MB a process): serving workers that never migrate skip it;
+    # `flask db ...` runs inside a click context and gets it.
+    if app.config["AUTO_MIGRATE"] or click.get_current_context(silent=True) is not None:
+        attach_migrations(app)
     if not app.config["AUTO_MIGRATE"]:
         return
     from flask_migrate import upgrade
 
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
+
+
+def attach_migrations(app: Flask) -> None:
+    """Give the app Flask-Migrate, for `flask db` and for upgrades."""
+    from flask_migrate import Migrate
+
+    from .extensions import db
+
+    Migrate(app, db, directory=str(ROOT / "migrations"))

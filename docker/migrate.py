@@ -19,10 +19,9 @@ def main(upgrade_schema: bool = True) -> None:
     """
     sys.path.insert(0, str(ROOT))
     os.environ["AUTO_MIGRATE"] = "0"  # create_app must not upgrade by itself: that happens below, under the lock
-    from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from app import create_app
+    from app import attach_migrations, create_app
     from app.extensions import db
 
     app = create_app()
@@ -30,6 +29,10 @@ def main(upgrade_schema: bool = True) -> None:
         try:
             if not upgrade_schema:
                 return
+            # Imported only here: the gunicorn master must not hand Alembic to every worker.
+            from flask_migrate import upgrade
+
+            attach_migrations(app)
             if db.engine.dialect.name != "postgresql":
                 # SQLite lives on one host, where only one gunicorn master runs this.
                 upgrade(directory=str(ROOT / "migrations"))
