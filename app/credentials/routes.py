@@ -49,8 +49,8 @@ def get():
     session["credentials_meta"] = {"profile": profile, "duration": int(form.duration.data), "device": serial}
     audit.record("credentials_issued", device=serial, duration=int(form.duration.data))
     # The audit log, not this session, knows whether the proof is still owed: a person may sign out
-    # between enabling the device and typing the proving code.
-    if enrolling == serial or audit.enrollment_unproven(current_user.user_name):
+    # between enabling the device and typing the proving code. The session flag only shapes the page.
+    if audit.enrollment_unproven(current_user.user_name):
         session.pop("enrolling", None)
         audit.record("enrollment_completed", device=serial)
         flash("Your MFA device works. Enrollment is complete.", "success")
