@@ -39,9 +39,12 @@ def start():
     pending = session.get("pending")
     if pending and pending["serial"] in {d.serial for d in existing}:
         # An earlier attempt enabled it but its answer was lost: finish that setup, don't loop back to it.
+        # The audit log decides when enrollment is complete, so it must learn of the enabling too.
         vault.drop("pending_seed")
         session.pop("pending")
         session["enrolling"] = pending["serial"]
+        audit.record("device_enabled", device=pending["serial"], reason="found enabled on retry",
+                     first_enrollment=not session.pop("replacing", False))
     if existing:
         flash("You already have an MFA device. To switch phones, use 'Replace device'.", "info")
         return redirect(url_for("account.home"))
