@@ -40,3 +40,9 @@ _device_codes = limiter.shared_limit(DEVICE_CODES, scope="codes-per-device", key
 def limit_code_checks(view: Callable) -> Callable:
     """Count each POST of this view against the person's and the device's code budgets."""
     return _user_codes(_device_codes(view))
+
+
+@limiter.request_filter
+def _reads_are_never_limited() -> bool:
+    """Every limit here counts POSTs only; saying so up front spares page views the limiter's bookkeeping."""
+    return request.method in ("GET", "HEAD", "OPTIONS")

@@ -97,10 +97,15 @@ def measure(load, url: str, args, cookie: str | None = None) -> dict:
 
 
 def session_cookie(base: str) -> str:
-    """Open the sign-in page once, as a browser does, and return its session cookie."""
-    response = requests.get(base + "/login", timeout=10)
-    response.raise_for_status()
-    return "; ".join(f"{name}={value}" for name, value in response.cookies.items())
+    """Open the sign-in page twice, keeping cookies as a browser does, and return the session cookie.
+
+    The second visit matters: Flask-Login marks the anonymous session not fresh once, and a browser
+    keeps that updated cookie; replaying the first one would make every request re-sign it.
+    """
+    with requests.Session() as browser:
+        for _ in range(2):
+            browser.get(base + "/login", timeout=10).raise_for_status()
+        return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
 
 
 def worker_memory(server) -> list[tuple[float, float]]:

@@ -150,3 +150,20 @@ def test_admin_actions_are_limited(moto, tmp_path, make_user):
         assert boss.client.post("/admin/export").status_code == 302  # nothing to export yet: back to the dashboard
     assert_rate_limited(boss.client.post("/admin/export"))
     assert [e.detail for e in rate_limited_events(app)] == ['{"reason": "admin.export"}']
+
+
+def test_every_declared_limit_counts_posts_only():
+    """app.limits exempts every GET up front; that is only sound while no limit names another method."""
+    import ast
+    from pathlib import Path
+
+    declared = []
+    for source in Path("app").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in {"limit", "shared_limit"}
+                    and getattr(node.func.value, "id", None) == "limiter"):
+                methods = next((k.value for k in node.keywords if k.arg == "methods"), None)
+                declared.append((str(source), ast.literal_eval(methods) if methods else None))
+    assert len(declared) >= 6  # sign-in, the two code budgets, three admin POST routes (at least)
+    assert {methods == ["POST"] for _, methods in declared} == {True}, declared
