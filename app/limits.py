@@ -19,7 +19,7 @@ _MAX_SERIAL = 256  # an MFA serial ARN is at most this long; longer form values 
 
 
 def per_user() -> str:
-    """Count code submissions per IAM user, wherever they come from."""
+    """Count a signed-in person per IAM user, wherever they come from; anyone else per address."""
     if current_user.is_authenticated:
         return f"user:{current_user.arn}"
     return f"ip:{request.remote_addr}"
@@ -35,6 +35,11 @@ def per_device() -> str:
 # guesses over enable, resync, credentials and replace gains nothing.
 _user_codes = limiter.shared_limit(CODES, scope="codes-per-user", key_func=per_user, methods=["POST"])
 _device_codes = limiter.shared_limit(DEVICE_CODES, scope="codes-per-device", key_func=per_device, methods=["POST"])
+
+
+# Admins are counted as people, not addresses: several admins behind one office NAT keep their own budgets,
+# and one admin gains nothing by switching networks. One budget covers every admin POST.
+limit_admin_actions = limiter.shared_limit(ADMIN, scope="admin-actions", key_func=per_user, methods=["POST"])
 
 
 def limit_code_checks(view: Callable) -> Callable:

@@ -9,8 +9,7 @@ from dataclasses import asdict
 from flask import flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
-from ..extensions import limiter
-from ..limits import ADMIN
+from ..limits import limit_admin_actions
 from ..services import audit, snapshots
 from ..services.snapshots import AuditQuery
 from . import bp
@@ -73,7 +72,7 @@ def audit_log():
 
 @bp.route("/audit/export", methods=["POST"])
 @admin_required
-@limiter.limit(ADMIN, methods=["POST"])
+@limit_admin_actions
 def audit_export():
     """Download the filtered audit log as CSV."""
     form = _with_choices(AuditExportForm())

@@ -12,9 +12,8 @@ from flask_login import current_user
 
 from .. import current
 from ..errors import AwsAccessDenied, PortalError
-from ..extensions import limiter
 from ..forms import EmptyForm, device_choices
-from ..limits import ADMIN
+from ..limits import limit_admin_actions
 from ..services import audit, devices, reporting, snapshots
 from ..services.snapshots import PER_PAGE, SHOWS, SORTS, UserQuery
 from . import bp, charts
@@ -85,7 +84,7 @@ def dashboard():
 
 @bp.route("/refresh", methods=["POST"])
 @admin_required
-@limiter.limit(ADMIN, methods=["POST"])
+@limit_admin_actions
 def refresh():
     """Read every user's enrollment from AWS with the admin's MFA session and store a snapshot."""
     if not EmptyForm().validate_on_submit():
@@ -112,7 +111,7 @@ def refresh():
 
 @bp.route("/export", methods=["POST"])
 @admin_required
-@limiter.limit(ADMIN, methods=["POST"])
+@limit_admin_actions
 def export():
     """Download the filtered user list as CSV: the same rows the dashboard shows for this filter."""
     form = UserExportForm()
@@ -162,7 +161,7 @@ def user(user_name: str):
 
 @bp.route("/users/<user_name>/reset", methods=["POST"])
 @admin_required
-@limiter.limit(ADMIN, methods=["POST"])
+@limit_admin_actions
 def reset(user_name: str):
     """Deactivate and delete a lost device after a confirmed form with a reason."""
     _check_name(user_name)
