@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSessionInterface, SessionInterface, SessionMixin
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 
@@ -41,6 +41,10 @@ class HybridSessionInterface(SessionInterface):
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         """Write the session where its content belongs, moving it when that changed."""
+        if request.endpoint == "static" and not session.modified:
+            # Stylesheets and scripts are not activity: they must not restart the idle timeout,
+            # and need not cost a store write each.
+            return
         if SIGNED_IN_KEY in session:
             if not isinstance(session, ServerSideSession):
                 session = self._to_server(session)

@@ -99,6 +99,18 @@ def test_idle_sessions_end_after_fifteen_minutes(client, person, app, store_cloc
     assert store_entry(app, sid) is None
 
 
+def test_static_files_do_not_keep_a_session_alive(client, person, app, store_clock):
+    person.sign_in()
+    sid = session_id(client)
+    for _ in range(3):  # a page left open that somehow keeps fetching its stylesheet
+        store_clock.seconds += 10 * 60
+        asset = client.get("/static/css/portal.css")
+        assert asset.status_code == 200 and "Set-Cookie" not in asset.headers
+    page = client.get("/")
+    assert page.status_code == 302 and page.headers["Location"].endswith("/login")
+    assert store_entry(app, sid) is None
+
+
 def cookie_lifetime(client) -> timedelta:
     """How long the browser keeps the session cookie from now."""
     return client.get_cookie("mfa_portal").expires - datetime.now(UTC)
