@@ -60,3 +60,46 @@ def test_policy_show_prints_the_shipped_document(moto, tmp_path):
     result = make_test_app(tmp_path).test_cli_runner().invoke(args=["policy", "show", "force-mfa"])
     document = json.loads(result.output)
     assert document["Statement"][-1]["Sid"] == "BlockMostAccessUnlessSignedInWithMFA"
+
+
+# Runs in a child interpreter where the demo-only packages cannot be imported, as in the production image.
+_WITHOUT_DEMO_PACKAGES = """
+import sys
+class NoDemoPackages:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"moto", "pyotp"}:
+            raise ImportError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, NoDemoPackages())
+"""
+
+
+def test_the_portal_runs_without_the_demo_packages(tmp_path):
+    import subprocess
+    import sys
+
+    serve = _WITHOUT_DEMO_PACKAGES + """
+from wsgi import app
+client = app.test_client()
+assert client.get("/healthz").status_code == 200
+assert b"Secret access key" in client.get("/login", base_url="http://localhost").data
+assert not {"moto", "pyotp"} & {name.split(".")[0] for name in sys.modules}
+print("served")
+"""
+    env = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "k" * 64, "INSTANCE_PATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", serve], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "served", done.stderr
+    demo = _WITHOUT_DEMO_PACKAGES + "import runpy; runpy.run_module('app.demo', run_name='__main__')"
+    done = subprocess.run([sys.executable, "-c", demo], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "pip install -r requirements-demo.txt" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_production_requirements_leave_the_emulator_out():
+    from pathlib import Path
+
+    runtime = Path("requirements.txt").read_text().lower()
+    assert "moto" not in runtime and "pyotp" not in runtime
+    assert "-r requirements.txt" in Path("requirements-demo.txt").read_text()
+    assert "-r requirements-demo.txt" in Path("requirements-dev.txt").read_text()
+    assert "requirements.txt" in Path("Dockerfile").read_text() and "requirements-demo" not in Path(
+        "Dockerfile").read_text()

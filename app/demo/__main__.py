@@ -10,7 +10,12 @@ from pathlib import Path
 
 from .. import ROOT, create_app
 from ..policy import policy_text
-from . import emulator, seed
+
+try:
+    from . import emulator, seed
+except ImportError as missing:  # the production image leaves the emulator out
+    sys.exit(f"The demo needs its AWS emulator ({missing.name} is not installed): "
+             "pip install -r requirements-demo.txt, or run `make demo`.")
 
 _ROLE_HINTS = {
     "new hire": "no MFA yet, under the force-MFA policy: sign in and enroll",
