@@ -35,6 +35,8 @@ _UNAVAILABLE = {
     "RequestTimeout", "RequestTimeoutException",
 }
 _UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, BotoConnectionError)
+# Of those, the ones raised before a single byte of the request left: AWS cannot have acted on it.
+_NEVER_SENT = (EndpointConnectionError, ConnectTimeoutError)
 # A proxy's HTML page or a cut-off answer fails parsing, and ResponseParserError is no BotoCoreError.
 _GARBLED = (BotoCoreError, ResponseParserError)
 _BAD_KEYS = {
@@ -157,7 +159,7 @@ def _translated(aws_client: Any, operation: str) -> Iterator[None]:
         raise translate(err, aws_client.meta.service_model.service_name, operation) from None
     except _UNREACHABLE as err:
         log.warning("AWS unreachable during %s: %s", operation, type(err).__name__)
-        raise AwsUnavailable() from None
+        raise AwsUnavailable(may_have_acted=not isinstance(err, _NEVER_SENT)) from None
     except _GARBLED as err:
         log.warning("botocore failure during %s: %s", operation, type(err).__name__)
         raise AwsUnavailable("The portal could not complete the request to AWS.") from None
@@ -171,7 +173,8 @@ def translate(err: ClientError, service: str, operation: str) -> PortalError:
     status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     log.info("AWS answered %s to %s:%s", code, service, operation)
     if code in _UNAVAILABLE or status >= 500:
-        return AwsUnavailable("AWS is busy or having trouble right now.")
+        # Throttling and timeouts arrive as 4xx before AWS starts the work; after a 5xx nobody can tell.
+        return AwsUnavailable("AWS is busy or having trouble right now.", may_have_acted=status >= 500)
     if code in _BAD_KEYS:
         return KeysRejected(
             "AWS does not recognise this access key pair, or it has been deactivated.",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app, session
 from flask_login import UserMixin
 
 from . import aws, vault
-from .errors import SessionExpired
+from .errors import AwsUnavailable, SessionExpired
+from .services import codes
 from .services.credentials import SessionCredentials
 from .services.identity import Caller
 
@@ -88,3 +91,20 @@ def mfa_client(service: str) -> Any:
 def alias() -> str | None:
     """Return the account alias read at sign-in."""
     return session.get("alias")
+
+
+@contextmanager
+def spending_codes(serial: str, *spent: str) -> Iterator[None]:
+    """Remember codes sent to AWS once it took them, or once its answer was lost, so a retry asks for new ones.
+
+    AWS spends a code when it accepts it; if the answer never arrived it may have, and the same code
+    typed again would only earn a cryptic refusal. A code AWS refused, or that never reached AWS, is
+    not remembered: it was not spent.
+    """
+    try:
+        yield
+    except AwsUnavailable as err:
+        if err.may_have_acted:
+            session["used_codes"] = codes.remember(session.get("used_codes", []), serial, *spent)
+        raise
+    session["used_codes"] = codes.remember(session.get("used_codes", []), serial, *spent)

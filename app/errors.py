@@ -78,8 +78,12 @@ class AwsUnavailable(PortalError):
     status = 503
     title = "AWS is not answering"
 
-    def __init__(self, message: str = "AWS did not answer in time.", next_step: str | None = None):
+    def __init__(self, message: str = "AWS did not answer in time.", next_step: str | None = None,
+                 may_have_acted: bool = True):
         super().__init__(message, next_step or "Wait a few seconds and try again; nothing was lost.")
+        # False only when the request surely never reached AWS or AWS refused to start on it (throttling):
+        # then an MFA code sent with it is still unspent.
+        self.may_have_acted = may_have_acted
 
 
 class AwsError(PortalError):

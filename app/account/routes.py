@@ -45,12 +45,12 @@ def replace_device():
         code = codes.normalise(form.code.data)
         codes.refuse_reuse(code, session.get("used_codes", []), serial)
         # AWS itself checks the code; the short MFA session it yields is what may deactivate the device.
-        proof = get_session_token(current.client("sts"), serial, code, MIN_DURATION)
+        with current.spending_codes(serial, code):
+            proof = get_session_token(current.client("sts"), serial, code, MIN_DURATION)
     except (InvalidInput, CodeAlreadyUsed, CodeRejected) as err:
         if isinstance(err, CodeRejected):
             audit.record("device_replaced", outcome="failure", device=serial, reason="code rejected")
         return render_template("account/replace.html", form=form, error=err), 400
-    session["used_codes"] = codes.remember(session.get("used_codes", []), serial, code)
     vault.put(session_credentials=proof.as_dict())
     devices.remove_device(current.mfa_client("iam"), current_user.user_name, serial)
     audit.record("device_removed", device=serial, via="replace")

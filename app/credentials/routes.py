@@ -39,12 +39,12 @@ def get():
         profile = formats.check_profile(form.profile.data)
         code = codes.normalise(form.code.data)
         codes.refuse_reuse(code, session.get("used_codes", []), serial)
-        creds = get_session_token(current.client("sts"), serial, code, form.duration.data)
+        with current.spending_codes(serial, code):
+            creds = get_session_token(current.client("sts"), serial, code, form.duration.data)
     except (InvalidInput, CodeAlreadyUsed, CodeRejected) as err:
         if isinstance(err, CodeRejected):
             audit.record("credentials_issued", outcome="failure", device=serial, reason="code rejected")
         return _render(form, enrolling, error=err, status=400)
-    session["used_codes"] = codes.remember(session.get("used_codes", []), serial, code)
     vault.put(session_credentials=creds.as_dict())
     session["credentials_meta"] = {"profile": profile, "duration": int(form.duration.data), "device": serial}
     audit.record("credentials_issued", device=serial, duration=int(form.duration.data))

@@ -114,7 +114,8 @@ def verify():
     serial = found[0]["serial"]
     try:
         code1, code2 = codes.normalise_pair(form.code1.data, form.code2.data)
-        devices.enable_device(current.client("iam"), current_user.caller, serial, code1, code2)
+        with current.spending_codes(serial, code1, code2):
+            devices.enable_device(current.client("iam"), current_user.caller, serial, code1, code2)
     except (InvalidInput, CodeRejected) as err:
         if isinstance(err, CodeRejected):
             audit.record("device_enabled", outcome="failure", device=serial, reason="codes rejected")
@@ -122,7 +123,6 @@ def verify():
     # The seed is dropped the moment AWS holds the device: it is never needed again.
     vault.drop("pending_seed")
     session.pop("pending", None)
-    session["used_codes"] = codes.remember(session.get("used_codes", []), serial, code1, code2)
     session["enrolling"] = serial
     audit.record("device_enabled", device=serial, first_enrollment=not session.pop("replacing", False))
     flash("Your MFA device is enabled. Last step: prove it works and get your credentials.", "success")
@@ -144,12 +144,12 @@ def resync():
         return render_template("enroll/resync.html", form=form), 400 if form.errors else 200
     try:
         code1, code2 = codes.normalise_pair(form.code1.data, form.code2.data)
-        devices.resync_device(current.client("iam"), current_user.caller, form.device.data, code1, code2)
+        with current.spending_codes(form.device.data, code1, code2):
+            devices.resync_device(current.client("iam"), current_user.caller, form.device.data, code1, code2)
     except (InvalidInput, CodeRejected) as err:
         if isinstance(err, CodeRejected):
             audit.record("device_resynced", outcome="failure", device=form.device.data)
         return render_template("enroll/resync.html", form=form, error=err), 400
-    session["used_codes"] = codes.remember(session.get("used_codes", []), form.device.data, code1, code2)
     audit.record("device_resynced", device=form.device.data)
     flash("Your device is back in sync. Wait for the next code, then get your credentials.", "success")
     return redirect(url_for("credentials.get"))
