@@ -124,6 +124,15 @@ def rss_mb(pid: int) -> float:
     raise ValueError(f"no VmRSS for pid {pid}")
 
 
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """Return the CPU time (user + system) these processes have used so far, from /proc/<pid>/stat."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def pss_mb(pid: int) -> float:
     """Return a process's proportional set size in MB: pages shared with N processes count 1/N."""
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():

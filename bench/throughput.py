@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import requests
-from _util import GUNICORN_CONF, gunicorn, percentile, pss_mb, rss_mb
+from _util import GUNICORN_CONF, cpu_seconds, gunicorn, percentile, pss_mb, rss_mb
 
 LOAD_BEFORE = " ".join(f"{x:.1f}" for x in os.getloadavg())
 RATIO_GOAL = 0.70
@@ -47,6 +47,7 @@ def run_wrk(url: str, duration: float, connections: int, cookie: str | None) -> 
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50%"), "p99": ms("99%"),
+            "requests": int(re.search(r"(\d+) requests in", out).group(1)),
             "failed": (int(bad.group(1)) if bad else 0) + (sum(map(int, errors.groups())) if errors else 0)}
 
 
@@ -87,13 +88,21 @@ def run_python(url: str, duration: float, connections: int, cookie: str | None) 
         thread.join(duration + 30)
     elapsed = time.monotonic() - started
     return {"rps": len(latencies) / elapsed, "p50": percentile(latencies, 0.5) * 1000,
-            "p99": percentile(latencies, 0.99) * 1000, "failed": failed[0]}
+            "p99": percentile(latencies, 0.99) * 1000, "requests": len(latencies), "failed": failed[0]}
 
 
-def measure(load, url: str, args, cookie: str | None = None) -> dict:
-    """Warm up, then measure one URL."""
+def measure(load, server, url: str, args, cookie: str | None = None) -> dict:
+    """Warm up, then measure one URL: throughput, latency, and the workers' CPU time per request.
+
+    CPU per request is the steadier figure on a shared machine: other load slows the requests down
+    but hardly changes how much work each one takes.
+    """
     load(url, min(2, args.duration), args.connections, cookie)
-    return load(url, args.duration, args.connections, cookie)
+    pids = server.worker_pids()
+    before = cpu_seconds(pids)
+    row = load(url, args.duration, args.connections, cookie)
+    row["cpu_us"] = (cpu_seconds(pids) - before) / max(row.pop("requests"), 1) * 1e6
+    return row
 
 
 def session_cookie(base: str) -> str:
@@ -154,14 +163,14 @@ def main() -> None:
              gunicorn("bare_app:app", settings, log=work / "bare.log", args=["--chdir", bench_dir]) as bare:
             idle_portal, idle_bare = worker_memory(portal), worker_memory(bare)
             cookie = session_cookie(portal.url)
-            pages = {"bare Flask page": (bare.url + "/", None),
-                     "portal GET /healthz (hooks only)": (portal.url + "/healthz", None),
-                     "GET /login, first visit": (portal.url + "/login", None),
-                     "GET /login, returning browser": (portal.url + "/login", cookie)}
+            pages = {"bare Flask page": (bare, "/", None),
+                     "portal GET /healthz (hooks only)": (portal, "/healthz", None),
+                     "GET /login, first visit": (portal, "/login", None),
+                     "GET /login, returning browser": (portal, "/login", cookie)}
             rounds: dict[str, list[dict]] = {label: [] for label in pages}
             for _ in range(args.rounds):
-                for label, (url, with_cookie) in pages.items():
-                    rounds[label].append(measure(load, url, args, with_cookie))
+                for label, (server, path, with_cookie) in pages.items():
+                    rounds[label].append(measure(load, server, server.url + path, args, with_cookie))
             loaded_portal, loaded_bare = worker_memory(portal), worker_memory(bare)
 
     rows = {label: median_row(results) for label, results in rounds.items()}
@@ -169,10 +178,13 @@ def main() -> None:
     print(f"gunicorn: {conf['workers']} workers x {conf['threads']} threads ({conf['worker_class']}); "
           f"load: {args.tool}, {args.connections} keep-alive connections; medians of {args.rounds} rounds "
           f"of {args.duration:.0f} s; 127.0.0.1; load average before: {LOAD_BEFORE}")
-    print(f"{'page':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}{'vs bare':>9}")
+    print(f"{'page':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}{'vs bare':>9}"
+          f"{'CPU us/req':>12}{'bare/this':>11}")
     for label, row in rows.items():
         print(f"{label:<36}{row['rps']:>9.0f}{row['p50']:>9.1f}{row['p99']:>9.1f}{row['failed']:>8.0f}"
-              f"{row['rps'] / ceiling['rps']:>9.0%}")
+              f"{row['rps'] / ceiling['rps']:>9.0%}{row['cpu_us']:>12.0f}{ceiling['cpu_us'] / row['cpu_us']:>11.0%}")
+    print("(bare/this: the bare page's worker CPU per request over this page's; the throughput ratio a quiet "
+          "machine would show, as far as the load generator leaves the workers the CPU)")
     print(memory_line("portal", idle_portal, loaded_portal))
     print(memory_line("bare", idle_bare, loaded_bare))
     ratio = min(rows["GET /login, first visit"]["rps"], rows["GET /login, returning browser"]["rps"]) / ceiling["rps"]
