@@ -34,7 +34,7 @@ def _on(name: str, default: bool) -> bool:
 bind = os.environ.get("BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 
 # Two processes for two cores; threads because most of a request is spent waiting for AWS. Without
-# REDIS_URL, rate-limit counters live in each worker's memory (see the warning in on_starting).
+# REDIS_URL the workers share rate-limit counters through a SQLite file (app/limit_store.py).
 workers = _int("WEB_CONCURRENCY", 2)
 threads = _int("GUNICORN_THREADS", 8)
 worker_class = "gthread"
@@ -99,11 +99,6 @@ def on_starting(server) -> None:
         os.environ["SECRET_KEY"] = secrets.token_hex(32)
     if str(getattr(server.app, "app_uri", "")).split(":")[0] not in _PORTAL_MODULES:
         return  # another app under these settings (bench/bare_app.py)
-    if server.cfg.workers > 1 and not os.environ.get("REDIS_URL"):
-        # The limits library has no shared store short of a server (Redis, Memcached, MongoDB).
-        server.log.warning("Without REDIS_URL each of the %d workers counts rate limits on its own: a client "
-                           "spreading requests over them gets up to %d times each limit.",
-                           server.cfg.workers, server.cfg.workers)
     # Build the app once here: a bad setting stops gunicorn with its own message, and forked workers share
     # the master's imported modules instead of each loading a copy (about half the memory per worker).
     # Schema upgrades happen here too, once: workers migrating together race on a fresh database.

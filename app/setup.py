@@ -8,6 +8,8 @@ import secrets
 from cachelib import FileSystemCache
 from flask import Flask
 
+from . import limit_store
+
 
 class ConfigurationError(RuntimeError):
     """The portal cannot start safely with this configuration."""
@@ -30,7 +32,9 @@ def configure(app: Flask) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "mfa-portal.sqlite")
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     _configure_sessions(app)
-    config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"] or "memory://")
+    # Without Redis, a file in the instance folder: the workers of one host then share every limit.
+    config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"] or limit_store.uri_for(
+        os.path.join(app.instance_path, "ratelimits.sqlite")))
     # The error page sets Retry-After itself; Flask-Limiter's headers would stretch any Retry-After on a
     # limited route (AWS's few seconds included) to the end of the limit's window.
     config.setdefault("RATELIMIT_HEADERS_ENABLED", False)

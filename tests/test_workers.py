@@ -10,10 +10,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 from gunicorn.config import Config
+from limits import parse_many
 
+from app.limits import SIGN_IN
 from bench._util import GUNICORN_CONF, ROOT, Browser, Server, emulator, free_port, gunicorn
 
 FLOW = ["sign_in", "device_created", "device_enabled", "credentials_issued", "enrollment_completed"]
@@ -128,6 +131,50 @@ def test_one_enrollment_across_three_workers(tmp_path):
     assert any((instance / "sessions").iterdir())
     assert aws.user("new.hire")["secret_access_key"] not in "".join(
         p.read_bytes().decode("latin-1") for p in (instance / "sessions").iterdir())
+
+
+@contextmanager
+def only_worker(server: Server, pid: int):
+    """Freeze every other worker (SIGSTOP), so this one takes the next connections."""
+    others = [other for other in server.worker_pids() if other != pid]
+    for other in others:
+        os.kill(other, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for other in others:
+            os.kill(other, signal.SIGCONT)
+
+
+def test_workers_count_rate_limits_together_without_redis(tmp_path):
+    env = {"SECRET_KEY": "w" * 64, "INSTANCE_PATH": str(tmp_path / "instance"), "ALLOW_INSECURE_HTTP": "1",
+           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "WEB_CONCURRENCY": "3", "GUNICORN_THREADS": "1"}
+    limit = parse_many(SIGN_IN)[0]
+    # Keys of the wrong shape: refused before any AWS call, yet each attempt counts.
+    stranger = Browser({"access_key_id": "AKIA123", "secret_access_key": "x"}, "", headers={"Connection": "close"})
+    with gunicorn(env=env, log=tmp_path / "gunicorn.log") as server:
+        stranger.base = server.url
+        deadline = time.monotonic() + 30
+        while len(workers := server.worker_pids()) < 3:  # the first answers /healthz before the others boot
+            assert time.monotonic() < deadline, "gunicorn did not start three workers"
+            time.sleep(0.1)
+        for pid in workers:  # each must be serving before the others are frozen around it
+            with only_worker(server, pid):
+                stranger.request("GET", "/healthz")
+        statuses = []
+        for attempt in range(limit.amount):
+            with only_worker(server, workers[attempt % 3]):
+                statuses.append(stranger.sign_in().status_code)
+        # Each worker saw a third of the attempts; any of them now refuses the next one.
+        refused = []
+        for pid in workers:
+            with only_worker(server, pid):
+                refused.append(stranger.sign_in().status_code)
+        log = server.log.read_text()
+    assert statuses == [400] * limit.amount
+    assert refused == [429, 429, 429]
+    assert "Traceback" not in log and "counts rate limits on its own" not in log
+    assert (tmp_path / "instance" / "ratelimits.sqlite").exists()
 
 
 def test_demo_mode_workers_share_one_generated_key(monkeypatch):
