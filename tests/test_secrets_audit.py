@@ -154,6 +154,22 @@ def test_the_session_store_holds_keys_only_encrypted(client, person, app):
         assert vault.get("secret_access_key") == person.user.secret_access_key  # it is there, sealed
 
 
+def test_the_rate_limit_file_holds_counters_only(moto, tmp_path, make_user):
+    app = make_test_app(tmp_path, RATELIMIT_ENABLED=True)
+    person = Person(app.test_client(), make_user("counted"))
+    person.sign_in(secret="s" * 40)  # a wrong secret: counted against the address
+    person.enroll_fully()  # codes counted against the user and the device
+    with app.test_request_context():
+        from flask import session
+
+        session.update(store_entry(app, session_id(person.client)))
+        session_token = vault.get("session_credentials")["session_token"]
+    stored = open(app.config["RATELIMIT_STORAGE_URI"].split("://", 1)[1], "rb").read().decode("latin-1")
+    assert "codes-per-user" in stored and "codes-per-device" in stored  # the counters are really here
+    for secret in (person.user.secret_access_key, "s" * 40, person.seed, session_token):
+        assert secret not in stored
+
+
 def decrypted_vault(app, entry: dict) -> dict:
     """Open a stored session's vault with the app's key, as only the portal itself can."""
     with app.test_request_context():
