@@ -49,7 +49,7 @@ def refuse_reuse(code: str, used: list[dict], serial: str, now: float | None = N
         if entry["serial"] == serial and entry["code"] == code and now - entry["at"] < 5 * STEP:
             wait = seconds_until_next(now)
             raise CodeAlreadyUsed(
-                "AWS refuses a code that was already used, and this one was just used to set up or check "
+                "AWS refuses a code that was already used, and this one was just sent to AWS to set up or check "
                 "your device.",
                 f"Wait for the next code (about {wait} seconds) and type that one.",
                 wait_seconds=wait,
