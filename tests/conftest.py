@@ -222,7 +222,9 @@ def redis_url():
     import redis
 
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or "0"
-    url = f"redis://127.0.0.1:6379/{8 + int(worker) % 8}"
+    # Several checkouts may run their suites on one machine at once: each picks its own pair of databases.
+    base = int(os.environ.get("MFA_TEST_REDIS_DB_BASE", "8"))
+    url = f"redis://127.0.0.1:6379/{(base + int(worker) % 2) % 16}"
     try:
         connection = redis.Redis.from_url(url, socket_connect_timeout=3)
         connection.ping()
