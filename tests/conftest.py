@@ -253,3 +253,20 @@ def aws_calls():
 def operations(calls) -> list[str]:
     """Just the operation names of recorded calls."""
     return [operation for _service, operation, _params, _mfa in calls]
+
+
+@pytest.fixture
+def tcp_proxy():
+    """Start proxies on 127.0.0.1 in front of a local port (5432, 6379); all stopped at teardown."""
+    from tcp_proxy import Proxy
+
+    started: list[Proxy] = []
+
+    def start(port: int) -> Proxy:
+        proxy = Proxy(port)
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.stop()
