@@ -1,4 +1,4 @@
-"""gunicorn settings for the portal, every one from the environment: `gunicorn -c gunicorn.conf.py wsgi:app`."""
+"""gunicorn settings, parsed by app/config.py like every other setting: `gunicorn -c gunicorn.conf.py wsgi:app`."""
 
 from __future__ import annotations
 
@@ -15,51 +15,39 @@ from pathlib import Path
 from gunicorn.glogging import Logger
 
 HERE = Path(__file__).resolve().parent
+# gunicorn reads this file before it imports the app, so the checkout must be importable from here.
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
 
+from app.config import server_settings  # noqa: E402  (needs the path above)
 
-def _int(name: str, default: int) -> int:
-    """Read an integer environment variable."""
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+# The same environs parsing as the portal's own settings: defaults and their reasons are in app/config.py.
+_settings = server_settings()
 
-
-def _on(name: str, default: bool) -> bool:
-    """Read a yes/no environment variable the way app/config.py does."""
-    value = os.environ.get(name)
-    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-# Loopback unless told otherwise: the portal belongs behind a TLS-terminating proxy.
-# (gunicorn's own default binds 0.0.0.0 as soon as PORT is set; the Dockerfile sets HOST instead.)
-bind = os.environ.get("BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-
-# Two processes for two cores; threads because most of a request is spent waiting for AWS. Without
-# REDIS_URL the workers share rate-limit counters through a SQLite file (app/limit_store.py).
-workers = _int("WEB_CONCURRENCY", 2)
-threads = _int("GUNICORN_THREADS", 8)
+bind = _settings.bind
+# Without REDIS_URL the workers share rate-limit counters through a SQLite file (app/limit_store.py).
+workers = _settings.workers
+threads = _settings.threads
 worker_class = "gthread"
-# Above the worst AWS call (3 s connect + 5 s read, two attempts: about 16 s), so it is never cut short.
-timeout = _int("GUNICORN_TIMEOUT", 30)
+timeout = _settings.timeout
 graceful_timeout = timeout
-keepalive = _int("GUNICORN_KEEPALIVE", 5)
-# Recycling workers after N requests guards against slow leaks; 0 (never) until one is seen.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
+keepalive = _settings.keepalive
+max_requests = _settings.max_requests
+max_requests_jitter = _settings.max_requests_jitter
 # Docker's /tmp may be a slow overlay; the worker heartbeat file belongs in memory (gunicorn's advice).
 _SHM = "/dev/shm"  # noqa: S108  # nosec B108
 worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 proc_name = "mfa-portal"
 
-# Proxy trust lives in the app (PROXY_HOPS); gunicorn trusts X-Forwarded-Proto only from addresses named here.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
+forwarded_allow_ips = _settings.forwarded_allow_ips
 
 # Opt-in: several instances on one host would otherwise fight over the same default socket path.
-control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket = _settings.control_socket
 control_socket_disable = not control_socket
 
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
-errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+accesslog = _settings.accesslog
+errorlog = _settings.errorlog
+loglevel = _settings.loglevel
 # Path only (%(U)s), never the request line, query string or referrer, which could carry secrets.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms pid=%(p)s "%(a)s"'
 
@@ -95,14 +83,15 @@ _PORTAL_MODULES = {"wsgi", "app"}
 def on_starting(server) -> None:
     """Prepare once in the master, before any worker forks."""
     # Demo mode makes a random key per process; workers must share one or sessions break between them.
-    if not os.environ.get("SECRET_KEY") and _on("MFA_PORTAL_DEMO", False):
+    settings = server_settings()  # again: the environment may have changed since this file was read
+    if not settings.has_secret_key and settings.demo:
         os.environ["SECRET_KEY"] = secrets.token_hex(32)
     if str(getattr(server.app, "app_uri", "")).split(":")[0] not in _PORTAL_MODULES:
         return  # another app under these settings (bench/bare_app.py)
     # Build the app once here: a bad setting stops gunicorn with its own message, and forked workers share
     # the master's imported modules instead of each loading a copy (about half the memory per worker).
     # Schema upgrades happen here too, once: workers migrating together race on a fresh database.
-    migrate = _on("AUTO_MIGRATE", True)
+    migrate = settings.auto_migrate
     if migrate:
         server.log.info("Upgrading the database schema before starting workers")
     root = logging.getLogger()

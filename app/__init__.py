@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the portal; `config` overrides the environment (tests, demo)."""
+    settings = {**config_module.from_environment(), **(config or {})}
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"),
-                instance_path=os.environ.get("INSTANCE_PATH") or str(ROOT / "instance"))
-    register_config(app, config)
+                instance_path=settings["INSTANCE_PATH"])
+    register_config(app, settings)
     register_logging(app)
     register_extensions(app)
     register_security(app)
@@ -30,12 +30,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def register_config(app: Flask, overrides: dict[str, Any] | None) -> None:
-    """Load settings from the environment, apply overrides, refuse to start without a secret."""
+def register_config(app: Flask, settings: dict[str, Any]) -> None:
+    """Take the settings (environment plus overrides), derive the rest, refuse to start without a secret."""
     from .setup import configure
 
-    app.config.update(config_module.from_environment())
-    app.config.update(overrides or {})
+    app.config.update(settings)
     configure(app)
 
 

@@ -1,71 +1,151 @@
-"""Read the portal's settings from the environment."""
+"""Read the portal's settings from the environment in one place, typed by environs; gunicorn.conf.py uses it too."""
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
+
+from environs import Env, EnvError
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def _bool(name: str, default: bool = False) -> bool:
-    """Read a yes/no environment variable."""
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+class ConfigurationError(RuntimeError):
+    """The portal cannot start safely with this configuration."""
 
 
-def _int(name: str, default: int) -> int:
-    """Read an integer environment variable."""
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+def _read(parse):
+    """Run a parser over a fresh view of the environment; a bad value stops start-up naming the variable."""
+    # No .env file is read: in a container the environment is the only source, and tests set it directly.
+    try:
+        return parse(Env())
+    except EnvError as err:
+        raise ConfigurationError(str(err)) from err
 
 
-def _list(name: str) -> list[str]:
-    """Read a comma-separated environment variable."""
-    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+def _names(env: Env, name: str) -> list[str]:
+    """A comma-separated list, blanks and stray spaces dropped ("alice, bob,," is two names)."""
+    return [item.strip() for item in env.list(name, []) if item.strip()]
+
+
+def _text(env: Env, name: str, default: str | None = None) -> str | None:
+    """A string where an empty value means the default, as it always has here."""
+    return env.str(name, "") or default
+
+
+def _number(env: Env, name: str, default: int) -> int:
+    """An integer where an empty value means the default (compose files often pass VAR= through)."""
+    return env.int(name, default) if _text(env, name) else default
+
+
+def _flag(env: Env, name: str, default: bool) -> bool:
+    """A yes/no value (1/0, true/false, yes/no, on/off); empty means the default, anything else is an error."""
+    return env.bool(name, default) if _text(env, name) else default
 
 
 def from_environment() -> dict:
-    """Return the configuration mapping built from environment variables."""
+    """Return the Flask configuration mapping built from environment variables."""
+    return _read(_portal)
+
+
+def _portal(env: Env) -> dict:
+    """The Flask settings, with the defaults the README documents."""
     return {
-        "SECRET_KEY": os.environ.get("SECRET_KEY"),
-        "DEMO_MODE": _bool("MFA_PORTAL_DEMO"),
+        "SECRET_KEY": _text(env, "SECRET_KEY"),
+        "DEMO_MODE": _flag(env, "MFA_PORTAL_DEMO", False),
+        "INSTANCE_PATH": _text(env, "INSTANCE_PATH", str(ROOT / "instance")),
         # AWS: standard variable names, so any AWS-compatible endpoint works.
-        "AWS_REGION": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-        "AWS_ENDPOINT_URL": os.environ.get("AWS_ENDPOINT_URL") or None,
+        "AWS_REGION": _text(env, "AWS_REGION") or _text(env, "AWS_DEFAULT_REGION", "us-east-1"),
+        "AWS_ENDPOINT_URL": _text(env, "AWS_ENDPOINT_URL"),
         # A call that never answers costs AWS_MAX_ATTEMPTS x AWS_READ_TIMEOUT plus under 1 s of back-off:
         # about 10 s measured (6 s for a connect that hangs), so the "AWS is not answering" page arrives
         # within 15 s even when an earlier call in the same request took a while. Normal IAM and STS
         # answers take well under a second, so 5 s is not cutting real calls short.
-        "AWS_CONNECT_TIMEOUT": _int("AWS_CONNECT_TIMEOUT", 3),
-        "AWS_READ_TIMEOUT": _int("AWS_READ_TIMEOUT", 5),
-        "AWS_MAX_ATTEMPTS": _int("AWS_MAX_ATTEMPTS", 2),
+        "AWS_CONNECT_TIMEOUT": _number(env, "AWS_CONNECT_TIMEOUT", 3),
+        "AWS_READ_TIMEOUT": _number(env, "AWS_READ_TIMEOUT", 5),
+        "AWS_MAX_ATTEMPTS": _number(env, "AWS_MAX_ATTEMPTS", 2),
         # The seed policy only allows a device named exactly the user name.
-        "MFA_DEVICE_NAME_PATTERN": os.environ.get("MFA_DEVICE_NAME_PATTERN", "{username}"),
-        "MFA_ISSUER": os.environ.get("MFA_ISSUER") or None,
-        "ADMIN_USERS": _list("ADMIN_USERS"),
-        "ADMIN_GROUPS": _list("ADMIN_GROUPS"),
-        "FORCE_MFA_POLICY_ARN": os.environ.get("FORCE_MFA_POLICY_ARN") or None,
-        "FORCE_MFA_POLICY_NAME": os.environ.get("FORCE_MFA_POLICY_NAME", "ForceMFA"),
-        "SQLALCHEMY_DATABASE_URI": _database_url(),
-        "REDIS_URL": os.environ.get("REDIS_URL") or None,
-        "AUTO_MIGRATE": _bool("AUTO_MIGRATE", True),
-        "IDLE_TIMEOUT": timedelta(minutes=_int("IDLE_TIMEOUT_MINUTES", 15)),
-        "ABSOLUTE_TIMEOUT": timedelta(hours=_int("ABSOLUTE_TIMEOUT_HOURS", 8)),
+        "MFA_DEVICE_NAME_PATTERN": _text(env, "MFA_DEVICE_NAME_PATTERN", "{username}"),
+        "MFA_ISSUER": _text(env, "MFA_ISSUER"),
+        "ADMIN_USERS": _names(env, "ADMIN_USERS"),
+        "ADMIN_GROUPS": _names(env, "ADMIN_GROUPS"),
+        "FORCE_MFA_POLICY_ARN": _text(env, "FORCE_MFA_POLICY_ARN"),
+        "FORCE_MFA_POLICY_NAME": _text(env, "FORCE_MFA_POLICY_NAME", "ForceMFA"),
+        "SQLALCHEMY_DATABASE_URI": _database_url(_text(env, "DATABASE_URL")),
+        "REDIS_URL": _text(env, "REDIS_URL"),
+        "AUTO_MIGRATE": _flag(env, "AUTO_MIGRATE", True),
+        "IDLE_TIMEOUT": timedelta(minutes=_number(env, "IDLE_TIMEOUT_MINUTES", 15)),
+        "ABSOLUTE_TIMEOUT": timedelta(hours=_number(env, "ABSOLUTE_TIMEOUT_HOURS", 8)),
         # Behind a TLS-terminating proxy: how many hops to trust for X-Forwarded-*.
-        "PROXY_HOPS": _int("PROXY_HOPS", 0),
-        "ALLOW_INSECURE_HTTP": _bool("ALLOW_INSECURE_HTTP"),
-        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
-        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "PROXY_HOPS": _number(env, "PROXY_HOPS", 0),
+        "ALLOW_INSECURE_HTTP": _flag(env, "ALLOW_INSECURE_HTTP", False),
+        "RATELIMIT_ENABLED": _flag(env, "RATELIMIT_ENABLED", True),
+        "LOG_LEVEL": _text(env, "LOG_LEVEL", "INFO"),
     }
 
 
-def _database_url() -> str | None:
+def _database_url(url: str | None) -> str | None:
     """Normalise DATABASE_URL so SQLAlchemy picks the psycopg 3 driver."""
-    url = os.environ.get("DATABASE_URL")
     if not url:
         return None
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What gunicorn.conf.py needs, parsed by the same rules as the portal's own settings."""
+
+    bind: str
+    port: int
+    workers: int
+    threads: int
+    timeout: int
+    keepalive: int
+    max_requests: int
+    max_requests_jitter: int
+    forwarded_allow_ips: str
+    control_socket: str
+    accesslog: str | None
+    errorlog: str
+    loglevel: str
+    demo: bool
+    auto_migrate: bool
+    has_secret_key: bool
+
+
+def server_settings() -> ServerSettings:
+    """Return gunicorn's settings from the environment."""
+    return _read(_server)
+
+
+def _server(env: Env) -> ServerSettings:
+    """gunicorn's settings, with the defaults the README documents."""
+    # Loopback unless told otherwise: the portal belongs behind a TLS-terminating proxy.
+    # (gunicorn's own default binds 0.0.0.0 as soon as PORT is set; the Dockerfile sets HOST instead.)
+    port = _number(env, "PORT", 8000)
+    return ServerSettings(
+        bind=_text(env, "BIND") or f"{_text(env, 'HOST', '127.0.0.1')}:{port}",
+        port=port,
+        # Two processes for two cores; threads because most of a request is spent waiting for AWS.
+        workers=_number(env, "WEB_CONCURRENCY", 2),
+        threads=_number(env, "GUNICORN_THREADS", 8),
+        # Above the worst AWS call (3 s connect + 5 s read, two attempts: about 16 s), so it is never cut short.
+        timeout=_number(env, "GUNICORN_TIMEOUT", 30),
+        keepalive=_number(env, "GUNICORN_KEEPALIVE", 5),
+        # Recycling workers after N requests guards against slow leaks; 0 (never) until one is seen.
+        max_requests=_number(env, "GUNICORN_MAX_REQUESTS", 0),
+        max_requests_jitter=_number(env, "GUNICORN_MAX_REQUESTS_JITTER", 0),
+        # Proxy trust lives in the app (PROXY_HOPS); gunicorn trusts X-Forwarded-Proto only from these.
+        forwarded_allow_ips=env.str("FORWARDED_ALLOW_IPS", ""),
+        control_socket=env.str("GUNICORN_CONTROL_SOCKET", ""),
+        accesslog=env.str("GUNICORN_ACCESS_LOG", "-") or None,  # empty turns the access log off
+        errorlog=env.str("GUNICORN_ERROR_LOG", "-"),
+        loglevel=env.str("GUNICORN_LOG_LEVEL", "info"),
+        demo=_flag(env, "MFA_PORTAL_DEMO", False),
+        auto_migrate=_flag(env, "AUTO_MIGRATE", True),
+        has_secret_key=bool(_text(env, "SECRET_KEY")),
+    )

@@ -9,10 +9,9 @@ from cachelib import FileSystemCache
 from flask import Flask
 
 from . import limit_store
+from .config import ConfigurationError
 
-
-class ConfigurationError(RuntimeError):
-    """The portal cannot start safely with this configuration."""
+__all__ = ["ConfigurationError", "configure"]
 
 
 def configure(app: Flask) -> None:

@@ -1,14 +1,19 @@
-"""Docker HEALTHCHECK: exit 0 when the portal answers /healthz on its own port (slim images have no curl)."""
+"""Docker health probe (no curl in slim images): exit 0 if the portal answers /healthz, or /readyz with --ready."""
 
-import os
 import sys
 import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.config import server_settings  # noqa: E402  (needs the path above)
 
 
-def main() -> int:
-    """Ask the local gunicorn for /healthz."""
+def main(argv: list[str]) -> int:
+    """Ask the local gunicorn for liveness (default) or readiness (--ready: database and session store reachable)."""
+    path = "/readyz" if "--ready" in argv else "/healthz"
     # A fixed loopback URL: nothing user-supplied reaches urlopen.
-    url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/healthz"
+    url = f"http://127.0.0.1:{server_settings().port}{path}"
     try:
         with urllib.request.urlopen(url, timeout=3) as response:  # nosec B310
             return 0 if response.status == 200 and response.read() == b"ok" else 1
@@ -17,4 +22,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

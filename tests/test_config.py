@@ -103,3 +103,50 @@ def test_the_production_requirements_leave_the_emulator_out():
     assert "-r requirements-demo.txt" in Path("requirements-dev.txt").read_text()
     assert "requirements.txt" in Path("Dockerfile").read_text() and "requirements-demo" not in Path(
         "Dockerfile").read_text()
+
+
+def test_a_bad_value_stops_start_up_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("AWS_READ_TIMEOUT", "five")
+    with pytest.raises(ConfigurationError, match='"AWS_READ_TIMEOUT" invalid'):
+        from_environment()
+    monkeypatch.setenv("AWS_READ_TIMEOUT", "5")
+    monkeypatch.setenv("AUTO_MIGRATE", "maybe")
+    with pytest.raises(ConfigurationError, match='"AUTO_MIGRATE" invalid'):
+        create_app()
+
+
+@pytest.mark.parametrize("name, key, default", [
+    ("AWS_READ_TIMEOUT", "AWS_READ_TIMEOUT", 5),
+    ("AUTO_MIGRATE", "AUTO_MIGRATE", True),
+    ("MFA_DEVICE_NAME_PATTERN", "MFA_DEVICE_NAME_PATTERN", "{username}"),
+    ("REDIS_URL", "REDIS_URL", None),
+])
+def test_an_empty_variable_means_its_default(monkeypatch, name, key, default):
+    monkeypatch.setenv(name, "")
+    assert from_environment()[key] == default
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("yes", True), ("on", True), ("TRUE", True),
+                                             ("0", False), ("no", False), ("off", False)])
+def test_flags_read_the_usual_spellings(monkeypatch, value, expected):
+    monkeypatch.setenv("ALLOW_INSECURE_HTTP", value)
+    assert from_environment()["ALLOW_INSECURE_HTTP"] is expected
+
+
+def test_the_instance_folder_comes_from_the_settings(monkeypatch, moto, tmp_path):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "elsewhere"))
+    assert create_app({"TESTING": True}).instance_path == str(tmp_path / "elsewhere")
+    assert create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "given")}).instance_path == str(
+        tmp_path / "given")
+
+
+def test_gunicorn_reads_the_environment_through_the_same_module(monkeypatch):
+    import runpy
+
+    monkeypatch.setenv("WEB_CONCURRENCY", "")
+    monkeypatch.setenv("PORT", "9001")
+    conf = runpy.run_path("gunicorn.conf.py")
+    assert (conf["workers"], conf["bind"]) == (2, "127.0.0.1:9001")
+    monkeypatch.setenv("GUNICORN_THREADS", "eight")
+    with pytest.raises(ConfigurationError, match='"GUNICORN_THREADS" invalid'):
+        runpy.run_path("gunicorn.conf.py")
