@@ -83,8 +83,10 @@ def register_blueprints(app: Flask) -> None:
     from .credentials import bp as credentials_bp
     from .enroll import bp as enroll_bp
     from .health import bp as health_bp
+    from .security_credentials import bp as security_credentials_bp
 
-    for blueprint in (auth_bp, account_bp, enroll_bp, credentials_bp, admin_bp, health_bp):
+    for blueprint in (auth_bp, account_bp, enroll_bp, credentials_bp, admin_bp, health_bp,
+                      security_credentials_bp):
         app.register_blueprint(blueprint)
     app.context_processor(lambda: {"blueprints": app.blueprints})
 

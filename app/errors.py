@@ -110,3 +110,35 @@ class SessionExpired(PortalError):
 
     def __init__(self, message: str = "For your safety the portal forgot your keys.", next_step: str | None = None):
         super().__init__(message, next_step or "Sign in again with your access key pair.")
+
+
+
+class Conflict(PortalError):
+    """AWS refused a change because of the state the credential is in; subclasses name which."""
+
+    status = 409
+
+
+class LimitReached(Conflict):
+    """AWS allows only so many of this kind of credential per user, and the person has them all."""
+
+    title = "You already have as many as AWS allows"
+
+
+class NotThere(Conflict):
+    """The credential was removed or changed meanwhile (NoSuchEntity)."""
+
+    title = "That is no longer there"
+
+
+class TryShortly(Conflict):
+    """AWS is still applying an earlier change to this user (EntityTemporarilyUnmodifiable)."""
+
+    title = "AWS is still busy with your user"
+
+
+class StepUpNeeded(PortalError):
+    """This change needs an MFA code accepted by AWS in the last few minutes."""
+
+    status = 401
+    title = "Type a current code first"

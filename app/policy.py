@@ -12,7 +12,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-POLICY_NAMES = ("force-mfa", "admin")
+POLICY_NAMES = ("force-mfa", "force-mfa-with-key-last-used", "admin")
 _POLICY_DIR = Path(__file__).with_name("policies")
 
 # AWS consults no policy for these: GetCallerIdentity works even under an explicit
@@ -31,6 +31,26 @@ _IAM_RESOURCE = {
     "DeactivateMFADevice": "user",
     "ListMFADevices": "user",
     "GetUser": "user",
+    # Own credentials (the seed's second statement); UserName defaults to the caller.
+    "ListAccessKeys": "user",
+    "CreateAccessKey": "user",
+    "UpdateAccessKey": "user",
+    "DeleteAccessKey": "user",
+    "GetAccessKeyLastUsed": "user",
+    "GetLoginProfile": "user",
+    "CreateLoginProfile": "user",
+    "UpdateLoginProfile": "user",
+    "DeleteLoginProfile": "user",
+    "ChangePassword": "user",
+    "ListSSHPublicKeys": "user",
+    "GetSSHPublicKey": "user",
+    "UploadSSHPublicKey": "user",
+    "UpdateSSHPublicKey": "user",
+    "DeleteSSHPublicKey": "user",
+    "ListSigningCertificates": "user",
+    "UploadSigningCertificate": "user",
+    "UpdateSigningCertificate": "user",
+    "DeleteSigningCertificate": "user",
     "ListGroupsForUser": "user",
     "GetGroup": "group",
     "ListEntitiesForPolicy": "policy",
@@ -40,6 +60,7 @@ _IAM_RESOURCE = {
     "ListUsers": "*",
     "ListPolicies": "*",
     "GetAccountSummary": "*",
+    "GetAccountPasswordPolicy": "*",
     "GenerateCredentialReport": "*",
     "GetCredentialReport": "*",
 }

@@ -76,3 +76,29 @@ def test_every_call_names_the_signed_in_user_only(iam, make_user, client, clock,
         assert params.get("VirtualMFADeviceName", "new.hire") == "new.hire"
         assert params.get("SerialNumber", "arn:aws:iam::123456789012:mfa/new.hire").endswith("/new.hire")
     assert iam.list_virtual_mfa_devices()["VirtualMFADevices"][0]["SerialNumber"].endswith("/new.hire")
+
+
+def test_own_access_key_flows_stay_inside_the_policy(iam, make_user, client, clock, aws_calls):
+    """Keys page, rotation, deactivation and deletion: only GetAccessKeyLastUsed needs the shipped variant."""
+    walker = Person(client, make_user("new.hire"))
+    walker.sign_in()
+    client.get("/security/keys")  # before MFA: ListAccessKeys only
+    walker.start_enrollment()
+    walker.verify()
+    walker.get_credentials()
+    old = walker.user.access_key_id
+    client.get("/security/keys")
+    client.post("/security/keys/rotate", data={"profile": "long-term"})
+    client.get("/security/keys/new")
+    client.post("/security/keys/rotate/finish")
+    client.post(f"/security/keys/{old}/delete")
+
+    made = set(operations(aws_calls))
+    assert {"ListAccessKeys", "GetAccessKeyLastUsed", "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"} <= made
+    assert {"GetAccessKeyLastUsed", "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"}.isdisjoint(
+        operations([c for c in aws_calls if not c[3]]))  # every change is made with the MFA session
+    problems = violations(aws_calls)
+    assert problems and all("iam:GetAccessKeyLastUsed" in p for p in problems)  # the seed lacks it, as README says
+    variant = load_policy("force-mfa-with-key-last-used")
+    assert [p for s, o, params, mfa in aws_calls
+            for p in check_calls(variant, [Call(s, o, params)], dataclasses.replace(WHO, mfa_present=mfa))] == []

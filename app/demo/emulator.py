@@ -314,6 +314,9 @@ def install_aws_checks() -> None:
         TokenResponse.get_session_token = _get_session_token
         TokenResponse.get_caller_identity = _get_caller_identity
         IamResponse.get_credential_report = _get_credential_report
+        from app.demo import own_credentials  # imports this module, hence here
+
+        own_credentials.install()
         # AWS returns a seed and QR code only from CreateVirtualMFADevice; moto lists them.
         IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER = {
             **IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER,

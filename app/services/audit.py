@@ -15,7 +15,9 @@ from ..models import AuditEvent
 log = logging.getLogger(__name__)
 
 # Detail keys allowed into the log; anything else is dropped so a secret cannot slip in.
-_SAFE_DETAIL = {"duration", "device", "reason", "error", "filter", "rows", "calls", "replaced_stale", "via", "admin"}
+_SAFE_DETAIL = {"duration", "device", "reason", "error", "filter", "rows", "calls", "replaced_stale", "via", "admin",
+               # own credentials: IDs and states, never a secret or password
+               "key_id", "old_key_id", "ssh_key_id", "cert_id", "status"}
 
 
 def record(action: str, outcome: str = "success", subject: str | None = None, actor_arn: str | None = None,

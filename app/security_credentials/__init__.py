@@ -1,0 +1,7 @@
+"""The person's own security credentials after MFA: access keys, console password, SSH and signing keys."""
+
+from flask import Blueprint
+
+bp = Blueprint("security_credentials", __name__, url_prefix="/security")
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,166 @@
+"""Access-key views: the list, rotation of the signed-in key, the other key's status and deletion."""
+
+from __future__ import annotations
+
+import re
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from .. import aws, current
+from ..errors import AwsUnavailable, LimitReached, PortalError
+from ..forms import EmptyForm
+from ..services import access_keys, audit, cli_profiles, rotation
+from . import bp, journal, state, stepup
+from .forms import RotateForm
+
+_KEY_ID = re.compile(r"^AKIA[A-Z0-9]{16}$")
+
+
+def _keys(iam=None) -> list[access_keys.AccessKey]:
+    """List the person's keys; ListAccessKeys works with the long-term key, before MFA too."""
+    return access_keys.list_keys(iam or state.client("iam"), current_user.user_name, state.keys().access_key_id)
+
+
+def _other_key(key_id: str) -> access_keys.AccessKey:
+    """Return one of the person's keys that the portal is not signing with, or 404."""
+    if not _KEY_ID.match(key_id):
+        abort(404)
+    found = next((k for k in _keys() if k.key_id == key_id), None)
+    if found is None or found.in_use:
+        # The key in use goes only through rotation: deleting it would end this very session.
+        abort(404)
+    return found
+
+
+@bp.route("/keys")
+@login_required
+def keys():
+    """List the person's access keys, their age, status and (where the policy allows) last use."""
+    listed = _keys()
+    if current_user.has_mfa_session:
+        listed = access_keys.with_last_use(state.mfa_iam(), listed)
+    return render_template("security_credentials/keys.html", keys=listed, stale_days=access_keys.STALE_DAYS,
+                           hidden=access_keys.HIDDEN, needs_mfa=access_keys.NEEDS_MFA, form=EmptyForm())
+
+
+@bp.route("/keys/rotate", methods=["GET", "POST"])
+@login_required
+def rotate():
+    """Replace the key the portal signs with by a new one only the person knows."""
+    asked = stepup.needs_recent_code()
+    if asked:
+        return asked
+    form = RotateForm()
+    lost = state.flow("rotation").get("lost_before")
+    plan = rotation.plan(_keys(), lost)
+    if not form.validate_on_submit() or plan.blocker:
+        status = 409 if plan.blocker and form.is_submitted() else 400 if form.errors else 200
+        return render_template("security_credentials/rotate.html", form=form, plan=plan, act=EmptyForm()), status
+    iam = state.mfa_iam()
+    old = state.keys().access_key_id
+    try:
+        with journal.attempt("access_key_created", old_key_id=old) as attempt:
+            new = access_keys.create_key(iam, current_user.user_name)
+            attempt.add(key_id=new.key_id)
+    except AwsUnavailable as err:
+        if err.may_have_acted:
+            # AWS may hold a key whose secret nobody saw: the next visit finds it and offers to delete it.
+            state.set_flow("rotation", {"lost_before": [k.key_id for k in plan.keys]})
+        raise
+    except LimitReached:
+        # Another tab or window took the second slot a moment ago: AWS's quota lets only one rotation win.
+        flash("Another window has just created a new key, so this one did not. Continue there, or check the "
+              "keys below.", "info")
+        return redirect(url_for("security_credentials.keys"))
+    state.put_secret("new_key", {"key_id": new.key_id, "secret": new.secret, "created": new.created.isoformat(),
+                                 "profile": form.profile.data})
+    switched = rotation.prove(new, current_user.arn, current.settings())
+    if switched:
+        state.replace_keys(aws.Keys(new.key_id, new.secret))
+        audit.record("portal_key_switched", key_id=new.key_id, old_key_id=old)
+    state.set_flow("rotation", {"new": new.key_id, "old": old, "switched": switched})
+    return redirect(url_for("security_credentials.new_key"))
+
+
+@bp.route("/keys/new")
+@login_required
+def new_key():
+    """Show the new key's secret exactly once, with its downloads embedded in this one page."""
+    held = state.take_secret("new_key")
+    if held is None:
+        flash("A new key's secret is shown only once. If you did not save it, delete that key and rotate again.",
+              "info")
+        return redirect(url_for("security_credentials.keys"))
+    new = access_keys.NewKey(held["key_id"], held["secret"], access_keys.from_iso(held["created"]))
+    files = {"csv": cli_profiles.data_uri(cli_profiles.console_csv(new), "text/csv"),
+             "ini": cli_profiles.data_uri(cli_profiles.credentials_profile(new, held["profile"]), "text/plain")}
+    return render_template("security_credentials/new_key.html", new=new, profile=held["profile"], files=files,
+                           ini=cli_profiles.credentials_profile(new, held["profile"]),
+                           flow=state.flow("rotation"), form=EmptyForm())
+
+
+@bp.route("/keys/rotate/finish", methods=["POST"])
+@login_required
+def finish_rotation():
+    """Once the person has saved the new key, deactivate the old one (the portal no longer signs with it)."""
+    flow = state.flow("rotation")
+    if not EmptyForm().validate_on_submit() or not flow.get("switched"):
+        return redirect(url_for("security_credentials.keys"))
+    asked = stepup.needs_mfa_session()
+    if asked:
+        return asked
+    _set_status(flow["old"], active=False)
+    state.set_flow("rotation", None)
+    flash("Your old key is now inactive. Delete it once nothing uses it any more.", "success")
+    return redirect(url_for("security_credentials.delete_key", key_id=flow["old"]))
+
+
+@bp.route("/keys/<key_id>/status", methods=["POST"])
+@login_required
+def key_status(key_id: str):
+    """Activate or deactivate the key the portal is not signing with."""
+    key = _other_key(key_id)
+    if EmptyForm().validate_on_submit():
+        asked = stepup.needs_mfa_session()
+        if asked:
+            return asked
+        _set_status(key.key_id, active=key.status != "Active")
+    return redirect(url_for("security_credentials.keys"))
+
+
+def _set_status(key_id: str, active: bool) -> None:
+    """Change a key's status with the MFA session, audited; refusals become a message on the keys page."""
+    status = "Active" if active else "Inactive"
+    try:
+        with journal.attempt("access_key_status", key_id=key_id, status=status):
+            access_keys.set_status(state.mfa_iam(), current_user.user_name, key_id, active)
+    except AwsUnavailable:
+        raise
+    except PortalError as err:
+        flash(f"{err.message} {err.next_step or ''}", "error")
+        return
+    flash(f"Key {key_id} is now {status.lower()}.", "success")
+
+
+@bp.route("/keys/<key_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_key(key_id: str):
+    """Delete the key the portal is not signing with, after a confirmation that says what stops working."""
+    key = _other_key(key_id)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return render_template("security_credentials/delete_key.html", key=key, form=form)
+    asked = stepup.needs_mfa_session()
+    if asked:
+        return asked
+    try:
+        with journal.attempt("access_key_deleted", key_id=key.key_id):
+            access_keys.delete_key(state.mfa_iam(), current_user.user_name, key.key_id)
+    except AwsUnavailable:
+        raise
+    except PortalError as err:
+        return render_template("security_credentials/delete_key.html", key=key, form=form, error=err), err.status
+    state.set_flow("rotation", None)
+    flash(f"Key {key.key_id} is deleted.", "success")
+    return redirect(url_for("security_credentials.keys"))

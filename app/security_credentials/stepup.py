@@ -1,0 +1,31 @@
+"""Step-up: changes that matter need an MFA code accepted by AWS within the last five minutes."""
+
+from __future__ import annotations
+
+from flask import Response, flash, redirect, request, url_for
+from flask_login import current_user
+
+from . import state
+
+STEP_UP_SECONDS = 300
+
+
+def _ask(message: str) -> Response:
+    """Send the person to the one code page, coming back here once AWS accepted a code."""
+    flash(message, "info")
+    # The code page returns only to local paths; a GET of the page that asked is always safe to repeat.
+    return redirect(url_for("credentials.get", next=request.path))
+
+
+def needs_mfa_session() -> Response | None:
+    """Return a redirect to the code page unless this portal session holds MFA session credentials."""
+    if current_user.has_mfa_session:
+        return None
+    return _ask("AWS allows this only with an MFA session: type a code from your authenticator app first.")
+
+
+def needs_recent_code() -> Response | None:
+    """Return a redirect to the code page unless AWS accepted one of the person's codes in the last 5 minutes."""
+    if current_user.has_mfa_session and state.proven_within(STEP_UP_SECONDS):
+        return None
+    return _ask("For this change, type a current code from your authenticator app (codes count for 5 minutes).")

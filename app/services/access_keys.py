@@ -1,0 +1,101 @@
+"""The signed-in person's own access keys: list, create, activate or deactivate, delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .. import aws
+from ..errors import AwsAccessDenied, AwsUnavailable
+from .refusals import refused
+
+MAX_KEYS = 2  # AWS's quota of access keys per IAM user
+STALE_DAYS = 90  # Security Hub IAM.3 and CIS AWS Foundations: rotate keys older than this
+HIDDEN = "hidden"  # last use not readable under the account's policy (no iam:GetAccessKeyLastUsed)
+NEEDS_MFA = "needs-mfa"  # not asked: every policy of this kind denies GetAccessKeyLastUsed before MFA
+_LIMIT = ("AWS allows two access keys per user and you have two. Deactivate or delete the one the portal is "
+          "not using, then rotate.")
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    """One access key as ListAccessKeys shows it, and whether this portal session signs with it."""
+
+    key_id: str
+    status: str
+    created: datetime
+    in_use: bool = False
+    last_used: datetime | str | None = NEEDS_MFA  # a time, None (never used), HIDDEN or NEEDS_MFA
+    last_service: str | None = None
+
+    def age_days(self, now: datetime | None = None) -> int:
+        """Return the key's age in whole days."""
+        return ((now or datetime.now(UTC)) - self.created).days
+
+    @property
+    def stale(self) -> bool:
+        """Tell whether the key is older than the rotation guidance allows."""
+        return self.age_days() > STALE_DAYS
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A key AWS just created; its secret exists only here and in AWS's answer."""
+
+    key_id: str
+    secret: str = field(repr=False)
+    created: datetime
+
+
+def _aware(when: datetime) -> datetime:
+    """Give moto's naive times the UTC zone AWS's carry."""
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def from_iso(text: str) -> datetime:
+    """Read back a creation time kept as ISO text."""
+    return _aware(datetime.fromisoformat(text))
+
+
+def list_keys(iam: Any, user_name: str, in_use: str) -> list[AccessKey]:
+    """Return the user's keys, oldest first, marking the one this portal session signs with."""
+    rows = aws.call(iam, "ListAccessKeys", UserName=user_name).get("AccessKeyMetadata", [])
+    keys = [AccessKey(r["AccessKeyId"], r["Status"], _aware(r["CreateDate"]), r["AccessKeyId"] == in_use)
+            for r in rows]
+    return sorted(keys, key=lambda k: k.created)
+
+
+def with_last_use(iam: Any, keys: list[AccessKey]) -> list[AccessKey]:
+    """Add each key's last use where the policy allows GetAccessKeyLastUsed; say HIDDEN where it does not."""
+    seen = []
+    for key in keys:
+        try:
+            used = aws.call(iam, "GetAccessKeyLastUsed", AccessKeyId=key.key_id).get("AccessKeyLastUsed", {})
+        except (AwsAccessDenied, AwsUnavailable):
+            # The seed policy does not allow it; a nicety must never cost the page.
+            return [AccessKey(k.key_id, k.status, k.created, k.in_use, HIDDEN) for k in keys]
+        when = used.get("LastUsedDate")
+        seen.append(AccessKey(key.key_id, key.status, key.created, key.in_use, _aware(when) if when else None,
+                              used.get("ServiceName") if used.get("ServiceName") != "N/A" else None))
+    return seen
+
+
+def create_key(iam: Any, user_name: str) -> NewKey:
+    """Create a new key; AWS returns its secret in this answer and never again."""
+    with refused("access key", limit=_LIMIT):
+        made = aws.call(iam, "CreateAccessKey", UserName=user_name)["AccessKey"]
+    return NewKey(made["AccessKeyId"], made["SecretAccessKey"], _aware(made["CreateDate"]))
+
+
+def set_status(iam: Any, user_name: str, key_id: str, active: bool) -> None:
+    """Activate or deactivate one of the user's keys."""
+    with refused("access key"):
+        aws.call(iam, "UpdateAccessKey", UserName=user_name, AccessKeyId=key_id,
+                 Status="Active" if active else "Inactive")
+
+
+def delete_key(iam: Any, user_name: str, key_id: str) -> None:
+    """Delete one of the user's keys for good."""
+    with refused("access key"):
+        aws.call(iam, "DeleteAccessKey", UserName=user_name, AccessKeyId=key_id)

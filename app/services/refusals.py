@@ -1,0 +1,42 @@
+"""Turn IAM's refusals of self-service credential changes into plain words and a next step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..errors import AwsError, InvalidInput, LimitReached, NotThere, PortalError, StepUpNeeded, TryShortly
+
+# Codes AWS gives for an upload or a value it will not take, already explained by the caller's `bad_input`.
+_BAD_VALUE = {"InvalidInput", "ValidationError", "MalformedCertificate", "InvalidCertificate",
+              "InvalidPublicKey", "UnrecognizedPublicKeyEncoding", "DuplicateSSHPublicKey",
+              "DuplicateCertificate", "KeyPairMismatch", "MalformedPolicyDocument"}
+
+
+def plain(err: AwsError, thing: str, limit: str | None = None, bad_input: str | None = None) -> PortalError:
+    """Return the domain error a person can act on for an AWS error about `thing` (e.g. "access key")."""
+    if err.code == "LimitExceeded":
+        return LimitReached(limit or f"AWS allows no more {thing}s for your user.",
+                            f"Delete a {thing} you no longer use, then try again.")
+    if err.code == "NoSuchEntity":
+        return NotThere(f"That {thing} does not exist any more; it may have been changed in another window.",
+                        "Reload the page to see what is there now.")
+    if err.code == "EntityTemporarilyUnmodifiable":
+        return TryShortly(f"AWS is still applying an earlier change to your user, so the {thing} cannot change yet.",
+                          "Wait a minute, then try again.")
+    if err.code == "AccessDenied" and err.aws_message.startswith("MultiFactorAuthentication"):
+        return StepUpNeeded("AWS wants an MFA session for this change.", "Type a current code, then try again.")
+    if err.code in _BAD_VALUE:
+        detail = f" AWS says: {err.code}." if bad_input is None else ""
+        return InvalidInput((bad_input or f"AWS did not accept this {thing}.") + detail,
+                            "Check the value and try again.")
+    return err
+
+
+@contextmanager
+def refused(thing: str, limit: str | None = None, bad_input: str | None = None) -> Iterator[None]:
+    """Translate AWS errors raised inside the block with `plain`."""
+    try:
+        yield
+    except AwsError as err:
+        raise plain(err, thing, limit, bad_input) from None

@@ -1,0 +1,217 @@
+"""Own access keys: the list, rotation of the signed-in key, the other key, and every refusal on the way."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.models import iam_backends
+
+from app import aws
+from app.errors import AwsAccessDenied, AwsUnavailable
+from app.models import AuditEvent
+from app.services import access_keys
+from conftest import Person
+
+SECRET = re.compile(r'<code id="new-key-secret">([A-Za-z0-9/+]{40})</code>')
+NEW_ID = re.compile(r'<code id="new-key-id">(AKIA[A-Z0-9]{16})</code>')
+
+
+@pytest.fixture
+def enrolled(person):
+    """A new hire who just enrolled: MFA session in hand, a code accepted seconds ago."""
+    person.enroll_fully()
+    return person
+
+
+def listed(iam, name="new.hire"):
+    """The user's keys as AWS has them: {key id: status}."""
+    return {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]}
+
+
+def rotate(person, profile="long-term"):
+    """Start a rotation and return the new key's page."""
+    return person.client.post("/security/keys/rotate", data={"profile": profile}, follow_redirects=True)
+
+
+def audit_rows(app, action):
+    """The audit outcomes recorded for an action, in order."""
+    with app.app_context():
+        return [(e.outcome, e.detail) for e in AuditEvent.query.filter_by(action=action).order_by(AuditEvent.id)]
+
+
+def fail_call(monkeypatch, operation, error, after=False):
+    """Make one AWS operation fail as the portal sees it; with `after`, fail only once AWS has acted."""
+    real = aws.call
+
+    def call(client, op, **params):
+        if op != operation:
+            return real(client, op, **params)
+        if after:
+            real(client, op, **params)
+        raise error
+
+    monkeypatch.setattr(aws, "call", call)
+
+
+def test_keys_page_lists_marks_and_flags(client, enrolled, iam):
+    key = enrolled.user.access_key_id
+    iam_backends[DEFAULT_ACCOUNT_ID]["aws"].access_keys[key].create_date -= timedelta(days=120)
+    page = client.get("/security/keys").get_data(as_text=True)
+    assert key in page and "this portal session" in page
+    assert "older than 90 days: rotate it" in page
+    assert "Rotate the key I signed in with" in page
+
+
+def test_last_use_hidden_under_the_seed_policy_is_no_error(client, enrolled, monkeypatch):
+    fail_call(monkeypatch, "GetAccessKeyLastUsed", AwsAccessDenied("iam:GetAccessKeyLastUsed"))
+    page = client.get("/security/keys")
+    assert page.status_code == 200
+    assert "not visible under your account's policy" in page.get_data(as_text=True)
+
+
+def test_rotation_shows_the_secret_once_and_switches_the_session(app, client, enrolled, iam):
+    old = enrolled.user.access_key_id
+    assert client.get("/security/keys/rotate").status_code == 200
+    page = rotate(enrolled).get_data(as_text=True)
+    new, secret = NEW_ID.search(page).group(1), SECRET.search(page).group(1)
+    assert listed(iam) == {old: "Active", new: "Active"}  # the old key works until the person has saved the new one
+    assert f"data:text/csv;charset=utf-8,Access%20key%20ID%2CSecret%20access%20key%0A{new}%2C" in page
+    assert "aws_secret_access_key%20%3D%20" in page and 'download="credentials-long-term"' in page
+    again = client.get("/security/keys/new", follow_redirects=True).get_data(as_text=True)
+    assert secret not in again and "shown only once" in again
+    keys_page = client.get("/security/keys").get_data(as_text=True)
+    assert re.search(new + r"</code> <span class=\"badge\">this portal session", keys_page)  # the portal signs with it
+
+    client.post("/security/keys/rotate/finish")
+    assert listed(iam) == {old: "Inactive", new: "Active"}
+    confirm = client.get(f"/security/keys/{old}/delete").get_data(as_text=True)
+    assert "stops working at once and for good" in confirm
+    client.post(f"/security/keys/{old}/delete")
+    assert listed(iam) == {new: "Active"}
+    created = audit_rows(app, "access_key_created")
+    assert [o for o, _ in created] == ["attempt", "success"] and new in created[1][1] and secret not in str(created)
+    assert [o for o, _ in audit_rows(app, "access_key_deleted")] == ["attempt", "success"]
+    assert [o for o, _ in audit_rows(app, "access_key_status")] == ["attempt", "success"]
+
+
+def test_the_new_key_really_works_after_the_old_one_is_gone(client, enrolled, iam, clock):
+    old = enrolled.user.access_key_id
+    page = rotate(enrolled).get_data(as_text=True)
+    new, secret = NEW_ID.search(page).group(1), SECRET.search(page).group(1)
+    client.post("/security/keys/rotate/finish")
+    client.post(f"/security/keys/{old}/delete")
+    client.post("/logout")
+    clock.advance(2)
+    fresh = Person(client, enrolled.user)
+    fresh.seed = enrolled.seed
+    assert fresh.sign_in(new, secret).status_code == 200
+    assert fresh.get_credentials().status_code == 200
+    assert "Your session credentials" in client.get("/credentials/result").get_data(as_text=True)
+    assert fresh.sign_in(old, enrolled.user.secret_access_key, follow=False).status_code == 401
+
+
+def test_rotation_asks_for_a_recent_code(client, enrolled, clock, iam):
+    clock.advance(11)  # 5.5 minutes since AWS accepted the last code
+    asked = client.post("/security/keys/rotate", data={"profile": "long-term"})
+    assert asked.status_code == 302 and asked.location.endswith("/credentials?next=/security/keys/rotate")
+    assert len(listed(iam)) == 1
+    enrolled.get_credentials()  # the code path brings the person back
+    assert client.get("/security/keys/rotate").status_code == 200
+
+
+def test_two_keys_already_offer_to_remove_the_other(client, enrolled, iam):
+    other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
+    refused = client.post("/security/keys/rotate", data={"profile": "long-term"})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "You already have two keys" in text and f"Deactivate {other}" in text
+    assert len(listed(iam)) == 2
+    client.post(f"/security/keys/{other}/status")
+    assert listed(iam)[other] == "Inactive"
+    client.post(f"/security/keys/{other}/status")
+    assert listed(iam)[other] == "Active"
+
+
+def test_a_lost_create_answer_is_found_and_offered_for_deletion(app, client, enrolled, iam, monkeypatch):
+    fail_call(monkeypatch, "CreateAccessKey", AwsUnavailable(may_have_acted=True), after=True)
+    assert rotate(enrolled).status_code == 503
+    monkeypatch.undo()
+    orphan = next(k for k in listed(iam) if k != enrolled.user.access_key_id)
+    page = client.get("/security/keys/rotate").get_data(as_text=True)
+    assert "nobody has ever seen its secret" in page and f"Delete {orphan}" in page
+    outcomes = audit_rows(app, "access_key_created")
+    assert [o for o, _ in outcomes] == ["attempt", "unknown"] and "aws unavailable" in outcomes[1][1]
+    client.post(f"/security/keys/{orphan}/delete")
+    page = rotate(enrolled).get_data(as_text=True)
+    assert SECRET.search(page) and orphan not in listed(iam) and len(listed(iam)) == 2
+
+
+def test_two_tabs_rotating_at_once_end_with_one_new_key(app, enrolled, iam, monkeypatch):
+    tabs = [app.test_client() for _ in range(2)]
+    for tab in tabs:
+        tab.set_cookie("mfa_portal", enrolled.client.get_cookie("mfa_portal").value)
+    gate = threading.Barrier(2)
+    real = access_keys.create_key
+
+    def create_together(*args):
+        gate.wait(timeout=10)
+        return real(*args)
+
+    monkeypatch.setattr(access_keys, "create_key", create_together)
+    results = [None, None]
+
+    def go(i):
+        results[i] = tabs[i].post("/security/keys/rotate", data={"profile": "long-term"})
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(r.location.rsplit("/", 1)[-1] for r in results) == ["keys", "new"]
+    assert len(listed(iam)) == 2  # the old key and exactly one new one
+    assert [o for o, _ in audit_rows(app, "access_key_created")].count("success") == 1
+
+
+@pytest.mark.parametrize("code, words", [
+    ("EntityTemporarilyUnmodifiable", "AWS is still applying an earlier change"),
+    ("NoSuchEntity", "does not exist any more"),
+])
+def test_status_refusals_become_plain_words(client, enrolled, iam, monkeypatch, code, words):
+    other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
+    fail_call(monkeypatch, "UpdateAccessKey", aws.AwsError(code, "", "UpdateAccessKey"))
+    page = client.post(f"/security/keys/{other}/status", follow_redirects=True).get_data(as_text=True)
+    assert words in page and listed(iam)[other] == "Active"
+
+
+def test_access_denied_on_create_names_the_action(client, enrolled, iam, monkeypatch):
+    fail_call(monkeypatch, "CreateAccessKey", AwsAccessDenied("iam:CreateAccessKey"))
+    refused = rotate(enrolled)
+    assert refused.status_code == 403 and "iam:CreateAccessKey" in refused.get_data(as_text=True)
+    assert len(listed(iam)) == 1
+
+
+def test_the_key_in_use_cannot_be_deleted_or_switched_off_outside_rotation(client, enrolled, iam):
+    key = enrolled.user.access_key_id
+    assert client.post(f"/security/keys/{key}/delete").status_code == 404
+    assert client.post(f"/security/keys/{key}/status").status_code == 404
+    assert client.get("/security/keys/not-a-key/delete").status_code == 404
+    assert listed(iam) == {key: "Active"}
+
+
+def test_changes_need_an_mfa_session(client, person, iam):
+    person.sign_in()
+    other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
+    assert client.get("/security/keys").status_code == 200  # listing works before MFA
+    asked = client.post(f"/security/keys/{other}/status")
+    assert asked.status_code == 302 and "/credentials" in asked.location
+    assert listed(iam)[other] == "Active"
+
+
+def test_a_bad_profile_name_is_refused_before_aws(client, enrolled, iam):
+    refused = client.post("/security/keys/rotate", data={"profile": "bad name]"})
+    assert refused.status_code == 400 and "letters, digits" in refused.get_data(as_text=True)
+    assert len(listed(iam)) == 1
