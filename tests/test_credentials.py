@@ -130,7 +130,7 @@ def test_download_is_an_attachment_that_is_not_cached(person, client, tmp_path):
     assert download.headers["Content-Disposition"] == 'attachment; filename="credentials-ci"'
     assert download.headers["Cache-Control"] == "no-store"
     text = download.get_data(as_text=True)
-    assert text.startswith("[ci]\n") and person.user.secret_access_key not in text
+    assert text.startswith("\n[ci]\n") and person.user.secret_access_key not in text
     assert client.get("/credentials/download?profile=a%0Ab").status_code == 302
 
 
@@ -181,7 +181,7 @@ def test_fish_and_powershell_snippets_set_the_three_variables():
     fish = formats.render("fish", CREDS)
     assert f"set -gx AWS_SESSION_TOKEN '{CREDS.session_token}'" in fish
     powershell = formats.render("powershell", CREDS)
-    assert f'$Env:AWS_SECRET_ACCESS_KEY = "{CREDS.secret_access_key}"' in powershell
+    assert f"$Env:AWS_SECRET_ACCESS_KEY = '{CREDS.secret_access_key}'" in powershell
     if shutil.which("fish"):
         out = subprocess.run(["fish", "-c", fish + "echo $AWS_ACCESS_KEY_ID"], capture_output=True, text=True)
         assert out.stdout.strip() == CREDS.access_key_id

@@ -60,7 +60,7 @@ def test_configured_issuer_and_device_name_pattern(moto, tmp_path, make_user):
     walker = Person(app.test_client(), make_user("alice"))
     walker.sign_in()
     body = walker.start_enrollment().get_data(as_text=True)
-    assert "issuer=Acme+AWS" in body.replace("&amp;", "&")
+    assert "issuer=Acme%20AWS" in body.replace("&amp;", "&")  # Key URI Format: %20, never +
     assert [d["SerialNumber"].rsplit("/", 1)[1] for d in virtual_devices()] == ["alice-phone"]
 
 

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response
 
-# A cell starting with one of these is a formula in Excel, LibreOffice and Google Sheets
-# (OWASP "CSV injection"); a leading apostrophe makes it plain text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting with = + - @ (or a tab or CR) is a formula in Excel, LibreOffice and Google Sheets
+# (OWASP "CSV injection"); a leading apostrophe makes it plain text. A spreadsheet told to split on
+# ";" or "|" (or a tab) starts a new cell inside a value such as "Mozilla;=HYPERLINK(...)", so the
+# apostrophe goes before every formula character that starts a value or follows one of those separators
+# (and spaces or quotes), and before an apostrophe already there, so that read_cell() can undo it exactly.
+_SEPARATORS = ",;|\t\r\n"
+_RISKY = re.compile(rf"((?:^|[{_SEPARATORS}])[ \"]*)(?=[=+\-@\t\r'])")
+_ESCAPED = re.compile(rf"((?:^|[{_SEPARATORS}])[ \"]*)'(?=[=+\-@\t\r'])")
 
 
 def cell(value: Any) -> str:
@@ -25,7 +31,12 @@ def cell(value: Any) -> str:
         text = as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
     else:
         text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return _RISKY.sub(r"\1'", text)
+
+
+def read_cell(text: str) -> str:
+    """Undo cell() for a text value: the documented way to get user names back from an export."""
+    return _ESCAPED.sub(r"\1", text)
 
 
 def as_utc(value: datetime) -> datetime:

@@ -18,6 +18,10 @@ FORMATS = {
     "credential_process": "credential_process JSON",
 }
 
+# botocore reads this variable next to the three keys and refuses the credentials once it has passed,
+# so the shells get the expiry as a value instead of a comment line (an interactive zsh runs "#" as a command).
+EXPIRY_VARIABLE = "AWS_CREDENTIAL_EXPIRATION"
+
 
 def check_profile(name: str | None) -> str:
     """Validate a profile name so it cannot break or inject into the INI file."""
@@ -34,21 +38,41 @@ def render(fmt: str, creds: SessionCredentials, profile: str = "default") -> str
     """Return one snippet; long-term keys never appear in any of them."""
     expiry = creds.expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
     if fmt == "ini":
-        return (f"[{check_profile(profile)}]\n"
+        # The leading blank line keeps the block apart from a file whose last line has no newline.
+        return (f"\n[{check_profile(profile)}]\n"
                 f"aws_access_key_id = {creds.access_key_id}\n"
                 f"aws_secret_access_key = {creds.secret_access_key}\n"
                 f"aws_session_token = {creds.session_token}\n"
-                f"# expires {expiry}: the AWS CLI ignores this line, so note the time yourself\n")
+                f"# expires {expiry}: the AWS CLI does not read this line, so note the time yourself\n")
     values = {"AWS_ACCESS_KEY_ID": creds.access_key_id, "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
-              "AWS_SESSION_TOKEN": creds.session_token}
+              "AWS_SESSION_TOKEN": creds.session_token, EXPIRY_VARIABLE: expiry}
+    # Every value is base64, alphanumerics or an ISO time: none holds a single quote to escape.
     if fmt == "bash":
-        return "".join(f"export {k}='{v}'\n" for k, v in values.items()) + f"# expires {expiry}\n"
+        return "".join(f"export {k}='{v}'\n" for k, v in values.items())
     if fmt == "fish":
-        return "".join(f"set -gx {k} '{v}'\n" for k, v in values.items()) + f"# expires {expiry}\n"
+        return "".join(f"set -gx {k} '{v}'\n" for k, v in values.items())
     if fmt == "powershell":
-        return "".join(f'$Env:{k} = "{v}"\n' for k, v in values.items()) + f"# expires {expiry}\n"
+        return "".join(f"$Env:{k} = '{v}'\n" for k, v in values.items())
     if fmt == "credential_process":
         return json.dumps({"Version": 1, "AccessKeyId": creds.access_key_id,
                            "SecretAccessKey": creds.secret_access_key,
                            "SessionToken": creds.session_token, "Expiration": expiry}, indent=2) + "\n"
     raise InvalidInput("Unknown format.", "Pick one of the tabs.")
+
+
+def process_file(profile: str) -> dict[str, str]:
+    """Where to save the credential_process JSON, on Linux/macOS and on Windows."""
+    name = f"{check_profile(profile)}-credentials.json"
+    return {"posix": f"~/.aws/{name}", "windows": f"%UserProfile%\\.aws\\{name}"}
+
+
+def process_config(profile: str) -> dict[str, str]:
+    """Return the ~/.aws/config block that runs credential_process for the saved JSON, per platform.
+
+    botocore runs the command without a shell, so `~` and `%UserProfile%` need sh or cmd to expand them
+    (and `type` is a cmd built-in, not a program). Quotes would not help on Windows: botocore strips them
+    before cmd expands the variable, so a user folder with a space needs the full path written out.
+    """
+    files, section = process_file(profile), f"[profile {check_profile(profile)}]"
+    return {"posix": f'\n{section}\ncredential_process = sh -c "cat {files["posix"]}"\n',
+            "windows": f'\n{section}\ncredential_process = cmd /c type {files["windows"]}\n'}
