@@ -88,7 +88,6 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (auth_bp, account_bp, enroll_bp, credentials_bp, admin_bp, health_bp,
                       security_credentials_bp):
         app.register_blueprint(blueprint)
-    app.context_processor(lambda: {"blueprints": app.blueprints})
 
 
 def register_error_handlers(app: Flask) -> None:

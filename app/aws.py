@@ -1,4 +1,4 @@
-"""The only module that imports boto3: clients from a person's own keys, errors in plain words."""
+"""The only module that imports boto3/botocore: clients signing with a person's own keys, errors in plain words."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore import xform_name
 from botocore.config import Config
+from botocore.credentials import CredentialProvider, CredentialResolver, Credentials, ReadOnlyCredentials
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -43,11 +45,6 @@ _BAD_KEYS = {
     "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException",
     "InvalidAccessKeyId", "ExpiredToken", "ExpiredTokenException", "AuthFailure",
 }
-
-CallListener = Callable[[str, str, dict, bool], None]
-_listeners: list[CallListener] = []
-_session_lock = threading.Lock()
-_session: boto3.session.Session | None = None
 
 
 @dataclass(frozen=True)
@@ -86,31 +83,126 @@ class Settings:
         )
 
 
-def add_call_listener(listener: CallListener) -> None:
-    """Be told (service, operation, params, with_mfa_session) before every AWS call."""
-    _listeners.append(listener)
+# What a watcher is told before a call: (service, operation, params, with_mfa_session).
+CallRecord = tuple[str, str, dict, bool]
+# The keys signing the current call, set only inside call()/pages(): a context variable is per
+# thread (and per asyncio task), so two people's requests in one process never see each other's.
+_signing_keys: ContextVar[Keys | None] = ContextVar("signing_keys", default=None)
+# The record lists of watch_calls() blocks open in this context; other threads' calls never reach them.
+_watchers: ContextVar[tuple[list[CallRecord], ...]] = ContextVar("aws_call_watchers", default=())
+_clients_lock = threading.Lock()
+_clients: dict[tuple[str, Settings], Any] = {}
+_session: botocore.session.Session | None = None
+# Distinct settings are a handful in production (one endpoint); tests make many, so the cache is bounded.
+_MAX_CLIENTS = 16
 
 
-def remove_call_listener(listener: CallListener) -> None:
-    """Stop telling a listener about calls."""
-    _listeners.remove(listener)
+class _PersonsKeys(Credentials):
+    """Credentials that botocore reads at each signing: the keys of the call in progress, or none."""
+
+    method = "mfa-portal-per-call"
+
+    def __init__(self) -> None:
+        """Hold nothing: the keys live in a context variable for the length of one call."""
+
+    def _keys(self) -> Keys:
+        """Return the keys of the call in progress; signing outside call() is a programming error."""
+        keys = _signing_keys.get()
+        if keys is None:
+            raise RuntimeError("An AWS request was signed outside aws.call/aws.pages.")
+        return keys
+
+    @property
+    def access_key(self) -> str:
+        """Return the access key ID of the call in progress."""
+        return self._keys().access_key_id
+
+    @property
+    def secret_key(self) -> str:
+        """Return the secret access key of the call in progress."""
+        return self._keys().secret_access_key
+
+    @property
+    def token(self) -> str | None:
+        """Return the session token of the call in progress, if any."""
+        return self._keys().session_token
+
+    @property
+    def account_id(self) -> None:
+        """Tell botocore no account ID is known (IAM and STS endpoints do not use it)."""
+        return None
+
+    def get_frozen_credentials(self) -> ReadOnlyCredentials:
+        """Return one consistent snapshot of the keys, as botocore's RequestSigner asks at every signing."""
+        keys = self._keys()
+        return ReadOnlyCredentials(keys.access_key_id, keys.secret_access_key, keys.session_token)
 
 
-def client(service: str, keys: Keys, settings: Settings) -> Any:
-    """Return a boto3 client that signs with the given keys and nothing else."""
+class _PersonsKeysProvider(CredentialProvider):
+    """The session's only credential source: no environment, file or instance role is ever consulted."""
+
+    METHOD = "mfa-portal-per-call"
+    CANONICAL_NAME = "custom-mfa-portal"
+
+    def load(self) -> Credentials:
+        """Return the per-call credentials object."""
+        return _PersonsKeys()
+
+
+@dataclass(frozen=True)
+class Client:
+    """A shared botocore client bound to one person's keys for the calls made through it."""
+
+    botocore_client: Any = field(repr=False)
+    keys: Keys
+
+    @property
+    def meta(self) -> Any:
+        """Expose the botocore client's metadata (service model, config, events)."""
+        return self.botocore_client.meta
+
+    @contextmanager
+    def signing(self) -> Iterator[None]:
+        """Sign every request botocore sends inside the block with these keys, then forget them."""
+        token = _signing_keys.set(self.keys)
+        try:
+            yield
+        finally:
+            _signing_keys.reset(token)
+
+
+@contextmanager
+def watch_calls() -> Iterator[list[CallRecord]]:
+    """Record the AWS calls made in this thread (or task) inside the block: (service, op, params, with_mfa)."""
+    records: list[CallRecord] = []
+    token = _watchers.set((*_watchers.get(), records))
+    try:
+        yield records
+    finally:
+        _watchers.reset(token)
+
+
+def client(service: str, keys: Keys, settings: Settings) -> Client:
+    """Return a client that signs with the given keys and nothing else."""
+    return Client(_shared_client(service, settings), keys)
+
+
+def _shared_client(service: str, settings: Settings) -> Any:
+    """Return the process's botocore client for (service, settings), made once: it holds no keys."""
     global _session
-    # One shared session avoids reloading botocore's data files per request;
-    # client creation from it is not thread-safe, hence the lock.
-    with _session_lock:
+    # Creating a client costs ~10 ms of CPU (service model, endpoint rules), so it happens once per
+    # process; creation from one session is not thread-safe, hence the lock.
+    with _clients_lock:
+        made = _clients.get((service, settings))
+        if made is not None:
+            return made
         if _session is None:
-            _session = boto3.session.Session()
-        made = _session.client(
+            _session = botocore.session.get_session()
+            _session.register_component("credential_provider", CredentialResolver([_PersonsKeysProvider()]))
+        made = _session.create_client(
             service,
             region_name=settings.region,
             endpoint_url=settings.endpoint_url,
-            aws_access_key_id=keys.access_key_id,
-            aws_secret_access_key=keys.secret_access_key,
-            aws_session_token=keys.session_token,
             config=Config(
                 connect_timeout=settings.connect_timeout,
                 read_timeout=settings.read_timeout,
@@ -119,35 +211,43 @@ def client(service: str, keys: Keys, settings: Settings) -> Any:
                 user_agent_extra="mfa-portal",
             ),
         )
-    made.meta.events.register("provide-client-params", _notify(service, keys.is_session))
-    return made
+        made.meta.events.register("provide-client-params", _notify(service))
+        if len(_clients) >= _MAX_CLIENTS:
+            _clients.clear()
+        _clients[(service, settings)] = made
+        return made
 
 
-def _notify(service: str, with_mfa: bool) -> Callable[..., None]:
-    """Build the botocore hook that reports a call to the listeners."""
+def _notify(service: str) -> Callable[..., None]:
+    """Build the botocore hook that reports a call to this context's watchers."""
 
     def hook(params: dict, model: Any, **_: Any) -> None:
         log.debug("aws call %s:%s", service, model.name)
-        for listener in list(_listeners):
-            listener(service, model.name, dict(params), with_mfa)
+        keys = _signing_keys.get()
+        for records in _watchers.get():
+            records.append((service, model.name, dict(params), bool(keys and keys.is_session)))
 
     return hook
 
 
-def call(aws_client: Any, operation: str, **params: Any) -> dict:
-    """Make one AWS call, turning botocore failures into domain errors."""
-    method = getattr(aws_client, _snake(operation))
-    with _translated(aws_client, operation):
+def call(aws_client: Client, operation: str, **params: Any) -> dict:
+    """Make one AWS call with the client's keys, turning botocore failures into domain errors."""
+    method = getattr(aws_client.botocore_client, _snake(operation))
+    with _translated(aws_client, operation), aws_client.signing():
         return method(**params)
 
 
-def pages(aws_client: Any, operation: str, result_key: str, **params: Any) -> Iterator[dict]:
+def pages(aws_client: Client, operation: str, result_key: str, **params: Any) -> Iterator[dict]:
     """Yield every item of a paginated list call, 1,000 a page (the AWS maximum)."""
-    paginator = aws_client.get_paginator(_snake(operation))
-    iterator = paginator.paginate(**params, PaginationConfig={"PageSize": 1000})
-    with _translated(aws_client, operation):
-        for page in iterator:
-            yield from page.get(result_key, [])
+    paginator = aws_client.botocore_client.get_paginator(_snake(operation))
+    iterator = iter(paginator.paginate(**params, PaginationConfig={"PageSize": 1000}))
+    while True:
+        # The keys are set only while a page is fetched, never across a yield to the caller.
+        with _translated(aws_client, operation), aws_client.signing():
+            page = next(iterator, None)
+        if page is None:
+            return
+        yield from page.get(result_key, [])
 
 
 @contextmanager
@@ -184,11 +284,6 @@ def translate(err: ClientError, service: str, operation: str) -> PortalError:
     if code in {"AccessDenied", "AccessDeniedException"} and not message.startswith("MultiFactorAuthentication"):
         return AwsAccessDenied(f"{service}:{operation}")
     return AwsError(code, message, operation)
-
-
-def error_code(err: PortalError) -> str | None:
-    """Return the AWS error code behind a domain error, if any."""
-    return getattr(err, "code", None)
 
 
 def _snake(operation: str) -> str:

@@ -95,7 +95,5 @@ def _retry_after(err: HTTPException) -> int | None:
 
 def unexpected_error(err: Exception):
     """Log the bug, show a calm page without internals."""
-    if isinstance(err, HTTPException):
-        return http_error(err)
     log.exception("unhandled error on %s", request.path)
     return render_error(500, *_TEXT[500])

@@ -237,17 +237,11 @@ def redis_url():
 
 @pytest.fixture
 def aws_calls():
-    """Record every AWS call the portal makes: (service, operation, params, with_mfa_session)."""
+    """Record every AWS call the portal makes in this test's thread: (service, operation, params, with_mfa_session)."""
     from app import aws
 
-    recorded: list[tuple[str, str, dict, bool]] = []
-
-    def listener(service, operation, params, with_mfa):
-        recorded.append((service, operation, params, with_mfa))
-
-    aws.add_call_listener(listener)
-    yield recorded
-    aws.remove_call_listener(listener)
+    with aws.watch_calls() as recorded:
+        yield recorded
 
 
 def operations(calls) -> list[str]:

@@ -98,7 +98,7 @@ def stubbed():
     from app import aws
 
     client = aws.client("iam", aws.Keys("AKIAEXAMPLEEXAMPLE12", "x" * 40), aws.Settings())
-    with Stubber(client) as stub:
+    with Stubber(client.botocore_client) as stub:
         yield client, stub, []
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -88,21 +87,22 @@ class Report:
         return [(m, per_month.get(m, 0)) for m in reversed(months)]
 
 
+@dataclass(frozen=True)
+class CallCount:
+    """The AWS calls made so far inside a counting_calls() block."""
+
+    records: list
+
+    def total(self) -> int:
+        """Return how many calls were made."""
+        return len(self.records)
+
+
 @contextmanager
-def counting_calls() -> Iterator[Counter]:
-    """Count the AWS calls this thread makes inside the block (other requests' calls are ignored)."""
-    me = threading.get_ident()
-    counter: Counter = Counter()
-
-    def listen(service: str, operation: str, params: dict, with_mfa: bool) -> None:
-        if threading.get_ident() == me:
-            counter[operation] += 1
-
-    aws.add_call_listener(listen)
-    try:
-        yield counter
-    finally:
-        aws.remove_call_listener(listen)
+def counting_calls() -> Iterator[CallCount]:
+    """Count the AWS calls this thread makes inside the block (other requests' calls never reach it)."""
+    with aws.watch_calls() as records:
+        yield CallCount(records)
 
 
 def force_mfa_policy_arn(configured_arn: str | None, name: str, partition: str, account: str) -> str:
@@ -131,22 +131,24 @@ def _listed(iam: Any, fetched: list, operation: str, key: str, **params: Any) ->
 
 def credential_report(iam: Any, sleep: Callable[[float], None] = time.sleep) -> tuple[dict[str, dict], datetime | None]:
     """Return the credential report by user name, and when AWS generated it."""
-    for attempt in range(2):
-        _generate(iam, sleep)
-        try:
-            answer = aws.call(iam, "GetCredentialReport")
-        except AwsError as err:
-            # The report can expire or vanish between the two calls: generate it once more.
-            if err.code in _NOT_READY and attempt == 0:
-                continue
-            if err.code in _NOT_READY:
-                raise ReportNotReady() from None
+    answer = _downloaded(iam, sleep, again=True)
+    content = answer["Content"]
+    text = content.decode("utf-8") if isinstance(content, bytes) else content
+    rows = {row["user"]: row for row in csv.DictReader(io.StringIO(text)) if row.get("user") != "<root_account>"}
+    return rows, _aware(answer.get("GeneratedTime"))
+
+
+def _downloaded(iam: Any, sleep: Callable[[float], None], again: bool) -> dict:
+    """Generate the report and download it; it can expire or vanish between the two calls, hence once `again`."""
+    _generate(iam, sleep)
+    try:
+        return aws.call(iam, "GetCredentialReport")
+    except AwsError as err:
+        if err.code not in _NOT_READY:
             raise
-        content = answer["Content"]
-        text = content.decode("utf-8") if isinstance(content, bytes) else content
-        rows = {row["user"]: row for row in csv.DictReader(io.StringIO(text)) if row.get("user") != "<root_account>"}
-        return rows, _aware(answer.get("GeneratedTime"))
-    raise ReportNotReady()  # unreachable: the loop returns or raises
+    if again:
+        return _downloaded(iam, sleep, again=False)
+    raise ReportNotReady()
 
 
 def _generate(iam: Any, sleep: Callable[[float], None]) -> None:

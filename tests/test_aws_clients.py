@@ -1,0 +1,88 @@
+"""Shared botocore clients: made once per (service, settings), yet every call signed with its caller's own keys."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from app import aws
+
+ROUNDS = 40
+
+
+def test_one_botocore_client_serves_everyone_with_the_same_settings():
+    settings = aws.Settings()
+    first = aws.client("iam", aws.Keys("AKIAFIRSTFIRSTFIRST1", "a" * 40), settings)
+    second = aws.client("iam", aws.Keys("AKIASECONDSECONDSEC2", "b" * 40), settings)
+    other_region = aws.client("iam", first.keys, aws.Settings(region="eu-west-1"))
+    assert first.botocore_client is second.botocore_client
+    assert other_region.botocore_client is not first.botocore_client
+    assert aws.client("sts", first.keys, settings).botocore_client is not first.botocore_client
+
+
+def test_two_people_calling_at_once_never_sign_with_each_others_keys(make_user):
+    """Both threads hammer one shared STS client; AWS (moto) names the user behind each signature."""
+    people = [make_user("alice"), make_user("bob")]
+    settings = aws.Settings()
+    signed_with: dict[str, set[str]] = {"alice": set(), "bob": set()}
+    whose_thread: dict[int, str] = {}
+
+    def note_signature(request, **_):
+        # Runs after signing, in the thread that sends: the key ID in the Authorization header is what AWS sees.
+        key_id = request.headers["Authorization"].decode().split("Credential=")[1].split("/")[0]
+        signed_with[whose_thread[threading.get_ident()]].add(key_id)
+
+    shared = aws.client("sts", aws.Keys(people[0].access_key_id, people[0].secret_access_key), settings)
+    shared.meta.events.register("before-send.sts.GetCallerIdentity", note_signature)
+    start = threading.Barrier(len(people))
+
+    def work(person) -> set[str]:
+        whose_thread[threading.get_ident()] = person.name
+        sts = aws.client("sts", aws.Keys(person.access_key_id, person.secret_access_key), settings)
+        start.wait()
+        return {aws.call(sts, "GetCallerIdentity")["Arn"] for _ in range(ROUNDS)}
+
+    try:
+        with ThreadPoolExecutor(len(people)) as pool:
+            arns = dict(zip(("alice", "bob"), pool.map(work, people), strict=True))
+    finally:
+        shared.meta.events.unregister("before-send.sts.GetCallerIdentity", note_signature)
+    assert arns == {"alice": {"arn:aws:iam::123456789012:user/alice"}, "bob": {"arn:aws:iam::123456789012:user/bob"}}
+    assert signed_with == {"alice": {people[0].access_key_id}, "bob": {people[1].access_key_id}}
+
+
+def test_no_keys_remain_after_a_call_or_a_failed_one(make_user):
+    person = make_user()
+    sts = aws.client("sts", aws.Keys(person.access_key_id, person.secret_access_key), aws.Settings())
+    aws.call(sts, "GetCallerIdentity")
+    with pytest.raises(aws.PortalError):
+        aws.call(sts, "GetSessionToken", SerialNumber="arn:aws:iam::123456789012:mfa/nobody", TokenCode="123456")
+    assert aws._signing_keys.get() is None
+    # Nothing but a call signs: a request made around aws.call finds no keys instead of someone else's.
+    with pytest.raises(RuntimeError, match="outside aws.call"):
+        sts.botocore_client.get_caller_identity()
+
+
+def test_pages_hold_the_keys_only_while_fetching(make_user, iam):
+    person = make_user()
+    for n in range(3):
+        iam.create_user(UserName=f"extra{n}")
+    caller = aws.client("iam", aws.Keys(person.access_key_id, person.secret_access_key), aws.Settings())
+    names = []
+    for user in aws.pages(caller, "ListUsers", "Users"):
+        assert aws._signing_keys.get() is None  # the caller's loop body runs without keys set
+        names.append(user["UserName"])
+    assert sorted(names) == ["extra0", "extra1", "extra2", "new.hire"]
+
+
+def test_watching_calls_sees_only_this_threads_calls(make_user):
+    person = make_user()
+    sts = aws.client("sts", aws.Keys(person.access_key_id, person.secret_access_key), aws.Settings())
+    with aws.watch_calls() as mine:
+        aws.call(sts, "GetCallerIdentity")
+        other = threading.Thread(target=aws.call, args=(sts, "GetCallerIdentity"))
+        other.start()
+        other.join()
+    assert mine == [("sts", "GetCallerIdentity", {}, False)]
