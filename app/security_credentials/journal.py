@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .. import aws
 from ..errors import AwsUnavailable, PortalError
 from ..services import audit
 
@@ -36,6 +35,8 @@ def attempt(action: str, **detail: Any) -> Iterator[Attempt]:
                      **current.detail)
         raise
     except PortalError as err:
-        audit.record(action, outcome="failure", error=aws.error_code(err) or type(err).__name__, **current.detail)
+        # An AWS refusal carries AWS's error code; other domain errors are named by their type.
+        error = getattr(err, "code", None) or type(err).__name__
+        audit.record(action, outcome="failure", error=error, **current.detail)
         raise
     audit.record(action, **current.detail)
