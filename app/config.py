@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from environs import Env, EnvError
+from limits import parse_many
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +43,16 @@ def _number(env: Env, name: str, default: int) -> int:
 def _flag(env: Env, name: str, default: bool) -> bool:
     """A yes/no value (1/0, true/false, yes/no, on/off); empty means the default, anything else is an error."""
     return env.bool(name, default) if _text(env, name) else default
+
+
+def _rate(env: Env, name: str, default: str) -> str:
+    """A rate-limit rule in the `limits` syntax; one that does not parse stops start-up naming the variable."""
+    value = _text(env, name, default)
+    try:
+        parse_many(value)
+    except ValueError as err:
+        raise ConfigurationError(f"{name}: {err}; write it like '5 per minute;20 per hour'") from err
+    return value
 
 
 def from_environment() -> dict:
@@ -81,6 +92,10 @@ def _portal(env: Env) -> dict:
         "PROXY_HOPS": _number(env, "PROXY_HOPS", 0),
         "ALLOW_INSECURE_HTTP": _flag(env, "ALLOW_INSECURE_HTTP", False),
         "RATELIMIT_ENABLED": _flag(env, "RATELIMIT_ENABLED", True),
+        # Failed sign-ins allowed. Per access key ID: someone guessing one person's secret. Per source
+        # address, looser: one office NAT holds many people, some of whom mistype.
+        "SIGN_IN_LIMIT_PER_KEY": _rate(env, "SIGN_IN_LIMIT_PER_KEY", "5 per minute;20 per hour"),
+        "SIGN_IN_LIMIT_PER_ADDRESS": _rate(env, "SIGN_IN_LIMIT_PER_ADDRESS", "60 per minute;300 per hour"),
         "LOG_LEVEL": _text(env, "LOG_LEVEL", "INFO"),
     }
 

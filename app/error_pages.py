@@ -7,9 +7,10 @@ import time
 
 from flask import Flask, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from limits.errors import StorageError
 from werkzeug.exceptions import HTTPException
 
-from .errors import PortalError
+from .errors import LimitsUnavailable, PortalError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def init_error_pages(app: Flask) -> None:
     """Register the handlers."""
     app.register_error_handler(PortalError, portal_error)
     app.register_error_handler(CSRFError, csrf_error)
+    app.register_error_handler(StorageError, limits_unavailable)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected_error)
 
@@ -68,6 +70,13 @@ def csrf_error(err: CSRFError):
     return render_error(400, "This form has expired",
                         "For your safety the portal did not act on it: the form was too old or came from "
                         "another site.", "Reload the page and submit the form again.")
+
+
+def limits_unavailable(err: StorageError):
+    """The rate-limit store is unreachable: a limited POST fails closed, with the portal's own 503 page."""
+    # The storage error names the store's address at most, never a secret; the type is enough to go on.
+    log.warning("rate-limit store unreachable on %s (%s): refused", request.path, type(err.storage_error).__name__)
+    return portal_error(LimitsUnavailable.for_actions())
 
 
 def http_error(err: HTTPException):

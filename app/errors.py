@@ -142,3 +142,47 @@ class StepUpNeeded(PortalError):
 
     status = 401
     title = "Type a current code first"
+
+
+class TooManyFailedSignIns(PortalError):
+    """A failed sign-in budget is spent; nothing was sent to AWS."""
+
+    status = 429
+    title = "Too many failed sign-ins"
+
+    def __init__(self, where: list[str], wait_seconds: int):
+        super().__init__(
+            f"There have been too many failed sign-ins {' and '.join(where)}, so the portal has paused "
+            "sign-in there for a while. Nothing was sent to AWS.",
+            f"Wait {_in_words(wait_seconds)}, then try again with the access key pair exactly as you "
+            "received it. Successful sign-ins never count against this limit.",
+        )
+        self.wait_seconds = wait_seconds
+
+
+class LimitsUnavailable(PortalError):
+    """The store that counts attempts cannot be reached, so the portal will not send keys or codes to AWS."""
+
+    status = 503
+    title = "Paused for a moment"
+    wait_seconds = 30
+
+    @classmethod
+    def for_sign_in(cls) -> LimitsUnavailable:
+        """The words for a sign-in refused while attempts cannot be counted."""
+        return cls("Sign-in is paused: the portal cannot count failed attempts right now, so it is not "
+                   "checking keys with AWS.", "Wait a minute and try again. If it lasts, tell your administrator.")
+
+    @classmethod
+    def for_actions(cls) -> LimitsUnavailable:
+        """The words for a code check or admin action refused while attempts cannot be counted."""
+        return cls("Code checks and admin actions are paused: the portal cannot count attempts right now, so "
+                   "it sent nothing to AWS and nothing was changed.",
+                   "Wait a minute and try again (with a fresh code). If it lasts, tell your administrator.")
+
+
+def _in_words(seconds: int) -> str:
+    """Say a wait the way a person would: seconds under two minutes, else rounded-up minutes."""
+    if seconds < 120:
+        return f"{seconds} seconds"
+    return f"about {-(-seconds // 60)} minutes"

@@ -2,20 +2,113 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+import math
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
 
-from flask import request, session
+from flask import current_app, make_response, request, session
 from flask_login import current_user
+from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
 
+from .errors import LimitsUnavailable, TooManyFailedSignIns
 from .extensions import limiter
 
-SIGN_IN = "10 per minute;60 per hour"
+log = logging.getLogger(__name__)
 CODES = "8 per minute;60 per hour"
 # Tighter than CODES: a person with several devices may use all of them, but one device's
 # six digits should not be guessed at more than this, from any session.
 DEVICE_CODES = "6 per minute;30 per hour"
 ADMIN = "30 per minute"
 _MAX_SERIAL = 256  # an MFA serial ARN is at most this long; longer form values are not serials
+# What a failed sign-in answers: malformed, rejected or refused keys (and a form without them). A success
+# (302) is not counted, nor is AWS not answering (503): neither is someone guessing.
+_FAILED_SIGN_IN = {400, 401, 403}
+
+
+@dataclass(frozen=True)
+class SignInBudget:
+    """One budget of failed sign-ins: the setting that holds its rule, its scope, and how to say it ran out."""
+
+    setting: str
+    scope: str
+    words: str
+
+
+PER_KEY = SignInBudget("SIGN_IN_LIMIT_PER_KEY", "sign-in-failures-per-key", "for this access key")
+PER_ADDRESS = SignInBudget("SIGN_IN_LIMIT_PER_ADDRESS", "sign-in-failures-per-address", "from your network")
+
+
+def rules(config, budget: SignInBudget) -> list[RateLimitItem]:
+    """Return the limits a budget's setting names (e.g. '5 per minute;20 per hour')."""
+    return parse_many(config[budget.setting])
+
+
+def key_id_identity() -> str | None:
+    """Name the access key ID from the form without storing it: a keyed hash of its normalised form."""
+    key_id = "".join((request.form.get("access_key_id") or "").split()).upper()
+    if not key_id:
+        return None
+    # Keyed, so a copy of the counters does not confirm which key IDs exist or were tried.
+    secret = current_app.secret_key
+    secret = secret.encode() if isinstance(secret, str) else secret
+    digest = hmac.new(secret, key_id.encode(), hashlib.sha256).hexdigest()
+    return f"key:{digest[:32]}"
+
+
+def _sign_in_counters() -> list[tuple[SignInBudget, RateLimitItem, list[str]]]:
+    """Every (budget, limit, storage identifiers) this sign-in attempt is counted under."""
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
+    identities = [(PER_KEY, key_id_identity()), (PER_ADDRESS, f"ip:{request.remote_addr}")]
+    return [(budget, item, [prefix, budget.scope, identity]) for budget, identity in identities if identity
+            for item in rules(current_app.config, budget)]
+
+
+def _refuse_if_spent(counters) -> None:
+    """Raise TooManyFailedSignIns naming every spent budget and when the last of them frees up."""
+    strategy = limiter.limiter
+    spent = [(budget, item, ids) for budget, item, ids in counters if not strategy.test(item, *ids)]
+    if not spent:
+        return
+    reset = max(strategy.get_window_stats(item, *ids).reset_time for _budget, item, ids in spent)
+    budgets = list(dict.fromkeys(budget for budget, _item, _ids in spent))
+    from .services import audit
+
+    for budget in budgets:
+        audit.record("rate_limited", outcome="refused", reason=request.endpoint, budget=budget.scope)
+    raise TooManyFailedSignIns([budget.words for budget in budgets], max(1, math.ceil(reset - time.time())))
+
+
+def limit_sign_ins(view: Callable) -> Callable:
+    """Refuse a sign-in once a failure budget is spent, before AWS hears of it; count it only if it fails."""
+
+    @wraps(view)
+    def limited(*args, **kwargs):
+        if request.method != "POST" or not current_app.config["RATELIMIT_ENABLED"]:
+            return view(*args, **kwargs)
+        counters = _sign_in_counters()
+        try:
+            _refuse_if_spent(counters)
+        except StorageError as err:  # cannot tell whether guessing is going on: send nothing to AWS
+            log.warning("rate-limit store unreachable (%s): sign-in refused", type(err.storage_error).__name__)
+            raise LimitsUnavailable.for_sign_in() from err
+        response = make_response(view(*args, **kwargs))
+        if response.status_code in _FAILED_SIGN_IN:
+            try:
+                for _budget, item, ids in counters:
+                    limiter.limiter.hit(item, *ids)
+            except StorageError as err:  # an uncounted failure must not pass as a plain one
+                log.warning("rate-limit store unreachable (%s): failed sign-in not counted",
+                            type(err.storage_error).__name__)
+                raise LimitsUnavailable.for_sign_in() from err
+        return response
+
+    return limited
 
 
 def per_user() -> str:

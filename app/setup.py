@@ -38,6 +38,7 @@ def configure(app: Flask) -> None:
     # limited route (AWS's few seconds included) to the end of the limit's window.
     config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     config.setdefault("RATELIMIT_KEY_PREFIX", "mfa-portal")
+    config.setdefault("RATELIMIT_STORAGE_OPTIONS", _limit_store_options(config["RATELIMIT_STORAGE_URI"]))
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session's own lifetime bounds the token
     # Browsers send no Referer here (Referrer-Policy: no-referrer), so Flask-WTF's HTTPS Referer check would
     # refuse every form; the token, SameSite=Lax and the Fetch Metadata check in security.py stand instead.
@@ -75,3 +76,18 @@ def _configure_sessions(app: Flask) -> None:
         # deletes expired files instead.
         config["SESSION_CACHELIB"] = FileSystemCache(os.path.join(app.instance_path, "sessions"),
                                                      threshold=0, mode=0o600)
+
+
+def _limit_store_options(uri: str) -> dict:
+    """Make an unreachable limit store fail fast and recognisably, so limited POSTs can fail closed."""
+    # Wrapped, every store's errors arrive as limits' StorageError, which error_pages turns into a 503.
+    options: dict = {"wrap_exceptions": True}
+    if uri.startswith(("redis://", "rediss://")):
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # redis-py waits forever by default and retries three times with back-off: a partitioned Redis would
+        # hold every sign-in for minutes. One quick retry rides out a dropped connection, and a refusal
+        # arrives within about 2 s.
+        options.update(socket_connect_timeout=1, socket_timeout=1, retry=Retry(NoBackoff(), 1))
+    return options

@@ -157,7 +157,7 @@ def test_the_session_store_holds_keys_only_encrypted(client, person, app):
 def test_the_rate_limit_file_holds_counters_only(moto, tmp_path, make_user):
     app = make_test_app(tmp_path, RATELIMIT_ENABLED=True)
     person = Person(app.test_client(), make_user("counted"))
-    person.sign_in(secret="s" * 40)  # a wrong secret: counted against the address
+    person.sign_in(secret="s" * 40)  # a wrong secret: counted against the key ID and the address
     person.enroll_fully()  # codes counted against the user and the device
     with app.test_request_context():
         from flask import session

@@ -73,7 +73,7 @@ def test_oversized_requests_are_refused_before_parsing(client):
 def test_too_many_attempts(moto, tmp_path):
     browser = make_test_app(tmp_path, RATELIMIT_ENABLED=True).test_client()
     pages = [browser.post("/login", data={"access_key_id": "x", "secret_access_key": "y"}) for _ in range(11)]
-    assert_friendly(pages[-1], 429, "Too many attempts", "You can try again in")
+    assert_friendly(pages[-1], 429, "Too many failed sign-ins", "You can try again in")
 
 
 def test_aws_denial(client, person, monkeypatch):

@@ -1,7 +1,8 @@
-"""Rate limits: sign-ins per address, codes per IAM user and per device, a 429 page that says when to retry."""
+"""Rate limits: failed sign-ins per key and per address, codes per user and device, a 429 page that says when."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import pyotp
@@ -12,6 +13,7 @@ from app.models import AuditEvent
 from conftest import Clock, Person, make_test_app
 
 BAD_KEYS = {"access_key_id": "AKIA123", "secret_access_key": "x"}  # refused before any AWS call
+ELSEWHERE = "192.0.2.44"
 
 
 @pytest.fixture
@@ -21,8 +23,13 @@ def limited_app(moto, tmp_path):
 
 
 def first_number(rule: str) -> int:
-    """The per-minute allowance of a limit string like '10 per minute;60 per hour'."""
+    """The per-minute allowance of a limit string like '8 per minute;60 per hour'."""
     return int(rule.split()[0])
+
+
+def allowance(app, budget: limits.SignInBudget) -> int:
+    """The failures a sign-in budget allows in its shortest window, read from the app's settings."""
+    return min(limits.rules(app.config, budget), key=lambda item: item.get_expiry()).amount
 
 
 def assert_rate_limited(page) -> int:
@@ -31,11 +38,20 @@ def assert_rate_limited(page) -> int:
     assert page.status_code == 429
     seconds = int(page.headers["Retry-After"])
     assert 0 < seconds <= 60
-    assert "Too many attempts" in body
+    assert "Too many" in body
     words = re.search(r'try again in <span class="countdown" data-seconds="(\d+)">\1</span> seconds', body)
     assert words and int(words.group(1)) == seconds
     assert "Traceback" not in body and "ratelimit" not in body.lower()
     return seconds
+
+
+def assert_sign_in_paused(page, where: str) -> str:
+    """The sign-in 429 page names the budget that ran out and says nothing reached AWS."""
+    assert_rate_limited(page)
+    body = page.get_data(as_text=True)
+    assert "Too many failed sign-ins" in body
+    assert f"too many failed sign-ins {where}" in body and "Nothing was sent to AWS" in body
+    return body
 
 
 def rate_limited_events(app) -> list[AuditEvent]:
@@ -44,19 +60,100 @@ def rate_limited_events(app) -> list[AuditEvent]:
         return AuditEvent.query.filter_by(action="rate_limited").all()
 
 
-def test_sign_in_attempts_are_limited_per_address(limited_app):
+def failed_sign_in(client, key_id: str, address: str = "127.0.0.1"):
+    """Sign in with a key ID and a secret of the wrong shape (refused before AWS, yet a failure)."""
+    return client.post("/login", data={"access_key_id": key_id, "secret_access_key": "x"},
+                       environ_overrides={"REMOTE_ADDR": address})
+
+
+def test_successful_sign_ins_never_count_and_failures_meet_the_address_budget(limited_app, make_user):
+    # An onboarding session: thirty new hires behind one office address, all within a minute.
+    users = [make_user(f"hire.{n}") for n in range(30)]
+    for user in users:
+        assert Person(limited_app.test_client(), user).sign_in(follow=False).status_code == 302
+    # Those sign-ins spent nothing: the address still has its whole failure budget, spread here over many
+    # key IDs so that no per-key budget runs out first.
     browser = limited_app.test_client()
-    for _ in range(first_number(limits.SIGN_IN)):
-        assert browser.post("/login", data=BAD_KEYS).status_code == 400
-    assert_rate_limited(browser.post("/login", data=BAD_KEYS))
-    # Reading the page is not an attempt, and another address still gets its own allowance.
-    assert browser.get("/login").status_code == 200
-    other = limited_app.test_client()
-    page = other.post("/login", data=BAD_KEYS, environ_overrides={"REMOTE_ADDR": "192.0.2.44"})
-    assert page.status_code == 400
+    per_address, per_key = allowance(limited_app, limits.PER_ADDRESS), allowance(limited_app, limits.PER_KEY)
+    for attempt in range(per_address):
+        assert failed_sign_in(browser, f"AKIA{attempt // per_key:016d}").status_code == 400
+    body = assert_sign_in_paused(failed_sign_in(browser, "AKIA" + "N" * 16), "from your network")
+    assert "for this access key" not in body
+    # Now even the right keys from that address wait; another address is not affected.
+    assert Person(limited_app.test_client(), users[0]).sign_in(follow=False).status_code == 429
+    assert failed_sign_in(browser, "AKIA" + "N" * 16, ELSEWHERE).status_code == 400
     events = rate_limited_events(limited_app)
     assert [(e.outcome, e.source_ip, e.detail) for e in events] == [
-        ("refused", "127.0.0.1", '{"reason": "auth.login"}')]
+        ("refused", "127.0.0.1", '{"reason": "auth.login", "budget": "sign-in-failures-per-address"}')] * 2
+
+
+def test_wrong_secrets_for_one_key_are_refused_from_any_address_before_aws(limited_app, make_user, aws_calls):
+    owner = make_user("guessed")
+    per_key = allowance(limited_app, limits.PER_KEY)
+    addresses = [f"198.51.100.{n}" for n in range(1, 2 * per_key + 2)]
+    guesser = Person(limited_app.test_client(), owner)
+    pages = []
+    for n, address in enumerate(addresses):
+        guesser.client.environ_base["REMOTE_ADDR"] = address
+        if n == per_key:
+            aws_calls.clear()  # from here on the budget is spent
+        # Pasted with spaces or in lower case, it is still the same key.
+        key_id = f" {owner.access_key_id.lower()} " if n == per_key else owner.access_key_id
+        pages.append(guesser.sign_in(key_id=key_id, secret="w" * 40, follow=False))
+    assert [page.status_code for page in pages[:per_key]] == [401] * per_key  # AWS said no
+    for page in pages[per_key:]:
+        assert_sign_in_paused(page, "for this access key")
+    assert aws_calls == []  # refused before any AWS call, the right secret too:
+    owner_now = Person(limited_app.test_client(), owner)
+    owner_now.client.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    assert_sign_in_paused(owner_now.sign_in(follow=False), "for this access key")
+    assert aws_calls == []
+    # Another person at one of those addresses signs in as usual.
+    neighbour = Person(limited_app.test_client(), make_user("neighbour"))
+    neighbour.client.environ_base["REMOTE_ADDR"] = addresses[0]
+    assert neighbour.sign_in(follow=False).status_code == 302
+    details = {e.detail for e in rate_limited_events(limited_app)}
+    assert details == {'{"reason": "auth.login", "budget": "sign-in-failures-per-key"}'}
+
+
+def test_the_budgets_come_from_the_settings(moto, tmp_path, make_user):
+    app = make_test_app(tmp_path, RATELIMIT_ENABLED=True, SIGN_IN_LIMIT_PER_KEY="2 per minute",
+                        SIGN_IN_LIMIT_PER_ADDRESS="3 per minute")
+    assert allowance(app, limits.PER_KEY) == 2 and allowance(app, limits.PER_ADDRESS) == 3
+    browser = app.test_client()
+    assert [failed_sign_in(browser, "AKIA" + "A" * 16).status_code for _ in range(3)] == [400, 400, 429]
+    assert failed_sign_in(browser, "AKIA" + "B" * 16).status_code == 400  # the address's third
+    page = failed_sign_in(browser, "AKIA" + "C" * 16)
+    assert_sign_in_paused(page, "from your network")
+
+
+def test_a_wait_beyond_the_minute_is_said_in_minutes(moto, tmp_path):
+    app = make_test_app(tmp_path, RATELIMIT_ENABLED=True, SIGN_IN_LIMIT_PER_KEY="1 per hour")
+    browser = app.test_client()
+    failed_sign_in(browser, BAD_KEYS["access_key_id"])
+    page = failed_sign_in(browser, BAD_KEYS["access_key_id"])
+    seconds = int(page.headers["Retry-After"])
+    assert page.status_code == 429 and 3540 < seconds <= 3600
+    assert "Wait about 60 minutes, then try again" in page.get_data(as_text=True)
+
+
+def test_a_mistyped_budget_stops_start_up_naming_the_setting(monkeypatch):
+    from app.config import ConfigurationError, from_environment
+
+    monkeypatch.setenv("SIGN_IN_LIMIT_PER_ADDRESS", "sixty a minute")
+    with pytest.raises(ConfigurationError, match="SIGN_IN_LIMIT_PER_ADDRESS"):
+        from_environment()
+
+
+def test_the_counters_name_no_access_key_id(limited_app, make_user):
+    user = make_user("hashed")
+    Person(limited_app.test_client(), user).sign_in(secret="w" * 40)
+    with limited_app.test_request_context("/login", method="POST", data={"access_key_id": user.access_key_id}):
+        identity = limits.key_id_identity()
+    assert identity.startswith("key:") and user.access_key_id not in identity
+    path = limited_app.config["RATELIMIT_STORAGE_URI"].split("://", 1)[1]
+    stored = b"".join(open(path + suffix, "rb").read() for suffix in ("", "-wal") if os.path.exists(path + suffix))
+    assert identity[4:].encode() in stored and user.access_key_id.encode() not in stored
 
 
 def backup_device(iam, user_name: str) -> tuple[str, str]:
@@ -173,5 +270,5 @@ def test_every_declared_limit_counts_posts_only():
                     and getattr(node.func.value, "id", None) == "limiter"):
                 methods = next((k.value for k in node.keywords if k.arg == "methods"), None)
                 declared.append((str(source), ast.literal_eval(methods) if methods else None))
-    assert len(declared) >= 4  # sign-in, the two code budgets, the admin budget (at least)
+    assert len(declared) >= 3  # the two code budgets, the admin budget (sign-in counts in limit_sign_ins)
     assert {methods == ["POST"] for _, methods in declared} == {True}, declared

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from gunicorn.config import Config
 from limits import parse_many
 
-from app.limits import SIGN_IN
+from app.config import from_environment
 from bench._util import GUNICORN_CONF, ROOT, Browser, Server, emulator, free_port, gunicorn
 
 FLOW = ["sign_in", "device_created", "device_enabled", "credentials_issued", "enrollment_completed"]
@@ -149,8 +149,8 @@ def only_worker(server: Server, pid: int):
 def test_workers_count_rate_limits_together_without_redis(tmp_path):
     env = {"SECRET_KEY": "w" * 64, "INSTANCE_PATH": str(tmp_path / "instance"), "ALLOW_INSECURE_HTTP": "1",
            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "WEB_CONCURRENCY": "3", "GUNICORN_THREADS": "1"}
-    limit = parse_many(SIGN_IN)[0]
-    # Keys of the wrong shape: refused before any AWS call, yet each attempt counts.
+    limit = parse_many(from_environment()["SIGN_IN_LIMIT_PER_KEY"])[0]
+    # Keys of the wrong shape: refused before any AWS call, yet each attempt counts against the key ID.
     stranger = Browser({"access_key_id": "AKIA123", "secret_access_key": "x"}, "", headers={"Connection": "close"})
     with gunicorn(env=env, log=tmp_path / "gunicorn.log") as server:
         stranger.base = server.url

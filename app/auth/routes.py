@@ -9,9 +9,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import aws, current
 from ..errors import InvalidInput, KeysRefused, KeysRejected
-from ..extensions import limiter
 from ..forms import EmptyForm
-from ..limits import SIGN_IN
+from ..limits import limit_sign_ins
 from ..security import plain_http_refused
 from ..services import audit, identity
 from . import bp
@@ -29,7 +28,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(SIGN_IN, methods=["POST"])
+@limit_sign_ins
 def login():
     """Sign in with the IAM user's access key pair."""
     if current_user.is_authenticated and request.method == "GET":

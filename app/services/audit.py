@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 # Detail keys allowed into the log; anything else is dropped so a secret cannot slip in.
 _SAFE_DETAIL = {"duration", "device", "reason", "error", "filter", "rows", "calls", "replaced_stale", "via", "admin",
                # own credentials: IDs and states, never a secret or password
-               "key_id", "old_key_id", "ssh_key_id", "cert_id", "status"}
+               "key_id", "old_key_id", "ssh_key_id", "cert_id", "status",
+               "budget"}  # which rate limit refused
 
 
 def record(action: str, outcome: str = "success", subject: str | None = None, actor_arn: str | None = None,

@@ -6,8 +6,8 @@ enabling with the codes of steps now-1 and now lets the proving code of step now
 once (AWS's window for GetSessionToken is [now-1, now+1]), so no test has to wait for a
 new code. Each test signs in as a different seeded user, so tests do not depend on order.
 
-The portal keeps its rate limits on (10 sign-ins a minute per address and gunicorn worker):
-the tests together stay well below.
+The portal keeps its rate limits on. Only failed sign-ins count (a few a minute per access key
+ID, dozens per address, app/config.py), and the tests' few deliberate failures stay well below.
 """
 
 from __future__ import annotations
