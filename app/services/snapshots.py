@@ -107,10 +107,7 @@ def select_rows(snapshot_id: int, query: UserQuery) -> Select:
 
 def page(snapshot_id: int, query: UserQuery, number: int, per_page: int = PER_PAGE) -> tuple[list[ReportUser], int]:
     """Return one page of rows and the number of matching rows."""
-    stmt = select_rows(snapshot_id, query)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = list(db.session.scalars(stmt.limit(per_page).offset((number - 1) * per_page)))
-    return rows, total or 0
+    return _paginated(select_rows(snapshot_id, query), number, per_page)
 
 
 def all_rows(snapshot_id: int, query: UserQuery) -> list[ReportUser]:
@@ -169,9 +166,14 @@ def select_events(query: AuditQuery) -> Select:
 
 def event_page(query: AuditQuery, number: int, per_page: int = 100) -> tuple[list[AuditEvent], int]:
     """Return one page of audit events and how many match."""
-    stmt = select_events(query)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    return list(db.session.scalars(stmt.limit(per_page).offset((number - 1) * per_page))), total or 0
+    return _paginated(select_events(query), number, per_page)
+
+
+def _paginated(stmt: Select, number: int, per_page: int) -> tuple[list, int]:
+    """Return one page of a SELECT and how many rows match, through Flask-SQLAlchemy's paginate."""
+    # error_out=False: a page past the end comes back empty (the views then show the last page), never a 404.
+    found = db.paginate(stmt, page=number, per_page=per_page, error_out=False)
+    return list(found.items), found.total or 0
 
 
 def all_events(query: AuditQuery) -> list[AuditEvent]:
