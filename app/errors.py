@@ -153,9 +153,9 @@ class TooManyFailedSignIns(PortalError):
     def __init__(self, where: list[str], wait_seconds: int):
         super().__init__(
             f"There have been too many failed sign-ins {' and '.join(where)}, so the portal has paused "
-            "sign-in there for a while. Nothing was sent to AWS.",
-            f"Wait {_in_words(wait_seconds)}, then try again with the access key pair exactly as you "
-            "received it. Successful sign-ins never count against this limit.",
+            "those sign-ins for a while. Nothing was sent to AWS.",
+            f"Wait until the countdown below ends{_in_minutes(wait_seconds)}, then try again with the access key "
+            "pair exactly as you received it. Successful sign-ins never count against this limit.",
         )
         self.wait_seconds = wait_seconds
 
@@ -181,8 +181,6 @@ class LimitsUnavailable(PortalError):
                    "Wait a minute and try again (with a fresh code). If it lasts, tell your administrator.")
 
 
-def _in_words(seconds: int) -> str:
-    """Say a wait the way a person would: seconds under two minutes, else rounded-up minutes."""
-    if seconds < 120:
-        return f"{seconds} seconds"
-    return f"about {-(-seconds // 60)} minutes"
+def _in_minutes(seconds: int) -> str:
+    """Add the wait in minutes where a countdown in seconds alone would be hard to read."""
+    return f" (about {-(-seconds // 60)} minutes)" if seconds >= 120 else ""

@@ -134,7 +134,7 @@ def test_a_wait_beyond_the_minute_is_said_in_minutes(moto, tmp_path):
     page = failed_sign_in(browser, BAD_KEYS["access_key_id"])
     seconds = int(page.headers["Retry-After"])
     assert page.status_code == 429 and 3540 < seconds <= 3600
-    assert "Wait about 60 minutes, then try again" in page.get_data(as_text=True)
+    assert "Wait until the countdown below ends (about 60 minutes), then" in page.get_data(as_text=True)
 
 
 def test_a_mistyped_budget_stops_start_up_naming_the_setting(monkeypatch):
