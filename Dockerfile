@@ -39,6 +39,9 @@ ENV HOST=0.0.0.0 \
 USER 10001:10001
 EXPOSE 8000
 
+# Liveness (/healthz): an orchestrator that restarts unhealthy containers must not restart every instance
+# because the database is down, which a restart cannot fix. Readiness (/readyz, `healthcheck.py --ready`)
+# is for whatever routes traffic: docker-compose.example.yml uses it.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "/app/docker/healthcheck.py"]
 

@@ -40,6 +40,11 @@ def _number(env: Env, name: str, default: int) -> int:
     return env.int(name, default) if _text(env, name) else default
 
 
+def _seconds(env: Env, name: str, default: float) -> float:
+    """A duration in seconds, fractions allowed; empty means the default."""
+    return env.float(name, default) if _text(env, name) else default
+
+
 def _flag(env: Env, name: str, default: bool) -> bool:
     """A yes/no value (1/0, true/false, yes/no, on/off); empty means the default, anything else is an error."""
     return env.bool(name, default) if _text(env, name) else default
@@ -85,6 +90,13 @@ def _portal(env: Env) -> dict:
         "FORCE_MFA_POLICY_NAME": _text(env, "FORCE_MFA_POLICY_NAME", "ForceMFA"),
         "SQLALCHEMY_DATABASE_URI": _database_url(_text(env, "DATABASE_URL")),
         "REDIS_URL": _text(env, "REDIS_URL"),
+        # An unreachable dependency must cost a request seconds, not minutes: the portal's 503 page
+        # then arrives within about 3 s (see app/backends.py for where each one applies).
+        "DATABASE_CONNECT_TIMEOUT": _number(env, "DATABASE_CONNECT_TIMEOUT", 2),
+        "DATABASE_POOL_TIMEOUT": _seconds(env, "DATABASE_POOL_TIMEOUT", 2),
+        "DATABASE_STATEMENT_TIMEOUT": _seconds(env, "DATABASE_STATEMENT_TIMEOUT", 5),
+        "REDIS_CONNECT_TIMEOUT": _seconds(env, "REDIS_CONNECT_TIMEOUT", 1),
+        "REDIS_TIMEOUT": _seconds(env, "REDIS_TIMEOUT", 1),
         "AUTO_MIGRATE": _flag(env, "AUTO_MIGRATE", True),
         "IDLE_TIMEOUT": timedelta(minutes=_number(env, "IDLE_TIMEOUT_MINUTES", 15)),
         "ABSOLUTE_TIMEOUT": timedelta(hours=_number(env, "ABSOLUTE_TIMEOUT_HOURS", 8)),

@@ -5,17 +5,21 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, make_response, render_template, request
+from flask import Flask, current_app, has_request_context, make_response, render_template, request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from limits.errors import StorageError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .backends import DATABASE_DOWN, OUTAGES
 from .errors import LimitsUnavailable, PortalError
 
 log = logging.getLogger(__name__)
 
 # AWS throttling and brown-outs usually pass within seconds; a sooner retry mostly meets the same wall.
 AWS_RETRY_SECONDS = 5
+# A database or Redis restart or fail-over takes tens of seconds.
+OUTAGE_RETRY_SECONDS = 60
 
 _TEXT = {
     400: ("That request could not be understood", "The portal could not read what your browser sent.",
@@ -42,6 +46,8 @@ def init_error_pages(app: Flask) -> None:
     app.register_error_handler(PortalError, portal_error)
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(StorageError, limits_unavailable)
+    for outage in OUTAGES:
+        app.register_error_handler(outage, dependency_unreachable)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected_error)
 
@@ -79,8 +85,31 @@ def limits_unavailable(err: StorageError):
     return portal_error(LimitsUnavailable.for_actions())
 
 
+def dependency_unreachable(err: Exception):
+    """The database or the session store did not answer in time: the portal's own 503, not a bare 500."""
+    # The class name only: SQLAlchemy's message carries the statement and its parameters.
+    log.warning("dependency unreachable on %s: %s", request.path, type(err).__name__)
+    store = "database" if isinstance(err, DATABASE_DOWN) else "session store"
+    _give_page_a_session()
+    return render_error(503, f"The portal cannot reach its {store}",
+                        f"The portal cannot reach its {store} right now. Nothing was changed.",
+                        "Try again in a minute.", OUTAGE_RETRY_SECONDS)
+
+
+def _give_page_a_session() -> None:
+    """When the store failed while Flask opened the session, render the page with an empty, unsaved one."""
+    # The layout reads the session (flashes, the signed-in name); Flask 3.1 asserts on a session that
+    # never opened, which would turn this page into a bare 500. Flask has no public setter for it: a
+    # session interface that returned None would get the same null session from Flask itself.
+    if has_request_context() and getattr(request_ctx, "_session", True) is None:
+        request_ctx._session = current_app.session_interface.make_null_session(current_app)
+
+
 def http_error(err: HTTPException):
     """Map HTTP errors to the friendly template."""
+    if isinstance(err, InternalServerError) and isinstance(err.original_exception, OUTAGES):
+        # Flask sends failures outside the view (opening or saving the session) here, as a 500.
+        return dependency_unreachable(err.original_exception)
     status = err.code or 500
     title, message, next_step = _TEXT.get(status, (err.name, "The portal could not do that.", "Go back and try again."))
     retry_after = None

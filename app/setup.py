@@ -8,7 +8,7 @@ import secrets
 from cachelib import FileSystemCache
 from flask import Flask
 
-from . import limit_store
+from . import backends, limit_store
 from .config import ConfigurationError
 
 __all__ = ["ConfigurationError", "configure"]
@@ -29,7 +29,7 @@ def configure(app: Flask) -> None:
     os.makedirs(app.instance_path, exist_ok=True)
     if not config.get("SQLALCHEMY_DATABASE_URI"):
         config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "mfa-portal.sqlite")
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", backends.engine_options(config))
     _configure_sessions(app)
     # Without Redis, a file in the instance folder: the workers of one host then share every limit.
     config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"] or limit_store.uri_for(
@@ -38,7 +38,7 @@ def configure(app: Flask) -> None:
     # limited route (AWS's few seconds included) to the end of the limit's window.
     config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     config.setdefault("RATELIMIT_KEY_PREFIX", "mfa-portal")
-    config.setdefault("RATELIMIT_STORAGE_OPTIONS", _limit_store_options(config["RATELIMIT_STORAGE_URI"]))
+    config.setdefault("RATELIMIT_STORAGE_OPTIONS", _limit_store_options(config))
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session's own lifetime bounds the token
     # Browsers send no Referer here (Referrer-Policy: no-referrer), so Flask-WTF's HTTPS Referer check would
     # refuse every form; the token, SameSite=Lax and the Fetch Metadata check in security.py stand instead.
@@ -67,7 +67,7 @@ def _configure_sessions(app: Flask) -> None:
         import redis
 
         config["SESSION_TYPE"] = "redis"
-        config["SESSION_REDIS"] = redis.Redis.from_url(config["REDIS_URL"])
+        config["SESSION_REDIS"] = redis.Redis.from_url(config["REDIS_URL"], **backends.redis_options(config))
     else:
         config["SESSION_TYPE"] = "cachelib"
         # Files work across several gunicorn workers on one host, unlike process memory. No threshold:
@@ -78,16 +78,12 @@ def _configure_sessions(app: Flask) -> None:
                                                      threshold=0, mode=0o600)
 
 
-def _limit_store_options(uri: str) -> dict:
+def _limit_store_options(config) -> dict:
     """Make an unreachable limit store fail fast and recognisably, so limited POSTs can fail closed."""
     # Wrapped, every store's errors arrive as limits' StorageError, which error_pages turns into a 503.
     options: dict = {"wrap_exceptions": True}
-    if uri.startswith(("redis://", "rediss://")):
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
+    if config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
         # redis-py waits forever by default and retries three times with back-off: a partitioned Redis would
-        # hold every sign-in for minutes. One quick retry rides out a dropped connection, and a refusal
-        # arrives within about 2 s.
-        options.update(socket_connect_timeout=1, socket_timeout=1, retry=Retry(NoBackoff(), 1))
+        # hold every sign-in for minutes. The session store's settings: 1 s timeouts, one quick retry.
+        options.update(backends.redis_options(config))
     return options

@@ -24,7 +24,8 @@ def main(upgrade_schema: bool = True) -> None:
     from app import attach_migrations, create_app
     from app.extensions import db
 
-    app = create_app()
+    # A schema change on a big audit table may take longer than a page's statement timeout allows.
+    app = create_app({"DATABASE_STATEMENT_TIMEOUT": 0})
     with app.app_context():
         try:
             if not upgrade_schema:

@@ -150,3 +150,22 @@ def test_gunicorn_reads_the_environment_through_the_same_module(monkeypatch):
     monkeypatch.setenv("GUNICORN_THREADS", "eight")
     with pytest.raises(ConfigurationError, match='"GUNICORN_THREADS" invalid'):
         runpy.run_path("gunicorn.conf.py")
+
+
+def test_dependency_timeouts_reach_the_database_and_redis_clients(monkeypatch, moto, tmp_path):
+    monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT", "3")
+    monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT", "4.5")
+    monkeypatch.setenv("REDIS_TIMEOUT", "0.5")
+    from app.backends import engine_options
+
+    settings = from_environment()
+    postgres = engine_options({**settings, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@127.0.0.1/db"})
+    assert postgres["pool_pre_ping"] and postgres["pool_timeout"] == 2
+    assert postgres["connect_args"]["connect_timeout"] == 3
+    assert postgres["connect_args"]["options"] == "-c statement_timeout=4500"
+    sqlite = engine_options({**settings, "SQLALCHEMY_DATABASE_URI": "sqlite:////tmp/x.db"})
+    assert sqlite["connect_args"] == {"timeout": 4.5}
+    app = create_app({"TESTING": True, "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    pool = app.config["SESSION_REDIS"].connection_pool.connection_kwargs
+    assert (pool["socket_timeout"], pool["socket_connect_timeout"]) == (0.5, 1)
+    assert app.config["RATELIMIT_STORAGE_OPTIONS"]["socket_timeout"] == 0.5

@@ -1,0 +1,99 @@
+"""The portal's own dependencies (database, Redis): short timeouts, which errors mean "unreachable", readiness."""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+import redis
+import sqlalchemy.exc
+from flask import current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from sqlalchemy import text
+
+log = logging.getLogger(__name__)
+
+# Errors that say a dependency is down or not answering, not that the portal has a bug. psycopg's
+# OperationalError covers refused and timed-out connects and statement timeouts (QueryCanceled).
+DATABASE_DOWN = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError, psycopg.OperationalError)
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
+OUTAGES = DATABASE_DOWN + REDIS_DOWN
+# SQLite has no "wait forever": a statement timeout of 0 (no limit) waits this long for a lock.
+_SQLITE_PATIENT_SECONDS = 60
+
+
+def engine_options(config) -> dict:
+    """SQLAlchemy engine options that bound every wait on the database."""
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    statement = config["DATABASE_STATEMENT_TIMEOUT"]
+    # Checks a pooled connection before use, so one dropped while the database restarted is replaced.
+    options: dict = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        connect = config["DATABASE_CONNECT_TIMEOUT"]
+        options["pool_timeout"] = config["DATABASE_POOL_TIMEOUT"]
+        options["connect_args"] = {
+            # psycopg's default is to wait as long as the kernel does (minutes in a partition).
+            "connect_timeout": connect,
+            # Server side: a query stuck behind a lock or a runaway plan is cancelled (0: never, for migrations).
+            "options": f"-c statement_timeout={int(statement * 1000)}",
+            # Client side, for a partition on an established connection: unacknowledged data aborts it.
+            "tcp_user_timeout": connect * 1000,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+        }
+    elif url.startswith("sqlite"):
+        # How long a write waits for another worker's write lock before "database is locked".
+        options["connect_args"] = {"timeout": statement or _SQLITE_PATIENT_SECONDS}
+    return options
+
+
+def redis_options(config) -> dict:
+    """redis-py client options that bound every wait on Redis (sessions and rate limits)."""
+    return {
+        "socket_connect_timeout": config["REDIS_CONNECT_TIMEOUT"],
+        "socket_timeout": config["REDIS_TIMEOUT"],
+        # Pings a connection idle this long before using it, so one Redis dropped is noticed and replaced.
+        "health_check_interval": 30,
+        # One quick retry covers a pooled connection Redis closed; redis-py's default (three, with
+        # back-off) turned a partition into 15 s per call.
+        "retry": Retry(NoBackoff(), 1),
+    }
+
+
+def unreachable() -> list[str]:
+    """Name each dependency this process cannot reach right now: "database", "session store"."""
+    down = []
+    if not _database_answers():
+        down.append("database")
+    if not _session_store_answers():
+        down.append("session store")
+    return down
+
+
+def _database_answers() -> bool:
+    """Run SELECT 1 on a connection from the pool."""
+    from .extensions import db
+
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except (sqlalchemy.exc.SQLAlchemyError, psycopg.Error) as err:
+        log.warning("readiness: database unreachable (%s)", type(err).__name__)
+        return False
+    return True
+
+
+def _session_store_answers() -> bool:
+    """Ask the session interface to ping its store, else ping the configured Redis; files need no check."""
+    ping = getattr(current_app.session_interface, "ping", None)
+    client = current_app.config.get("SESSION_REDIS")
+    try:
+        if callable(ping):
+            return bool(ping())
+        if client is not None:
+            return bool(client.ping())
+    except (redis.RedisError, OSError) as err:
+        log.warning("readiness: session store unreachable (%s)", type(err).__name__)
+        return False
+    return True
