@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
+from own_helpers import audit_rows, fail_call
 
 from app import aws
 from app.errors import AwsAccessDenied, AwsUnavailable
-from app.models import AuditEvent
 from app.services import access_keys
 from conftest import Person
 
@@ -35,26 +35,6 @@ def listed(iam, name="new.hire"):
 def rotate(person, profile="long-term"):
     """Start a rotation and return the new key's page."""
     return person.client.post("/security/keys/rotate", data={"profile": profile}, follow_redirects=True)
-
-
-def audit_rows(app, action):
-    """The audit outcomes recorded for an action, in order."""
-    with app.app_context():
-        return [(e.outcome, e.detail) for e in AuditEvent.query.filter_by(action=action).order_by(AuditEvent.id)]
-
-
-def fail_call(monkeypatch, operation, error, after=False):
-    """Make one AWS operation fail as the portal sees it; with `after`, fail only once AWS has acted."""
-    real = aws.call
-
-    def call(client, op, **params):
-        if op != operation:
-            return real(client, op, **params)
-        if after:
-            real(client, op, **params)
-        raise error
-
-    monkeypatch.setattr(aws, "call", call)
 
 
 def test_keys_page_lists_marks_and_flags(client, enrolled, iam):

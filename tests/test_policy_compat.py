@@ -102,3 +102,19 @@ def test_own_access_key_flows_stay_inside_the_policy(iam, make_user, client, clo
     variant = load_policy("force-mfa-with-key-last-used")
     assert [p for s, o, params, mfa in aws_calls
             for p in check_calls(variant, [Call(s, o, params)], dataclasses.replace(WHO, mfa_present=mfa))] == []
+
+
+def test_console_password_flows_stay_inside_the_policy(iam, make_user, client, clock, aws_calls):
+    """Set, change and remove a console password: every call allowed by the seed's policy, with MFA."""
+    walker = Person(client, make_user("new.hire"))
+    walker.enroll_fully()
+    client.post("/security/password", data={"new": "Correct-Horse-42", "confirm": "Correct-Horse-42"})
+    client.post("/security/password", data={"current": "Correct-Horse-42", "new": "Another-Pass-7",
+                                            "confirm": "Another-Pass-7"})
+    client.post("/security/password/remove")
+
+    made = set(operations(aws_calls))
+    assert {"GetLoginProfile", "GetAccountPasswordPolicy", "CreateLoginProfile", "ChangePassword",
+            "DeleteLoginProfile"} <= made
+    assert all(mfa for _s, op, _p, mfa in aws_calls if "Password" in op or "LoginProfile" in op)
+    assert violations(aws_calls) == []

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import pytest
 
@@ -82,6 +84,24 @@ def response_text(response) -> str:
     return headers + "\n" + response.get_data().decode("latin-1")
 
 
+def log_everything(caplog) -> None:
+    """Capture every logger at DEBUG, also below what the app configured for itself."""
+    caplog.set_level(logging.DEBUG)
+    for name in ("app", "botocore", "boto3", "urllib3", "moto", "werkzeug", "sqlalchemy", "flask_limiter"):
+        caplog.set_level(logging.DEBUG, logger=name)
+
+
+def places_besides_pages(app, raw, caplog) -> dict:
+    """Every place a secret must never reach: cookies, logs, database (rows and file), session files."""
+    return {
+        "cookies": "\n".join(f"{c.key}={c.value}" for c in raw._cookies.values()),
+        "logs": caplog.text + "\n".join(str(r.__dict__) for r in caplog.records),
+        "database": database_text(app),
+        "database file": open(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"), "rb").read(),
+        "session files": store_files_bytes(app),
+    }
+
+
 @pytest.fixture(params=["in-process AWS", "AWS over HTTP"])
 def csrf_app(request, moto, tmp_path):
     """The portal with CSRF on, talking to the emulator in-process or over real HTTP (urllib3 and all).
@@ -98,9 +118,7 @@ def csrf_app(request, moto, tmp_path):
 
 def test_secrets_appear_only_where_they_belong(csrf_app, make_user, monkeypatch, secrets, caplog):
     app = csrf_app
-    caplog.set_level(logging.DEBUG)
-    for name in ("app", "botocore", "boto3", "urllib3", "moto", "werkzeug", "sqlalchemy", "flask_limiter"):
-        caplog.set_level(logging.DEBUG, logger=name)  # also below what the app configured for itself
+    log_everything(caplog)
     raw = app.test_client()
     person = Person(TokenClient(app, raw), make_user("secret.keeper"))
     secrets.long_term.append(person.user.secret_access_key)
@@ -126,13 +144,7 @@ def test_secrets_appear_only_where_they_belong(csrf_app, make_user, monkeypatch,
             shown_session = True
     assert shown_seed and shown_session  # the searches can find these secrets where they do belong
 
-    everything_else = {
-        "cookies": "\n".join(f"{c.key}={c.value}" for c in raw._cookies.values()),
-        "logs": caplog.text + "\n".join(str(r.__dict__) for r in caplog.records),
-        "database": database_text(app),
-        "database file": open(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"), "rb").read(),
-        "session files": store_files_bytes(app),
-    }
+    everything_else = places_besides_pages(app, raw, caplog)
     assert len(caplog.records) > 100
     if app.config["AWS_ENDPOINT_URL"]:
         assert any(record.name.startswith("urllib3") for record in caplog.records)  # real HTTP was logged too
@@ -215,3 +227,41 @@ def test_session_files_are_private_to_the_portal(moto, tmp_path, make_user):
     assert folder.startswith(app.instance_path) and os.listdir(folder)
     for name in os.listdir(folder):
         assert os.stat(os.path.join(folder, name)).st_mode & 0o077 == 0, name
+
+
+PASSWORDS = ("First-Console-Pass-1", "Second-Console-Pass-2")
+NEW_KEY_PAGE = "/security/keys/new"
+
+
+def test_own_credentials_secrets_appear_only_where_they_belong(csrf_app, make_user, caplog):
+    """Console passwords appear nowhere, not even on their own pages; a rotated key's secret on its one page only."""
+    app = csrf_app
+    log_everything(caplog)
+    raw = app.test_client()
+    person = Person(TokenClient(app, raw), make_user("secret.keeper"))
+    person.enroll_fully()
+    person.client.post("/security/password", data={"new": PASSWORDS[0], "confirm": PASSWORDS[0]})
+    person.client.post("/security/password", data={"current": PASSWORDS[0], "new": PASSWORDS[1],
+                                                   "confirm": PASSWORDS[1]})
+    person.client.post("/security/password", data={"current": "Wrong-Pass-99", "new": PASSWORDS[0],
+                                                   "confirm": PASSWORDS[0]})  # a refusal re-renders the form
+    page = person.client.post("/security/keys/rotate", data={"profile": "long-term"}, follow_redirects=True)
+    new_secret = re.search(r'id="new-key-secret">([^<]+)<', page.get_data(as_text=True)).group(1)
+    person.client.get(NEW_KEY_PAGE)  # a reload shows it no more
+    person.client.post("/security/keys/rotate/finish")
+
+    password_forms = set().union(*(fragments(p) for p in PASSWORDS))
+    new_key_forms = fragments(new_secret)
+    shown = []
+    for response in raw.responses:
+        where = f"{response.request.method} {response.request.path} -> {response.status_code}"
+        text = response_text(response)
+        assert leaks(text, password_forms) == [], where
+        if leaks(text, new_key_forms) or leaks(text, {quote(new_secret, safe="")}):
+            assert response.request.path == NEW_KEY_PAGE and response.headers["Cache-Control"] == "no-store", where
+            shown.append(where)
+    assert shown == [f"GET {NEW_KEY_PAGE} -> 200"]  # shown exactly once, and the search can find it
+    elsewhere = places_besides_pages(app, raw, caplog)
+    assert audit_actions(app).count("console_password_changed") == 4  # two attempts, a success, a failure
+    for place, haystack in elsewhere.items():
+        assert leaks(haystack, password_forms | new_key_forms) == [], place

@@ -28,7 +28,7 @@ def _caller(self: IamResponse) -> User:
     session = emulator._sessions.get(key_id)
     user = emulator._session_user(session) if session else emulator._user_for_key(self.backend, key_id)
     if user is None:
-        raise IAMException("InvalidClientTokenId", "The security token included in the request is invalid.")
+        raise emulator._invalid_token()
     return user
 
 
@@ -91,7 +91,8 @@ def _change_password(self: IamResponse) -> ActionResult:
     if not user.password:
         raise NotFoundException(f"Login Profile for User {user.name} cannot be found.")
     if self._get_param("OldPassword") != user.password:
-        raise IAMException("AccessDenied", "The old password is incorrect.")
+        # IAM's model has no AccessDenied shape, so moto's own exceptions would warn; STS's error carries it.
+        raise emulator._StsError(403, "AccessDenied", "The old password is incorrect.")
     new = self._get_param("NewPassword")
     rule = _policy_violation(self, user, new)
     if rule:

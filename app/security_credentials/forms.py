@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import InputRequired, Regexp
+from wtforms import PasswordField, StringField
+from wtforms.validators import EqualTo, InputRequired, Length, Regexp, ValidationError
 
 PROFILE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -17,3 +17,34 @@ class RotateForm(FlaskForm):
                           validators=[InputRequired("Name the profile, for example long-term."),
                                       Regexp(PROFILE_PATTERN, message="Use 1 to 64 letters, digits, '.', '_' or '-'.")],
                           render_kw={"spellcheck": "false", "autocapitalize": "none"})
+
+
+def _follows_rules(form: FlaskForm, field: PasswordField) -> None:
+    """Check the new password against the account's rules the view attached to the form."""
+    problems = form.rules.broken(field.data or "", form.user_name)
+    if problems:
+        raise ValidationError(" ".join(problems))
+
+
+def _password(label: str, autocomplete: str, *checks) -> PasswordField:
+    """A password input password managers understand; its value is never rendered back."""
+    return PasswordField(label, validators=[InputRequired(f"Type the {label.lower()}."), Length(max=128), *checks],
+                         render_kw={"autocomplete": autocomplete, "spellcheck": "false", "autocapitalize": "none"})
+
+
+class SetPasswordForm(FlaskForm):
+    """A first console password, typed twice."""
+
+    new = _password("New password", "new-password", _follows_rules)
+    confirm = _password("New password again", "new-password", EqualTo("new", "The two passwords differ."))
+
+    def __init__(self, rules, user_name: str, *args, **kwargs):
+        """Attach the account's rules and the user name the password must not equal."""
+        super().__init__(*args, **kwargs)
+        self.rules, self.user_name = rules, user_name
+
+
+class ChangePasswordForm(SetPasswordForm):
+    """The current password, then the new one twice."""
+
+    current = _password("Current password", "current-password")

@@ -1,0 +1,133 @@
+"""The person's console password: the account's rules, set, change, remove; the password is never kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .. import aws
+from ..errors import AwsAccessDenied, AwsError, InvalidInput
+from .refusals import plain
+
+SYMBOLS = "!@#$%^&*()_+-=[]{}|'"  # the non-alphanumeric characters IAM's policy counts as symbols
+MAX_LENGTH = 128
+_TOO_MANY = "AWS has refused several password attempts in a row and is pausing them."
+
+
+@dataclass(frozen=True)
+class PasswordRules:
+    """The account's password policy, or AWS's default when the account sets none."""
+
+    min_length: int = 8
+    upper: bool = False
+    lower: bool = False
+    digit: bool = False
+    symbol: bool = False
+    reuse_prevention: int = 0
+    is_default: bool = True  # AWS's default: 8 characters and three of the four kinds
+
+    def describe(self) -> list[str]:
+        """Say each rule in words, for display next to the field."""
+        said = [f"At least {self.min_length} characters (at most {MAX_LENGTH})."]
+        if self.is_default:
+            said.append("At least three of: capital letters, small letters, digits, symbols (" + SYMBOLS + ").")
+        kinds = [("a capital letter", self.upper), ("a small letter", self.lower), ("a digit", self.digit),
+                 (f"a symbol ({SYMBOLS})", self.symbol)]
+        said += [f"At least {name}." for name, wanted in kinds if wanted]
+        if self.reuse_prevention:
+            said.append(f"Not one of your last {self.reuse_prevention} passwords.")
+        return said
+
+    def broken(self, password: str, user_name: str) -> list[str]:
+        """Return the rules a password breaks that can be checked without AWS (reuse cannot)."""
+        found = [any(c.isupper() for c in password), any(c.islower() for c in password),
+                 any(c.isdigit() for c in password), any(c in SYMBOLS for c in password)]
+        said = self.describe()
+        problems = [said[0]] if not self.min_length <= len(password) <= MAX_LENGTH else []
+        if self.is_default and sum(found) < 3:
+            problems.append(said[1])
+        names = ["a capital letter", "a small letter", "a digit", "a symbol"]
+        wanted = [self.upper, self.lower, self.digit, self.symbol]
+        problems += [f"At least {n}." for n, w, f in zip(names, wanted, found, strict=True) if w and not f]
+        if password.lower() == user_name.lower():
+            problems.append("Not your user name.")
+        return problems
+
+
+@dataclass(frozen=True)
+class LoginProfile:
+    """That the person has a console password, since when, and whether AWS wants it changed."""
+
+    created: datetime
+    reset_required: bool
+
+
+def rules(iam_with_mfa: Any) -> PasswordRules:
+    """Read the account's password policy (NoSuchEntity: none is set, AWS's defaults apply)."""
+    try:
+        policy = aws.call(iam_with_mfa, "GetAccountPasswordPolicy")["PasswordPolicy"]
+    except (AwsError, AwsAccessDenied):
+        # No policy (NoSuchEntity), or not readable: AWS still checks; its refusal is explained afterwards.
+        return PasswordRules()
+    return PasswordRules(min_length=policy.get("MinimumPasswordLength", 6),
+                         upper=policy.get("RequireUppercaseCharacters", False),
+                         lower=policy.get("RequireLowercaseCharacters", False),
+                         digit=policy.get("RequireNumbers", False), symbol=policy.get("RequireSymbols", False),
+                         reuse_prevention=policy.get("PasswordReusePrevention", 0), is_default=False)
+
+
+def profile(iam_with_mfa: Any, user_name: str) -> LoginProfile | None:
+    """Return the person's console password state, or None when they have none (NoSuchEntity)."""
+    try:
+        found = aws.call(iam_with_mfa, "GetLoginProfile", UserName=user_name)["LoginProfile"]
+    except AwsError as err:
+        if err.code == "NoSuchEntity":
+            return None
+        raise
+    return LoginProfile(found["CreateDate"], bool(found.get("PasswordResetRequired")))
+
+
+def _explained(err: AwsError, found: PasswordRules) -> Exception:
+    """Turn a refused password into the rule that was broken."""
+    if err.code == "PasswordPolicyViolation":
+        reuse = (f" Most likely it is one of your last {found.reuse_prevention} passwords, which the account's "
+                 "policy forbids." if found.reuse_prevention else "")
+        return InvalidInput("AWS refused the new password under the account's password policy." + reuse,
+                            "Choose a different password that follows every rule listed.")
+    return plain(err, "console password", limit=_TOO_MANY)
+
+
+def create(iam_with_mfa: Any, user_name: str, password: str, found: PasswordRules) -> None:
+    """Give the person a console password (CreateLoginProfile on oneself)."""
+    try:
+        aws.call(iam_with_mfa, "CreateLoginProfile", UserName=user_name, Password=password,
+                 PasswordResetRequired=False)
+    except AwsError as err:
+        raise _explained(err, found) from None
+
+
+def change(iam_with_mfa: Any, old: str, new: str, found: PasswordRules) -> None:
+    """Change the caller's own password; AWS checks the old one."""
+    try:
+        aws.call(iam_with_mfa, "ChangePassword", OldPassword=old, NewPassword=new)
+    except AwsAccessDenied:
+        raise InvalidInput("AWS did not accept the change: the current password is wrong, or your permissions "
+                           "do not allow iam:ChangePassword.",
+                           "Type your current console password again; if it is right, ask an administrator.") from None
+    except AwsError as err:
+        raise _explained(err, found) from None
+
+
+def remove(iam_with_mfa: Any, user_name: str) -> None:
+    """Remove console access (DeleteLoginProfile); access keys keep working."""
+    try:
+        aws.call(iam_with_mfa, "DeleteLoginProfile", UserName=user_name)
+    except AwsError as err:
+        if err.code != "NoSuchEntity":  # already gone: the wish is fulfilled
+            raise plain(err, "console password") from None
+
+
+def sign_in_url(alias: str | None, account: str) -> str:
+    """Return the account's console sign-in address."""
+    return f"https://{alias or account}.signin.aws.amazon.com/console"
