@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 import pyotp
 import pytest
 
-from app import limits
+from app import limit_store, limits
 from app.models import AuditEvent
 from conftest import Clock, Person, make_test_app
 
@@ -272,3 +273,45 @@ def test_every_declared_limit_counts_posts_only():
                 declared.append((str(source), ast.literal_eval(methods) if methods else None))
     assert len(declared) >= 3  # the two code budgets, the admin budget (sign-in counts in limit_sign_ins)
     assert {methods == ["POST"] for _, methods in declared} == {True}, declared
+
+
+def test_the_hourly_budget_holds_across_minutes(moto, tmp_path, monkeypatch):
+    app = make_test_app(tmp_path, RATELIMIT_ENABLED=True)
+    per_minute, per_hour = sorted(limits.rules(app.config, limits.PER_KEY), key=lambda item: item.get_expiry())
+    full_minutes, rest = divmod(per_hour.amount, per_minute.amount)
+    assert rest == 0  # whole minutes of failures fill the hour exactly
+    browser = app.test_client()
+    clock = {"start": time.time(), "minutes": 0}
+    # The counters' clock (the time module, which the store and app.limits read), moved a minute at a time.
+    monkeypatch.setattr(limit_store.time, "time", lambda: clock["start"] + 61 * clock["minutes"])
+    for minute in range(full_minutes):  # a patient guesser: a minute's allowance, then wait out the minute
+        clock["minutes"] = minute
+        statuses = [failed_sign_in(browser, BAD_KEYS["access_key_id"]).status_code for _ in range(per_minute.amount)]
+        assert statuses == [400] * per_minute.amount
+    clock["minutes"] = full_minutes
+    page = failed_sign_in(browser, BAD_KEYS["access_key_id"])
+    seconds = int(page.headers["Retry-After"])
+    # The hour started with the first failure: what is left of it is the wait, not a minute.
+    left = per_hour.get_expiry() - 61 * full_minutes
+    assert page.status_code == 429 and left - 2 <= seconds <= left
+    assert "too many failed sign-ins for this access key" in page.get_data(as_text=True)
+
+
+def test_aws_not_answering_is_not_a_failed_sign_in(limited_app, make_user, monkeypatch):
+    from app.errors import AwsUnavailable
+    from app.services import identity
+
+    person = Person(limited_app.test_client(), make_user("patient"))
+    real_identify, aws_down = identity.identify, {"now": True}
+
+    def identify(keys, settings):
+        """AWS times out while `aws_down` says so."""
+        if aws_down["now"]:
+            raise AwsUnavailable()
+        return real_identify(keys, settings)
+
+    monkeypatch.setattr(identity, "identify", identify)
+    for _ in range(allowance(limited_app, limits.PER_KEY) + 1):
+        assert person.sign_in(follow=False).status_code == 503
+    aws_down["now"] = False
+    assert person.sign_in(follow=False).status_code == 302
