@@ -21,12 +21,15 @@ RUN pip install -r requirements.txt
 COPY app/ app/
 COPY templates/ templates/
 COPY static/ static/
+COPY translations/ translations/
 COPY migrations/ migrations/
 COPY docker/ docker/
 COPY wsgi.py gunicorn.conf.py ./
 # Only the instance folder (SQLite file, session files) is writable by the portal user; mount a volume
 # there to keep the single-host audit log across container replacements.
-RUN chmod 0755 docker/entrypoint.sh \
+# The .po catalogs are the source; the portal reads the .mo files compiled here (Babel is in requirements.txt).
+RUN pybabel compile --statistics -d translations \
+ && chmod 0755 docker/entrypoint.sh \
  && mkdir -p /app/instance \
  && chown portal:portal /app/instance
 

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean translations-extract translations-update translations-compile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -11,12 +11,32 @@ $(BIN)/python:
 
 $(VENV)/.installed: requirements.txt requirements-demo.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pybabel compile --statistics -d translations
 	touch $@
 
-demo: $(VENV)/.installed  ## Run the portal against an embedded AWS emulator with seeded users
+# Translations: the .po files are the source, the .mo files are built from them (never committed).
+# Strings marked with lazy_gettext (forms, error titles) need their keyword named; sorted and without line
+# numbers, so two people marking strings in different files rarely touch the same lines of the catalog.
+BABEL_KEYWORDS := -k lazy_gettext -k lazy_ngettext:1,2
+PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+translations-extract: $(VENV)/.installed  ## Write translations/messages.pot from the marked strings
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output --no-wrap \
+		--project="AWS MFA self-service" --copyright-holder="Seed bfe9e01f maintainers" -o translations/messages.pot .
+
+translations-update: translations-extract  ## Merge new and changed strings into every language's .po
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap --ignore-obsolete
+
+translations-compile: $(MO_FILES)  ## Build the .mo files the portal reads
+
+%.mo: %.po | $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+demo: $(VENV)/.installed $(MO_FILES)  ## Run the portal against an embedded AWS emulator with seeded users
 	$(BIN)/python -m app.demo
 
-test: $(VENV)/.installed  ## Run the whole test suite (PostgreSQL/Redis/Chromium tests included when present)
+test: $(VENV)/.installed $(MO_FILES)  ## Run the whole test suite (PostgreSQL/Redis/Chromium tests included when present)
 	$(BIN)/python -m pytest -n 2
 
 lint: $(VENV)/.installed

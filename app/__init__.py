@@ -22,6 +22,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_config(app, settings)
     register_logging(app)
     register_extensions(app)
+    register_languages(app)
     register_security(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -66,6 +67,14 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
+
+
+def register_languages(app: Flask) -> None:
+    """English and Japanese: the catalogs, the language of each request and the switcher."""
+    from .i18n import init_i18n
+
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "translations"))
+    init_i18n(app)
 
 
 def register_security(app: Flask) -> None:

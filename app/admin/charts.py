@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import format_date, ngettext
+
+from ..i18n import month_name
+
 WIDTH, HEIGHT = 960, 220
 TOP, BOTTOM = 24, 32  # room for the counts above the bars and the month labels below
 
@@ -41,9 +45,11 @@ def bars(chart: list[tuple[str, int]]) -> list[Bar]:
         day = date.fromisoformat(f"{month}-01")
         height = round(room * count / peak, 1)
         # The first bar and each January carry the year, so the axis reads without a legend.
-        year = day.strftime("%Y") if day.month == 1 or index == 0 else ""
+        year = format_date(day, "y") if day.month == 1 or index == 0 else ""
         x = round(index * slot + slot * 0.15, 1)
         out.append(Bar(x=x, y=round(TOP + room - height, 1), width=round(slot * 0.7, 1), height=height, count=count,
-                       label=day.strftime("%b"), year=year, title=f"{day.strftime('%B %Y')}: {count} enrolled",
+                       label=format_date(day, "LLL"), year=year,
+                       title=ngettext("%(month)s: %(num)s enrolled", "%(month)s: %(num)s enrolled", count,
+                                      month=month_name(day)),
                        label_x=round(index * slot + slot / 2, 1)))
     return out

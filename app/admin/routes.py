@@ -10,7 +10,7 @@ from dataclasses import asdict
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import current
+from .. import current, i18n
 from ..errors import AwsAccessDenied, PortalError
 from ..forms import EmptyForm, device_choices
 from ..limits import limit_admin_actions
@@ -27,14 +27,14 @@ USER_CSV_HEADER = ["user", "arn", "mfa_status", "devices", "enabled_at", "consol
 
 @bp.app_template_filter("admin_time")
 def admin_time(value) -> str:
-    """Show a stored time as UTC to the minute ("—" when unknown)."""
-    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+    """Show a stored time as UTC to the minute, in the page's language ("—" when unknown)."""
+    return i18n.when(as_utc(value) if value else None)
 
 
 @bp.app_template_filter("admin_date")
 def admin_date(value) -> str:
-    """Show a stored time as a UTC date ("—" when unknown)."""
-    return as_utc(value).strftime("%Y-%m-%d") if value else "—"
+    """Show a stored time as a UTC date, in the page's language ("—" when unknown)."""
+    return i18n.day(as_utc(value) if value else None)
 
 
 def user_query(form: UserFilterForm | UserExportForm) -> UserQuery:

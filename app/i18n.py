@@ -1,0 +1,108 @@
+"""Languages: pick English or Japanese per request, let people switch, localise dates and durations."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from babel.dates import format_skeleton
+from flask import Blueprint, Flask, abort, current_app, redirect, request, url_for
+from flask_babel import format_timedelta, get_locale, get_timezone, lazy_gettext
+
+from .extensions import babel
+
+# Each language's name is written in that language, so a reader finds their own whatever the page shows.
+LANGUAGES = {"en": "English", "ja": "日本語"}
+DEFAULT_LANGUAGE = "en"
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600  # a preference, not a secret: kept for a year
+
+# Device kinds as app/services/devices.py names them, in the words of AWS's console.
+DEVICE_KINDS = {"virtual": lazy_gettext("virtual"), "security key": lazy_gettext("security key"),
+                "hardware": lazy_gettext("hardware")}
+
+bp = Blueprint("i18n", __name__)
+
+
+def init_i18n(app: Flask) -> None:
+    """Bind Flask-Babel with the portal's selector, filters and headers."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    # Every time the portal shows is UTC and says so: AWS reports UTC and people compare with it.
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
+    babel.init_app(app, locale_selector=select_language)
+    app.jinja_env.filters.update(when=when, day=day, duration=duration, device_kind=device_kind)
+    app.context_processor(lambda: {"languages": LANGUAGES, "language": language()})
+    app.after_request(language_headers)
+    app.register_blueprint(bp)
+
+
+def select_language() -> str | None:
+    """The switcher's cookie, else the browser's best match of Accept-Language, else the default."""
+    choice = request.cookies.get(COOKIE)
+    if choice in LANGUAGES:
+        return choice
+    return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT_LANGUAGE)
+
+
+def language() -> str:
+    """The language of this request, as a code of LANGUAGES."""
+    return str(get_locale() or DEFAULT_LANGUAGE)
+
+
+def language_headers(response):
+    """Say which language a page is in, and that it depends on Accept-Language and the cookie."""
+    if request.endpoint != "static":
+        response.headers["Content-Language"] = language()
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+    return response
+
+
+@bp.post("/language")
+def switch():
+    """Remember the chosen language in a cookie and go back to the page it was chosen on."""
+    from .auth.routes import safe_next
+
+    choice = request.form.get("lang")
+    if choice not in LANGUAGES:
+        abort(400)
+    response = redirect(safe_next(request.form.get("next")) or url_for("account.home"), code=303)
+    response.set_cookie(COOKIE, choice, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+def when(value: datetime | None) -> str:
+    """A date and time in this language, in UTC and saying so; a dash when unknown."""
+    # Skeletons, not "short": a named month and a 24-hour clock read the same everywhere (no 12/1 vs 1/12).
+    return f"{_skeleton('yMMMd', value)} {_skeleton('Hm', value)} UTC" if value else "—"
+
+
+def day(value: datetime | None) -> str:
+    """A date in this language; a dash when unknown."""
+    return _skeleton("yMMMd", value) if value else "—"
+
+
+def month_name(value: date) -> str:
+    """A month and its year in words, in this request's language."""
+    return _skeleton("yMMMM", datetime(value.year, value.month, value.day, tzinfo=UTC))
+
+
+def _skeleton(skeleton: str, value: datetime) -> str:
+    """Format with a CLDR skeleton in this request's language and the portal's time zone (UTC)."""
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite hands back naive UTC times
+    return format_skeleton(skeleton, moment, tzinfo=get_timezone(), locale=get_locale() or DEFAULT_LANGUAGE)
+
+
+def duration(value: timedelta) -> str:
+    """A length of time in words, to the nearest minute, in this language."""
+    minutes = max(0, round(value.total_seconds() / 60))
+    hours, rest = divmod(minutes, 60)
+    words = [format_timedelta(timedelta(hours=hours), threshold=10, granularity="hour")] if hours else []
+    if rest or not hours:
+        words.append(format_timedelta(timedelta(minutes=rest), threshold=10, granularity="minute"))
+    return " ".join(words)
+
+
+def device_kind(kind: str) -> str:
+    """A device kind in this language."""
+    return str(DEVICE_KINDS.get(kind, kind))
