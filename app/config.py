@@ -102,6 +102,9 @@ def _portal(env: Env) -> dict:
         "ABSOLUTE_TIMEOUT": timedelta(hours=_number(env, "ABSOLUTE_TIMEOUT_HOURS", 8)),
         # Behind a TLS-terminating proxy: how many hops to trust for X-Forwarded-*.
         "PROXY_HOPS": _number(env, "PROXY_HOPS", 0),
+        # The names people reach the portal by; any other Host (or forwarded host) gets a 400. Unset: any
+        # host, for the demo and loopback development. A leading dot also accepts subdomains.
+        "PORTAL_HOSTS": _names(env, "PORTAL_HOSTS"),
         "ALLOW_INSECURE_HTTP": _flag(env, "ALLOW_INSECURE_HTTP", False),
         "RATELIMIT_ENABLED": _flag(env, "RATELIMIT_ENABLED", True),
         # Failed sign-ins allowed. Per access key ID: someone guessing one person's secret. Per source
@@ -120,6 +123,11 @@ def _database_url(url: str | None) -> str | None:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def portal_hosts() -> list[str]:
+    """Return PORTAL_HOSTS alone, for probes that must name a trusted host (docker/healthcheck.py)."""
+    return _read(lambda env: _names(env, "PORTAL_HOSTS"))
 
 
 @dataclass(frozen=True)

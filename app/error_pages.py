@@ -9,7 +9,7 @@ from flask import Flask, current_app, has_request_context, make_response, render
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from limits.errors import StorageError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from .backends import DATABASE_DOWN, OUTAGES
 from .errors import LimitsUnavailable, PortalError
@@ -48,6 +48,7 @@ def init_error_pages(app: Flask) -> None:
     app.register_error_handler(StorageError, limits_unavailable)
     for outage in OUTAGES:
         app.register_error_handler(outage, dependency_unreachable)
+    app.register_error_handler(SecurityError, untrusted_host)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected_error)
 
@@ -103,6 +104,18 @@ def _give_page_a_session() -> None:
     # session interface that returned None would get the same null session from Flask itself.
     if has_request_context() and getattr(request_ctx, "_session", True) is None:
         request_ctx._session = current_app.session_interface.make_null_session(current_app)
+
+
+def untrusted_host(err: SecurityError):
+    """A Host or forwarded host outside PORTAL_HOSTS: a 400, and no link or redirect that names it."""
+    log.info("refused a request for an untrusted host on %s", request.path)
+    if request_ctx.url_adapter is None:
+        # Flask could not bind URLs to the refused host; the page's own links are paths, so any trusted
+        # name does to build them.
+        request_ctx.url_adapter = current_app.url_map.bind(current_app.config["TRUSTED_HOSTS"][0])
+    return render_error(400, "This portal does not answer to that address",
+                        "The request named a host name this portal is not set up for, so it did nothing.",
+                        "Open the portal at the address your administrator gave you.")
 
 
 def http_error(err: HTTPException):

@@ -30,6 +30,10 @@ def configure(app: Flask) -> None:
     if not config.get("SQLALCHEMY_DATABASE_URI"):
         config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "mfa-portal.sqlite")
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", backends.engine_options(config))
+    # Flask 3.1 checks every request's Host (after ProxyFix: the forwarded host) against this list.
+    # Flask presets TRUSTED_HOSTS to None (any host), so setdefault would not do.
+    if config["PORTAL_HOSTS"] and not config.get("TRUSTED_HOSTS"):
+        config["TRUSTED_HOSTS"] = list(config["PORTAL_HOSTS"])
     _configure_sessions(app)
     # Without Redis, a file in the instance folder: the workers of one host then share every limit.
     config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"] or limit_store.uri_for(
