@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from babel.dates import format_skeleton
-from flask import Blueprint, Flask, abort, current_app, redirect, request, url_for
+from flask import Blueprint, Flask, abort, current_app, redirect, request, session, url_for
+from flask.sessions import NullSession
 from flask_babel import format_timedelta, get_locale, get_timezone, lazy_gettext
+from flask_wtf.csrf import generate_csrf
 
 from .extensions import babel
 
@@ -30,7 +32,7 @@ def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
     babel.init_app(app, locale_selector=select_language)
     app.jinja_env.filters.update(when=when, day=day, duration=duration, device_kind=device_kind)
-    app.context_processor(lambda: {"languages": LANGUAGES, "language": language()})
+    app.context_processor(lambda: {"languages": LANGUAGES, "language": language(), "switcher_token": switcher_token})
     app.after_request(language_headers)
     app.register_blueprint(bp)
 
@@ -46,6 +48,14 @@ def select_language() -> str | None:
 def language() -> str:
     """The language of this request, as a code of LANGUAGES."""
     return str(get_locale() or DEFAULT_LANGUAGE)
+
+
+def switcher_token() -> str | None:
+    """The switcher form's CSRF token; None while the session store is down and a token could not be kept."""
+    # The outage page renders with Flask's null session, which refuses writes: no switcher then, not a 500.
+    if isinstance(session._get_current_object(), NullSession):
+        return None
+    return generate_csrf()
 
 
 def language_headers(response):
