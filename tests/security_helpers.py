@@ -214,7 +214,6 @@ def tour(person, monkeypatch) -> None:
     person.sign_in()
     person.start_enrollment()
     raw.get("/enroll/scan")
-    raw.get("/enroll/qr.png")
     person.verify("000000", "111111")  # codes AWS refuses
     person.verify()
     person.get_credentials(token="000000")

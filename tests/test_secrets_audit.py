@@ -27,7 +27,7 @@ from security_helpers import (
     tour,
 )
 
-SEED_PAGES = {"/enroll/scan", "/enroll/qr.png", "/enroll/verify"}  # verify re-renders the scan page on bad codes
+SEED_PAGES = {"/enroll/scan", "/enroll/verify"}  # verify re-renders the scan page on bad codes
 CREDENTIAL_PAGES = {"/credentials/result", "/credentials/download"}
 
 

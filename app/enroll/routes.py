@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Response, current_app, flash, redirect, render_template, session, url_for
+from flask import current_app, flash, redirect, render_template, session, url_for
 from flask_login import current_user, login_required
 
 from .. import current, vault
@@ -84,19 +84,8 @@ def _render_scan(form: VerifyForm, found: tuple[dict, str], error=None, status: 
     pending, seed = found
     uri = qr.otpauth_uri(_issuer(), current_user.user_name, seed)
     return render_template("enroll/scan.html", form=form, start_form=EmptyForm(), manual_key=qr.grouped(seed),
-                           otpauth_uri=uri, issuer=_issuer(), serial=pending["serial"], error=error,
-                           next_code_in=codes.seconds_until_next()), status
-
-
-@bp.route("/qr.png")
-@login_required
-def qr_code():
-    """Serve the QR code as its own never-cached response."""
-    found = _pending()
-    if not found:
-        return Response(status=404)
-    png = qr.qr_png(qr.otpauth_uri(_issuer(), current_user.user_name, found[1]))
-    return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
+                           otpauth_uri=uri, qr_svg=qr.qr_svg(uri), issuer=_issuer(), serial=pending["serial"],
+                           error=error, next_code_in=codes.seconds_until_next()), status
 
 
 @bp.route("/verify", methods=["POST"])
