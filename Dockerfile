@@ -31,7 +31,8 @@ COPY wsgi.py gunicorn.conf.py ./
 RUN pybabel compile --statistics -d translations \
  && chmod 0755 docker/entrypoint.sh \
  && mkdir -p /app/instance \
- && chown portal:portal /app/instance
+ && chown portal:portal /app/instance \
+ && chmod 0700 /app/instance
 
 # gunicorn.conf.py binds HOST:PORT (loopback by default); in a container it must listen on all interfaces.
 # AUTO_MIGRATE stays on: the gunicorn master upgrades the schema once and its workers run with AUTO_MIGRATE=0.

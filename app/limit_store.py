@@ -9,6 +9,8 @@ import time
 
 from limits.storage import Storage
 
+from .instance_files import private_sqlite
+
 SCHEME = "portal-sqlite"
 _SCHEMA = "CREATE TABLE IF NOT EXISTS counter (key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires REAL NOT NULL)"
 # One statement, so two workers counting the same key at once cannot lose a hit: SQLite takes the write
@@ -54,6 +56,7 @@ class SQLiteStorage(Storage):
         """Return this thread's connection, opening it (and the table) on first use in this process."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
+            private_sqlite(self.path)  # counters name users and addresses: owner only, like the audit log
             db = sqlite3.connect(self.path, timeout=5, isolation_level=None)  # autocommit: one statement each
             db.execute("PRAGMA journal_mode=WAL")  # readers never wait for the one writer
             db.execute("PRAGMA synchronous=NORMAL")  # counters may lose the last hits in a power cut, no more

@@ -10,6 +10,7 @@ from flask import Flask
 
 from . import backends, limit_store
 from .config import ConfigurationError
+from .instance_files import private_dir, private_sqlite, sqlite_path
 
 __all__ = ["ConfigurationError", "configure"]
 
@@ -26,9 +27,12 @@ def configure(app: Flask) -> None:
             )
         # Demo and tests get a random key per process: nothing they hold must outlive them.
         config["SECRET_KEY"] = secrets.token_hex(32)
-    os.makedirs(app.instance_path, exist_ok=True)
+    private_dir(app.instance_path)  # keys, seeds and the audit log live here: owner only
     if not config.get("SQLALCHEMY_DATABASE_URI"):
         config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "mfa-portal.sqlite")
+    if database_file := sqlite_path(config["SQLALCHEMY_DATABASE_URI"]):
+        # Flask-SQLAlchemy reads a relative SQLite path as relative to the instance folder.
+        private_sqlite(os.path.join(app.instance_path, database_file))
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", backends.engine_options(config))
     # Flask 3.1 checks every request's Host (after ProxyFix: the forwarded host) against this list.
     # Flask presets TRUSTED_HOSTS to None (any host), so setdefault would not do.
@@ -78,7 +82,7 @@ def _configure_sessions(app: Flask) -> None:
         # past one, cachelib rescans the folder on every write and evicts the oldest (real) sessions,
         # so a flood of anonymous sign-in pages would sign people out; security.sweep_expired_sessions
         # deletes expired files instead.
-        config["SESSION_CACHELIB"] = FileSystemCache(os.path.join(app.instance_path, "sessions"),
+        config["SESSION_CACHELIB"] = FileSystemCache(str(private_dir(os.path.join(app.instance_path, "sessions"))),
                                                      threshold=0, mode=0o600)
 
 
