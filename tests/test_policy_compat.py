@@ -118,3 +118,24 @@ def test_console_password_flows_stay_inside_the_policy(iam, make_user, client, c
             "DeleteLoginProfile"} <= made
     assert all(mfa for _s, op, _p, mfa in aws_calls if "Password" in op or "LoginProfile" in op)
     assert violations(aws_calls) == []
+
+
+def test_ssh_key_flows_stay_inside_the_policy(iam, make_user, client, clock, aws_calls):
+    """List before MFA, then upload, switch off and delete an SSH key with the MFA session."""
+    from test_own_ssh_keys import rsa_public
+
+    walker = Person(client, make_user("new.hire"))
+    walker.sign_in()
+    client.get("/security/ssh")
+    walker.start_enrollment()
+    walker.verify()
+    walker.get_credentials()
+    client.post("/security/ssh", data={"body": rsa_public()})
+    key_id = iam.list_ssh_public_keys(UserName="new.hire")["SSHPublicKeys"][0]["SSHPublicKeyId"]
+    client.post(f"/security/ssh/{key_id}/status")
+    client.post(f"/security/ssh/{key_id}/delete")
+
+    assert {"ListSSHPublicKeys", "UploadSSHPublicKey", "UpdateSSHPublicKey", "DeleteSSHPublicKey"} <= set(
+        operations(aws_calls))
+    assert {"ListSSHPublicKeys"} == {op for _s, op, _p, mfa in aws_calls if "SSH" in op and not mfa}
+    assert violations(aws_calls) == []

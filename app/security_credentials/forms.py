@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import EqualTo, InputRequired, Length, Regexp, ValidationError
+
+from ..errors import InvalidInput
+from ..services import ssh_keys
 
 PROFILE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -48,3 +51,20 @@ class ChangePasswordForm(SetPasswordForm):
     """The current password, then the new one twice."""
 
     current = _password("Current password", "current-password")
+
+
+def _ssh_key(form: FlaskForm, field: TextAreaField) -> None:
+    """Check the pasted key as IAM will, keeping the normalised text for the upload."""
+    try:
+        field.data = ssh_keys.check_body(field.data)
+    except InvalidInput as err:
+        raise ValidationError(f"{err.message} {err.next_step or ''}".strip()) from None
+
+
+class SshKeyForm(FlaskForm):
+    """One SSH public key, pasted from its .pub file."""
+
+    body = TextAreaField("SSH public key", validators=[InputRequired("Paste the contents of your .pub file."),
+                                                       _ssh_key],
+                         render_kw={"rows": "4", "spellcheck": "false", "autocapitalize": "none",
+                                    "placeholder": "ssh-rsa AAAAB3Nza… you@laptop"})

@@ -48,20 +48,20 @@ class NewKey:
     created: datetime
 
 
-def _aware(when: datetime) -> datetime:
-    """Give moto's naive times the UTC zone AWS's carry."""
+def aware(when: datetime) -> datetime:
+    """Give naive times (moto's) the UTC zone AWS's carry."""
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def from_iso(text: str) -> datetime:
     """Read back a creation time kept as ISO text."""
-    return _aware(datetime.fromisoformat(text))
+    return aware(datetime.fromisoformat(text))
 
 
 def list_keys(iam: Any, user_name: str, in_use: str) -> list[AccessKey]:
     """Return the user's keys, oldest first, marking the one this portal session signs with."""
     rows = aws.call(iam, "ListAccessKeys", UserName=user_name).get("AccessKeyMetadata", [])
-    keys = [AccessKey(r["AccessKeyId"], r["Status"], _aware(r["CreateDate"]), r["AccessKeyId"] == in_use)
+    keys = [AccessKey(r["AccessKeyId"], r["Status"], aware(r["CreateDate"]), r["AccessKeyId"] == in_use)
             for r in rows]
     return sorted(keys, key=lambda k: k.created)
 
@@ -76,7 +76,7 @@ def with_last_use(iam: Any, keys: list[AccessKey]) -> list[AccessKey]:
             # The seed policy does not allow it; a nicety must never cost the page.
             return [AccessKey(k.key_id, k.status, k.created, k.in_use, HIDDEN) for k in keys]
         when = used.get("LastUsedDate")
-        seen.append(AccessKey(key.key_id, key.status, key.created, key.in_use, _aware(when) if when else None,
+        seen.append(AccessKey(key.key_id, key.status, key.created, key.in_use, aware(when) if when else None,
                               used.get("ServiceName") if used.get("ServiceName") != "N/A" else None))
     return seen
 
@@ -85,7 +85,7 @@ def create_key(iam: Any, user_name: str) -> NewKey:
     """Create a new key; AWS returns its secret in this answer and never again."""
     with refused("access key", limit=_LIMIT):
         made = aws.call(iam, "CreateAccessKey", UserName=user_name)["AccessKey"]
-    return NewKey(made["AccessKeyId"], made["SecretAccessKey"], _aware(made["CreateDate"]))
+    return NewKey(made["AccessKeyId"], made["SecretAccessKey"], aware(made["CreateDate"]))
 
 
 def set_status(iam: Any, user_name: str, key_id: str, active: bool) -> None:

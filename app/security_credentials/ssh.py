@@ -1,0 +1,92 @@
+"""SSH public key views (CodeCommit): list with the ~/.ssh/config lines, upload, status, delete."""
+
+from __future__ import annotations
+
+import re
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from ..errors import AwsUnavailable, PortalError
+from ..forms import EmptyForm
+from ..services import ssh_keys
+from . import bp, journal, state, stepup
+from .forms import SshKeyForm
+
+_KEY_ID = re.compile(r"^APKA[A-Z0-9]{16}$")
+
+
+def _listed() -> list[ssh_keys.SshKey]:
+    """The person's SSH keys (ListSSHPublicKeys is allowed before MFA)."""
+    return ssh_keys.list_keys(state.client("iam"), current_user.user_name)
+
+
+def _own(key_id: str) -> ssh_keys.SshKey:
+    """Return one of the person's SSH keys, or 404."""
+    found = next((k for k in _listed() if k.key_id == key_id), None) if _KEY_ID.match(key_id) else None
+    if found is None:
+        abort(404)
+    return found
+
+
+def _page(form: SshKeyForm, error: PortalError | None = None, status: int = 200):
+    """Render the list and the upload form."""
+    keys = _listed()
+    return render_template("security_credentials/ssh.html", keys=keys, form=form, act=EmptyForm(), error=error,
+                           config={k.key_id: ssh_keys.ssh_config(k.key_id) for k in keys},
+                           max_keys=ssh_keys.MAX_KEYS), status
+
+
+@bp.route("/ssh", methods=["GET", "POST"])
+@login_required
+def ssh():
+    """List SSH public keys and upload a new one (checked as IAM checks it before AWS sees it)."""
+    form = SshKeyForm()
+    if not form.validate_on_submit():
+        return _page(form, status=400 if form.errors else 200)
+    asked = stepup.needs_recent_code()
+    if asked:
+        return asked
+    try:
+        with journal.attempt("ssh_key_uploaded") as attempt:
+            key = ssh_keys.upload(state.mfa_iam(), current_user.user_name, form.body.data)
+            attempt.add(ssh_key_id=key.key_id)
+    except AwsUnavailable:
+        raise
+    except PortalError as err:
+        return _page(form, err, err.status)
+    flash(f"Your SSH key is uploaded. Its SSH key ID, {key.key_id}, is the user name for CodeCommit.", "success")
+    return redirect(url_for("security_credentials.ssh"))
+
+
+@bp.route("/ssh/<key_id>/status", methods=["POST"])
+@login_required
+def ssh_status(key_id: str):
+    """Activate or deactivate one of the person's SSH keys."""
+    key = _own(key_id)
+    if EmptyForm().validate_on_submit():
+        asked = stepup.needs_mfa_session()
+        if asked:
+            return asked
+        status = "Inactive" if key.status == "Active" else "Active"
+        with journal.attempt("ssh_key_status", ssh_key_id=key.key_id, status=status):
+            ssh_keys.set_status(state.mfa_iam(), current_user.user_name, key.key_id, status == "Active")
+        flash(f"SSH key {key.key_id} is now {status.lower()}.", "success")
+    return redirect(url_for("security_credentials.ssh"))
+
+
+@bp.route("/ssh/<key_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_ssh(key_id: str):
+    """Delete one of the person's SSH keys after a confirmation."""
+    key = _own(key_id)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return render_template("security_credentials/delete_ssh.html", key=key, form=form)
+    asked = stepup.needs_mfa_session()
+    if asked:
+        return asked
+    with journal.attempt("ssh_key_deleted", ssh_key_id=key.key_id):
+        ssh_keys.delete(state.mfa_iam(), current_user.user_name, key.key_id)
+    flash(f"SSH key {key.key_id} is deleted.", "success")
+    return redirect(url_for("security_credentials.ssh"))

@@ -1,0 +1,92 @@
+"""SSH public keys for CodeCommit: check them as IAM does, list, upload, activate or deactivate, delete."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key, load_ssh_public_key
+
+from .. import aws
+from ..errors import InvalidInput
+from .access_keys import aware
+from .refusals import refused
+
+MAX_KEYS = 5  # AWS's quota of SSH public keys per IAM user
+MIN_BITS = 2048
+MAX_BODY = 16_384  # UploadSSHPublicKey's length limit
+_PEM = "-----BEGIN PUBLIC KEY-----"
+_HOW = "Make one with: ssh-keygen -t rsa -b 4096 -f ~/.ssh/codecommit_rsa, then paste ~/.ssh/codecommit_rsa.pub."
+
+
+@dataclass(frozen=True)
+class SshKey:
+    """One uploaded SSH public key; its ID is the user name CodeCommit's SSH endpoint expects."""
+
+    key_id: str
+    status: str
+    uploaded: datetime
+
+
+def check_body(text: str | None) -> str:
+    """Return the key as IAM will take it (ssh-rsa or PEM, RSA of 2048 bits or more), or say what is wrong."""
+    body = (text or "").strip()
+    if not body.startswith(_PEM) and "\n" in body:
+        # A terminal wraps the one line anywhere: join the pieces as they were before wrapping.
+        body = "".join(line.strip() for line in body.splitlines())
+        body = re.sub(r"^(ssh-rsa)(?=AAAA)", r"\1 ", body)
+    if len(body) > MAX_BODY:
+        raise InvalidInput("That is far too long for an SSH public key.", "Paste the one line of your .pub file.")
+    if (body.startswith("-----BEGIN") and not body.startswith(_PEM)) or "PRIVATE KEY" in body:
+        raise InvalidInput("That is a private key. Never paste a private key anywhere.",
+                           "Paste the public half: the .pub file next to it.")
+    kind = body.split(" ", 1)[0]
+    if kind != "ssh-rsa" and not body.startswith(_PEM):
+        raise InvalidInput(f"IAM accepts only RSA keys (ssh-rsa or PEM){f', not {kind}' if kind else ''}.", _HOW)
+    try:
+        key = load_pem_public_key(body.encode()) if body.startswith(_PEM) else load_ssh_public_key(body.encode())
+    except (ValueError, TypeError):
+        raise InvalidInput("This SSH public key is damaged: part of it is missing or changed.",
+                           "Copy the whole line of the .pub file again.") from None
+    if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_BITS:
+        raise InvalidInput(f"IAM needs an RSA key of at least {MIN_BITS} bits.", _HOW)
+    return body
+
+
+def list_keys(iam: Any, user_name: str) -> list[SshKey]:
+    """Return the user's SSH public keys, oldest first (ListSSHPublicKeys works before MFA too)."""
+    rows = aws.call(iam, "ListSSHPublicKeys", UserName=user_name).get("SSHPublicKeys", [])
+    return sorted((SshKey(r["SSHPublicKeyId"], r["Status"], aware(r["UploadDate"])) for r in rows),
+                  key=lambda k: k.uploaded)
+
+
+def upload(iam_with_mfa: Any, user_name: str, body: str) -> SshKey:
+    """Upload a checked key; AWS refuses duplicates and a sixth key."""
+    with refused("SSH public key", limit=f"AWS allows {MAX_KEYS} SSH public keys per user and you have {MAX_KEYS}.",
+                 bad_input="AWS did not accept this SSH public key (it may already be uploaded)."):
+        made = aws.call(iam_with_mfa, "UploadSSHPublicKey", UserName=user_name, SSHPublicKeyBody=body)
+    key = made["SSHPublicKey"]
+    return SshKey(key["SSHPublicKeyId"], key["Status"], aware(key["UploadDate"]))
+
+
+def set_status(iam_with_mfa: Any, user_name: str, key_id: str, active: bool) -> None:
+    """Activate or deactivate one of the user's SSH keys."""
+    with refused("SSH public key"):
+        aws.call(iam_with_mfa, "UpdateSSHPublicKey", UserName=user_name, SSHPublicKeyId=key_id,
+                 Status="Active" if active else "Inactive")
+
+
+def delete(iam_with_mfa: Any, user_name: str, key_id: str) -> None:
+    """Delete one of the user's SSH keys."""
+    with refused("SSH public key"):
+        aws.call(iam_with_mfa, "DeleteSSHPublicKey", UserName=user_name, SSHPublicKeyId=key_id)
+
+
+def ssh_config(key_id: str) -> str:
+    """Return the ~/.ssh/config lines that make git use this key for CodeCommit."""
+    return (f"Host git-codecommit.*.amazonaws.com\n"
+            f"  User {key_id}\n"
+            f"  IdentityFile ~/.ssh/codecommit_rsa\n")
