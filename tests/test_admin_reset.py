@@ -37,7 +37,9 @@ def test_user_page_lists_live_devices_with_a_confirmed_reset_form(admin):
     """The page shows the device AWS lists now, and a reset form that asks for confirmation."""
     html = admin.client.get(f"/admin/users/{LOST}").get_data(as_text=True)
     assert f'<option value="{SERIAL}">{LOST} (virtual)</option>' in html
-    assert f'data-confirm="Reset the selected MFA device of {LOST}?' in html
+    # The portal's own confirmation step (no window.confirm): the submit button sits behind a disclosure.
+    assert "data-confirm" not in html and '<details class="confirm-step">' in html
+    assert f"Yes, reset the device of {LOST}</button>" in html
     assert 'name="reason"' in html
 
 

@@ -86,7 +86,8 @@ def result():
     remaining = creds.expiration - datetime.now(UTC)
     return render_template("credentials/result.html", snippets=snippets, labels=formats.FORMATS,
                            profile=profile, expiration=creds.expiration, remaining=remaining,
-                           forget_form=EmptyForm())
+                           forget_form=EmptyForm(), process_file=formats.process_file(profile),
+                           process_config=formats.process_config(profile))
 
 
 @bp.route("/download")

@@ -18,13 +18,45 @@
     });
   }
 
+  // Seconds from the server's clock to this browser's when the page was rendered: the response's arrival
+  // time is the closest this page can tell to the moment the server wrote data-server-time.
+  function clockSkew(serverTime) {
+    var arrived = Date.now();
+    var nav = performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+    if (nav && nav.responseStart > 0) { arrived = performance.timeOrigin + nav.responseStart; }
+    return arrived / 1000 - serverTime;
+  }
+
+  // The code window follows the server's clock (AWS's), so the bar and the countdown are right even when
+  // this device's clock is not; a skew over 15 seconds is worth a warning (AWS refuses skewed codes).
+  function codeClocks() {
+    document.querySelectorAll("[data-server-time]").forEach(function (box) {
+      var skew = clockSkew(parseFloat(box.getAttribute("data-server-time")));
+      var countdown = box.querySelector(".countdown");
+      var bar = box.querySelector(".code-window");
+      var warning = box.querySelector(".clock-warning");
+      if (warning && Math.abs(skew) > 15) {
+        warning.querySelector(".clock-skew").textContent = String(Math.round(Math.abs(skew)));
+        warning.querySelector(skew > 0 ? ".clock-ahead" : ".clock-behind").hidden = false;
+        warning.hidden = false;
+      }
+      function tick() {
+        var left = 30 - Math.floor(Date.now() / 1000 - skew) % 30;
+        if (countdown) { countdown.textContent = String(left); }
+        if (bar) { bar.value = left; }
+      }
+      tick();
+      setInterval(tick, 1000);
+    });
+  }
+
+  // Other countdowns (the 429 page's "try again in") simply run down to zero.
   function countdowns() {
     document.querySelectorAll(".countdown").forEach(function (el) {
-      var cycle = el.closest(".next-code") ? 30 : 0;
+      if (el.closest("[data-server-time]")) { return; }
       var left = parseInt(el.getAttribute("data-seconds"), 10) || 0;
       setInterval(function () {
-        left -= 1;
-        if (left <= 0) { left = cycle > 0 ? cycle : 0; }
+        left = Math.max(0, left - 1);
         el.textContent = String(left);
       }, 1000);
     });
@@ -57,28 +89,23 @@
     });
   }
 
-  // After a form comes back with a problem, the explanation may be below the fold (the scan page
-  // repeats the QR code above the code fields): bring it into view.
-  function revealProblem() {
-    var problem = document.querySelector(".problem[role=alert]");
-    if (problem && problem.getBoundingClientRect().bottom > window.innerHeight) {
-      problem.scrollIntoView({ block: "center" });
-    }
-  }
-
-  function confirmations() {
-    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-      form.addEventListener("submit", function (event) {
-        if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
-      });
-    });
+  // After a failed submit, keyboard and screen-reader users start at the explanation: the error summary
+  // if the page has one, else the first field marked invalid. It may be below the fold (the scan page
+  // repeats the QR code above the code fields), so it is also brought to the middle of the view.
+  function focusProblem() {
+    var target = document.querySelector("[data-focus-after-submit]") ||
+      document.querySelector("form [aria-invalid=true]");
+    if (!target) { return; }
+    target.focus({ preventScroll: true });
+    var box = target.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) { target.scrollIntoView({ block: "center" }); }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     copyButtons();
+    codeClocks();
     countdowns();
     tabs();
-    confirmations();
-    revealProblem();
+    focusProblem();
   });
 }());
