@@ -24,6 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_languages(app)
     register_security(app)
+    register_static_files(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
@@ -82,6 +83,13 @@ def register_security(app: Flask) -> None:
     from .security import init_security
 
     init_security(app)
+
+
+def register_static_files(app: Flask) -> None:
+    """Versioned static URLs that browsers may cache for a year."""
+    from .static_files import init_static_files
+
+    init_static_files(app)
 
 
 def register_blueprints(app: Flask) -> None:

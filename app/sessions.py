@@ -33,6 +33,9 @@ class HybridSessionInterface(SessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
         """Load the server-side session of a signed-in person, else the anonymous cookie."""
+        if request.path.startswith(f"{app.static_url_path}/"):
+            # Files need no session: skip the store read (and its decryption) a page would pay for.
+            return self.make_null_session(app)
         if request.cookies.get(app.config["SESSION_COOKIE_NAME"]):
             stored = self.server.open_session(app, request)
             if SIGNED_IN_KEY in stored:

@@ -1,0 +1,48 @@
+"""Static files: URLs carry a content hash, browsers keep those for a year, and no session is opened for them."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from app import ROOT
+
+
+def static_urls(page) -> list[str]:
+    """The static URLs a page links to."""
+    return re.findall(r'(?:href|src)="(/static/[^"]+)"', page.get_data(as_text=True))
+
+
+def test_pages_link_static_files_by_content_hash(client):
+    urls = static_urls(client.get("/login"))
+    assert {url.split("?")[0] for url in urls} >= {"/static/css/portal.css", "/static/js/portal.js"}
+    for url in urls:
+        path, version = re.fullmatch(r"/static/([^?]+)\?v=([0-9a-f]{12})", url).groups()
+        assert version == hashlib.sha256((ROOT / "static" / path).read_bytes()).hexdigest()[:12]
+
+
+def test_versioned_files_are_cached_for_a_year_others_revalidate(client):
+    versioned = next(url for url in static_urls(client.get("/login")) if "portal.css" in url)
+    cached = client.get(versioned)
+    assert cached.status_code == 200
+    assert set(cached.headers["Cache-Control"].split(", ")) == {"public", "max-age=31536000", "immutable"}
+    for url in ("/static/css/portal.css", "/static/css/portal.css?v=0123456789ab"):  # no or a stale version
+        answer = client.get(url)
+        assert answer.status_code == 200 and "immutable" not in answer.headers["Cache-Control"], url
+        assert "no-cache" in answer.headers["Cache-Control"], url
+
+
+def test_static_requests_open_no_session(app, client, person, monkeypatch):
+    person.sign_in()
+    opened = []
+    server = app.session_interface.server
+    real_open = server.open_session
+    monkeypatch.setattr(server, "open_session", lambda *args: opened.append(args) or real_open(*args))
+    url = static_urls(client.get("/"))[0]
+    pages = len(opened)
+    assert pages == 1  # the page itself read the signed-in session
+    answer = client.get(url)
+    assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
+    assert client.get("/static/missing.css").status_code == 404  # the error page renders without a session too
+    assert len(opened) == pages
+    assert "Sign out" in client.get("/").get_data(as_text=True)  # and the session is still there
