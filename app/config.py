@@ -112,7 +112,19 @@ def _portal(env: Env) -> dict:
         "SIGN_IN_LIMIT_PER_KEY": _rate(env, "SIGN_IN_LIMIT_PER_KEY", "5 per minute;20 per hour"),
         "SIGN_IN_LIMIT_PER_ADDRESS": _rate(env, "SIGN_IN_LIMIT_PER_ADDRESS", "60 per minute;300 per hour"),
         "LOG_LEVEL": _text(env, "LOG_LEVEL", "INFO"),
+        # Roles offered as AWS CLI profiles and console switch-role links (README: CLI profiles).
+        "CLI_ROLES": _roles(_text(env, "CLI_ROLES")),
     }
+
+
+def _roles(text: str | None) -> list:
+    """Parse CLI_ROLES; a malformed entry stops start-up naming it."""
+    from .services.cli_profiles import parse_roles
+
+    try:
+        return parse_roles(text)
+    except ValueError as err:
+        raise ConfigurationError(f"CLI_ROLES: {err}") from err
 
 
 def _database_url(url: str | None) -> str | None:

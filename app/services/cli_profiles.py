@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
 
 from .access_keys import NewKey
 from .formats import check_profile
 
 LONG_TERM_PROFILE = "long-term"  # kept apart from "default", which often holds session credentials
+_PROFILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
 
 def console_csv(new: NewKey) -> str:
@@ -25,3 +29,55 @@ def credentials_profile(new: NewKey, profile: str = LONG_TERM_PROFILE) -> str:
 def data_uri(text: str, mime: str) -> str:
     """Embed a file in the page itself, so a download needs no second request that could show the secret again."""
     return f"data:{mime};charset=utf-8,{quote(text, safe='')}"
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role the administrators offer as an AWS CLI profile."""
+
+    profile: str
+    arn: str
+    duration: int = 3600
+
+    @property
+    def account(self) -> str:
+        """Return the role's account ID."""
+        return self.arn.split(":")[4]
+
+    @property
+    def name(self) -> str:
+        """Return the role's name with its path, as the console's switch-role page wants it."""
+        return self.arn.split(":role/", 1)[1]
+
+
+def parse_roles(text: str | None) -> list[Role]:
+    """Read CLI_ROLES: whitespace-separated `profile=role_arn` or `profile=role_arn|seconds` (900-43200)."""
+    roles = []
+    for item in (text or "").split():
+        profile, _, rest = item.partition("=")
+        arn, _, seconds = rest.partition("|")
+        if not _PROFILE.match(profile) or not _ROLE_ARN.match(arn):
+            raise ValueError(f"{item!r} is not profile=arn:aws:iam::<12-digit account>:role/<name>[|seconds]")
+        if seconds and not (seconds.isdigit() and 900 <= int(seconds) <= 43_200):
+            raise ValueError(f"{item!r}: the duration must be 900 to 43200 seconds")
+        roles.append(Role(profile, arn, int(seconds or 3600)))
+    if len({r.profile for r in roles}) != len(roles):
+        raise ValueError("two roles share a profile name")
+    return roles
+
+
+def config_blocks(source: str, region: str, mfa_serial: str | None, roles: list[Role]) -> str:
+    """Return ~/.aws/config blocks: the long-term profile, then one role profile each that asks for the code."""
+    lines = [f"[profile {check_profile(source)}]", f"region = {region}", ""]
+    for role in roles:
+        lines += [f"[profile {role.profile}]", f"role_arn = {role.arn}", f"source_profile = {source}"]
+        if mfa_serial:
+            lines.append(f"mfa_serial = {mfa_serial}")
+        lines += [f"duration_seconds = {role.duration}", f"region = {region}", ""]
+    return "\n".join(lines)
+
+
+def switch_role_url(role: Role) -> str:
+    """Return the AWS console's switch-role link for a role."""
+    query = urlencode({"roleName": role.name, "account": role.account, "displayName": role.profile})
+    return f"https://signin.aws.amazon.com/switchrole?{query}"
