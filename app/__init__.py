@@ -53,6 +53,8 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to this app."""
+    from flask_babel import lazy_gettext
+
     from .current import load_user
     from .extensions import csrf, db, limiter, login_manager, server_session
     from .sessions import HybridSessionInterface
@@ -64,7 +66,9 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in with your access key pair first."
+    # Lazy, and made a plain string when flashed: the flash is kept in the session, in the visitor's language.
+    login_manager.login_message = lazy_gettext("Please sign in with your access key pair first.")
+    login_manager.localize_callback = str
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)

@@ -25,6 +25,7 @@ from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
 from botocore.parsers import ResponseParserError
+from flask_babel import gettext as _
 
 from .errors import AwsAccessDenied, AwsError, AwsUnavailable, KeysRejected, PortalError
 
@@ -262,7 +263,7 @@ def _translated(aws_client: Any, operation: str) -> Iterator[None]:
         raise AwsUnavailable(may_have_acted=not isinstance(err, _NEVER_SENT)) from None
     except _GARBLED as err:
         log.warning("botocore failure during %s: %s", operation, type(err).__name__)
-        raise AwsUnavailable("The portal could not complete the request to AWS.") from None
+        raise AwsUnavailable(_("The portal could not complete the request to AWS.")) from None
 
 
 def translate(err: ClientError, service: str, operation: str) -> PortalError:
@@ -274,12 +275,12 @@ def translate(err: ClientError, service: str, operation: str) -> PortalError:
     log.info("AWS answered %s to %s:%s", code, service, operation)
     if code in _UNAVAILABLE or status >= 500:
         # Throttling and timeouts arrive as 4xx before AWS starts the work; after a 5xx nobody can tell.
-        return AwsUnavailable("AWS is busy or having trouble right now.", may_have_acted=status >= 500)
+        return AwsUnavailable(_("AWS is busy or having trouble right now."), may_have_acted=status >= 500)
     if code in _BAD_KEYS:
         return KeysRejected(
-            "AWS does not recognise this access key pair, or it has been deactivated.",
-            "Check both values for typos (copy them again from where you saved them); "
-            "if they are right, ask an AWS administrator whether the key is active.",
+            _("AWS does not recognise this access key pair, or it has been deactivated."),
+            _("Check both values for typos (copy them again from where you saved them); "
+              "if they are right, ask an AWS administrator whether the key is active."),
         )
     if code in {"AccessDenied", "AccessDeniedException"} and not message.startswith("MultiFactorAuthentication"):
         return AwsAccessDenied(f"{service}:{operation}")

@@ -7,6 +7,8 @@ import time
 
 from flask import Flask, current_app, has_request_context, make_response, render_template, request
 from flask.globals import request_ctx
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from limits.errors import StorageError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
@@ -21,23 +23,27 @@ AWS_RETRY_SECONDS = 5
 # A database or Redis restart or fail-over takes tens of seconds.
 OUTAGE_RETRY_SECONDS = 60
 
+# Lazy: read when a page is rendered, in that request's language.
 _TEXT = {
-    400: ("That request could not be understood", "The portal could not read what your browser sent.",
-          "Go back, reload the page and try again."),
-    403: ("You do not have access to this page", "Your sign-in does not allow this page or action.",
-          "If you think it should, ask an AWS administrator."),
-    404: ("There is no page here", "The address may be mistyped, or the page has moved.",
-          "Check the address, or start again from the home page."),
-    405: ("That action is not possible here", "This address cannot be opened that way.",
-          "Use the buttons on the page instead of typing the address."),
-    413: ("That was more than the form can take", "The portal's forms take only a few short values.",
-          "Go back and send only what the form asks for."),
-    429: ("Too many attempts", "You made too many attempts in a short time.",
-          "Wait until the time below has passed, then try again."),
-    500: ("Something went wrong on our side", "The portal hit an unexpected problem. Your keys were not shown "
-          "to anyone.", "Try again; if it keeps happening, tell your administrator."),
-    502: ("AWS answered unexpectedly", "AWS sent an answer the portal could not use.", "Try again in a moment."),
-    503: ("AWS is not answering", "AWS did not answer in time.", "Wait a few seconds and try again; nothing was lost."),
+    400: (_l("That request could not be understood"), _l("The portal could not read what your browser sent."),
+          _l("Go back, reload the page and try again.")),
+    403: (_l("You do not have access to this page"), _l("Your sign-in does not allow this page or action."),
+          _l("If you think it should, ask an AWS administrator.")),
+    404: (_l("There is no page here"), _l("The address may be mistyped, or the page has moved."),
+          _l("Check the address, or start again from the home page.")),
+    405: (_l("That action is not possible here"), _l("This address cannot be opened that way."),
+          _l("Use the buttons on the page instead of typing the address.")),
+    413: (_l("That was more than the form can take"), _l("The portal's forms take only a few short values."),
+          _l("Go back and send only what the form asks for.")),
+    429: (_l("Too many attempts"), _l("You made too many attempts in a short time."),
+          _l("Wait until the time below has passed, then try again.")),
+    500: (_l("Something went wrong on our side"),
+          _l("The portal hit an unexpected problem. Your keys were not shown to anyone."),
+          _l("Try again; if it keeps happening, tell your administrator.")),
+    502: (_l("AWS answered unexpectedly"), _l("AWS sent an answer the portal could not use."),
+          _l("Try again in a moment.")),
+    503: (_l("AWS is not answering"), _l("AWS did not answer in time."),
+          _l("Wait a few seconds and try again; nothing was lost.")),
 }
 
 
@@ -74,9 +80,9 @@ def portal_error(err: PortalError):
 def csrf_error(err: CSRFError):
     """A form without a valid token: nothing was changed."""
     log.info("CSRF refusal on %s", request.path)
-    return render_error(400, "This form has expired",
-                        "For your safety the portal did not act on it: the form was too old or came from "
-                        "another site.", "Reload the page and submit the form again.")
+    return render_error(400, _("This form has expired"),
+                        _("For your safety the portal did not act on it: the form was too old or came from "
+                          "another site."), _("Reload the page and submit the form again."))
 
 
 def limits_unavailable(err: StorageError):
@@ -90,11 +96,14 @@ def dependency_unreachable(err: Exception):
     """The database or the session store did not answer in time: the portal's own 503, not a bare 500."""
     # The class name only: SQLAlchemy's message carries the statement and its parameters.
     log.warning("dependency unreachable on %s: %s", request.path, type(err).__name__)
-    store = "database" if isinstance(err, DATABASE_DOWN) else "session store"
     _give_page_a_session()
-    return render_error(503, f"The portal cannot reach its {store}",
-                        f"The portal cannot reach its {store} right now. Nothing was changed.",
-                        "Try again in a minute.", OUTAGE_RETRY_SECONDS)
+    if isinstance(err, DATABASE_DOWN):
+        title, message = _("The portal cannot reach its database"), _(
+            "The portal cannot reach its database right now. Nothing was changed.")
+    else:
+        title, message = _("The portal cannot reach its session store"), _(
+            "The portal cannot reach its session store right now. Nothing was changed.")
+    return render_error(503, title, message, _("Try again in a minute."), OUTAGE_RETRY_SECONDS)
 
 
 def _give_page_a_session() -> None:
@@ -124,7 +133,8 @@ def http_error(err: HTTPException):
         # Flask sends failures outside the view (opening or saving the session) here, as a 500.
         return dependency_unreachable(err.original_exception)
     status = err.code or 500
-    title, message, next_step = _TEXT.get(status, (err.name, "The portal could not do that.", "Go back and try again."))
+    title, message, next_step = _TEXT.get(status, (err.name, _("The portal could not do that."),
+                                                    _("Go back and try again.")))
     retry_after = None
     if status == 429:
         retry_after = _retry_after(err)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
+
+# Titles are class attributes, read when a page shows them: lazy, so they follow each request's language.
+# Messages are built when the error is raised, inside the request, so they are translated right there.
+
 
 class PortalError(Exception):
     """A failure the person can understand and act on."""
 
     status = 400
-    title = "That did not work"
+    title = lazy_gettext("That did not work")
 
     def __init__(self, message: str, next_step: str | None = None):
         super().__init__(message)
@@ -18,33 +24,33 @@ class PortalError(Exception):
 class InvalidInput(PortalError):
     """A form value is malformed; nothing was sent to AWS."""
 
-    title = "Please check what you typed"
+    title = lazy_gettext("Please check what you typed")
 
 
 class KeysRejected(PortalError):
     """AWS does not accept the access key pair."""
 
     status = 401
-    title = "AWS did not accept these keys"
+    title = lazy_gettext("AWS did not accept these keys")
 
 
 class KeysRefused(PortalError):
     """The keys work, but the portal will not take keys of this kind."""
 
     status = 403
-    title = "These keys cannot be used here"
+    title = lazy_gettext("These keys cannot be used here")
 
 
 class CodeRejected(PortalError):
     """AWS refused an MFA code."""
 
-    title = "That code was not accepted"
+    title = lazy_gettext("That code was not accepted")
 
 
 class CodeAlreadyUsed(PortalError):
     """The code was already spent; AWS refuses a code twice."""
 
-    title = "That code was already used"
+    title = lazy_gettext("That code was already used")
 
     def __init__(self, message: str, next_step: str | None = None, wait_seconds: int = 30):
         super().__init__(message, next_step)
@@ -55,19 +61,19 @@ class DeviceProblem(PortalError):
     """The MFA device is not in a state that allows this step."""
 
     status = 409
-    title = "Your MFA device needs attention"
+    title = lazy_gettext("Your MFA device needs attention")
 
 
 class AwsAccessDenied(PortalError):
     """IAM denied a call; the message names the missing action."""
 
     status = 403
-    title = "AWS denied this action"
+    title = lazy_gettext("AWS denied this action")
 
     def __init__(self, action: str, message: str | None = None, next_step: str | None = None):
         super().__init__(
-            message or f"Your IAM permissions do not allow {action}.",
-            next_step or f"Ask an AWS administrator to allow {action} for your user.",
+            message or _("Your IAM permissions do not allow %(action)s.", action=action),
+            next_step or _("Ask an AWS administrator to allow %(action)s for your user.", action=action),
         )
         self.action = action
 
@@ -76,11 +82,11 @@ class AwsUnavailable(PortalError):
     """AWS did not answer in time, throttled us or failed on its side."""
 
     status = 503
-    title = "AWS is not answering"
+    title = lazy_gettext("AWS is not answering")
 
-    def __init__(self, message: str = "AWS did not answer in time.", next_step: str | None = None,
-                 may_have_acted: bool = True):
-        super().__init__(message, next_step or "Wait a few seconds and try again; nothing was lost.")
+    def __init__(self, message: str | None = None, next_step: str | None = None, may_have_acted: bool = True):
+        super().__init__(message or _("AWS did not answer in time."),
+                         next_step or _("Wait a few seconds and try again; nothing was lost."))
         # False only when the request surely never reached AWS or AWS refused to start on it (throttling):
         # then an MFA code sent with it is still unspent.
         self.may_have_acted = may_have_acted
@@ -90,12 +96,12 @@ class AwsError(PortalError):
     """Any other AWS answer, kept with its error code for services to refine."""
 
     status = 502
-    title = "AWS answered with an error"
+    title = lazy_gettext("AWS answered with an error")
 
     def __init__(self, code: str, aws_message: str, operation: str):
         super().__init__(
-            f"AWS answered {code} to {operation}.",
-            "Try again; if it keeps happening, show this message to an AWS administrator.",
+            _("AWS answered %(code)s to %(operation)s.", code=code, operation=operation),
+            _("Try again; if it keeps happening, show this message to an AWS administrator."),
         )
         self.code = code
         self.aws_message = aws_message
@@ -106,10 +112,11 @@ class SessionExpired(PortalError):
     """The server-side session lost what this step needs."""
 
     status = 401
-    title = "Your session has ended"
+    title = lazy_gettext("Your session has ended")
 
-    def __init__(self, message: str = "For your safety the portal forgot your keys.", next_step: str | None = None):
-        super().__init__(message, next_step or "Sign in again with your access key pair.")
+    def __init__(self, message: str | None = None, next_step: str | None = None):
+        super().__init__(message or _("For your safety the portal forgot your keys."),
+                         next_step or _("Sign in again with your access key pair."))
 
 
 
@@ -122,40 +129,41 @@ class Conflict(PortalError):
 class LimitReached(Conflict):
     """AWS allows only so many of this kind of credential per user, and the person has them all."""
 
-    title = "You already have as many as AWS allows"
+    title = lazy_gettext("You already have as many as AWS allows")
 
 
 class NotThere(Conflict):
     """The credential was removed or changed meanwhile (NoSuchEntity)."""
 
-    title = "That is no longer there"
+    title = lazy_gettext("That is no longer there")
 
 
 class TryShortly(Conflict):
     """AWS is still applying an earlier change to this user (EntityTemporarilyUnmodifiable)."""
 
-    title = "AWS is still busy with your user"
+    title = lazy_gettext("AWS is still busy with your user")
 
 
 class StepUpNeeded(PortalError):
     """This change needs an MFA code accepted by AWS in the last few minutes."""
 
     status = 401
-    title = "Type a current code first"
+    title = lazy_gettext("Type a current code first")
 
 
 class TooManyFailedSignIns(PortalError):
     """A failed sign-in budget is spent; nothing was sent to AWS."""
 
     status = 429
-    title = "Too many failed sign-ins"
+    title = lazy_gettext("Too many failed sign-ins")
 
     def __init__(self, where: list[str], wait_seconds: int):
         super().__init__(
-            f"There have been too many failed sign-ins {' and '.join(where)}, so the portal has paused "
-            "those sign-ins for a while. Nothing was sent to AWS.",
-            f"Wait until the countdown below ends{_in_minutes(wait_seconds)}, then try again with the access key "
-            "pair exactly as you received it. Successful sign-ins never count against this limit.",
+            _("There have been too many failed sign-ins %(where)s, so the portal has paused those sign-ins for a "
+              "while. Nothing was sent to AWS.", where=_(" and ").join(map(str, where))),
+            _("Wait until the countdown below ends%(minutes)s, then try again with the access key pair exactly as "
+              "you received it. Successful sign-ins never count against this limit.",
+              minutes=_in_minutes(wait_seconds)),
         )
         self.wait_seconds = wait_seconds
 
@@ -164,23 +172,24 @@ class LimitsUnavailable(PortalError):
     """The store that counts attempts cannot be reached, so the portal will not send keys or codes to AWS."""
 
     status = 503
-    title = "Paused for a moment"
+    title = lazy_gettext("Paused for a moment")
     wait_seconds = 30
 
     @classmethod
     def for_sign_in(cls) -> LimitsUnavailable:
         """The words for a sign-in refused while attempts cannot be counted."""
-        return cls("Sign-in is paused: the portal cannot count failed attempts right now, so it is not "
-                   "checking keys with AWS.", "Wait a minute and try again. If it lasts, tell your administrator.")
+        return cls(_("Sign-in is paused: the portal cannot count failed attempts right now, so it is not checking "
+                     "keys with AWS."), _("Wait a minute and try again. If it lasts, tell your administrator."))
 
     @classmethod
     def for_actions(cls) -> LimitsUnavailable:
         """The words for a code check or admin action refused while attempts cannot be counted."""
-        return cls("Code checks and admin actions are paused: the portal cannot count attempts right now, so "
-                   "it sent nothing to AWS and nothing was changed.",
-                   "Wait a minute and try again (with a fresh code). If it lasts, tell your administrator.")
+        return cls(_("Code checks and admin actions are paused: the portal cannot count attempts right now, so it "
+                     "sent nothing to AWS and nothing was changed."),
+                   _("Wait a minute and try again (with a fresh code). If it lasts, tell your administrator."))
 
 
 def _in_minutes(seconds: int) -> str:
     """Add the wait in minutes where a countdown in seconds alone would be hard to read."""
-    return f" (about {-(-seconds // 60)} minutes)" if seconds >= 120 else ""
+    minutes = -(-seconds // 60)
+    return ngettext(" (about %(num)s minute)", " (about %(num)s minutes)", minutes) if seconds >= 120 else ""

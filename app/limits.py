@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import current_app, make_response, request, session
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
@@ -37,11 +38,13 @@ class SignInBudget:
 
     setting: str
     scope: str
-    words: str
+    words: str  # a lazy_gettext string
 
 
-PER_KEY = SignInBudget("SIGN_IN_LIMIT_PER_KEY", "sign-in-failures-per-key", "for this access key")
-PER_ADDRESS = SignInBudget("SIGN_IN_LIMIT_PER_ADDRESS", "sign-in-failures-per-address", "from your network")
+# The words are lazy: they are put into the refusal's sentence in the language of the request that hit the limit.
+PER_KEY = SignInBudget("SIGN_IN_LIMIT_PER_KEY", "sign-in-failures-per-key", lazy_gettext("for this access key"))
+PER_ADDRESS = SignInBudget("SIGN_IN_LIMIT_PER_ADDRESS", "sign-in-failures-per-address",
+                           lazy_gettext("from your network"))
 
 
 def rules(config, budget: SignInBudget) -> list[RateLimitItem]:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from cachelib import FileSystemCache
 from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -94,9 +95,9 @@ def refuse_cross_site_posts() -> None:
 def accept_only_form_fields() -> None:
     """Refuse files and JSON: Flask-WTF would hand them to text fields as objects, numbers or lists."""
     if request.files:
-        raise InvalidInput("The portal does not take file uploads.", "Type or paste the values into the form.")
+        raise InvalidInput(_("The portal does not take file uploads."), _("Type or paste the values into the form."))
     if request.is_json:
-        raise InvalidInput("The portal takes only what its own forms send.", "Use the form on the page.")
+        raise InvalidInput(_("The portal takes only what its own forms send."), _("Use the form on the page."))
 
 
 def sweep_expired_sessions() -> None:
@@ -123,7 +124,7 @@ def enforce_session_lifetime():
         if current_user.is_authenticated:
             logout_user()
         session.clear()
-        flash("Your session reached its maximum length, so the portal forgot your keys. Please sign in again.",
+        flash(_("Your session reached its maximum length, so the portal forgot your keys. Please sign in again."),
               "info")
         return redirect(url_for("auth.login"))
     return None
