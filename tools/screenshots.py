@@ -43,10 +43,9 @@ def _sign_in(page, user: dict, submit: bool = True) -> None:
 
 
 def _start(page) -> str:
-    """Start enrolling; wait for the QR image; return the setup key."""
+    """Start enrolling; wait for the QR code (inline SVG, part of the page); return the setup key."""
     page.get_by_role("button", name="Set up my MFA device").click()
-    page.wait_for_function("() => { const i = document.querySelector('.scan-qr img'); "
-                           "return i && i.complete && i.naturalWidth > 0; }")
+    page.locator(".scan-qr svg.qr-code").wait_for()
     return re.sub(r"\s+", "", page.locator("#manual-key").inner_text())
 
 

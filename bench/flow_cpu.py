@@ -1,0 +1,138 @@
+"""CPU and memory of whole enrollments: the portal's one gunicorn worker against botocore's own floor.
+
+    .venv/bin/python bench/flow_cpu.py [--enrollments 10] [--chromium /usr/bin/chromium]
+
+Runs the emulator and the portal (tools/live_portal.py, one worker), then walks new hires through
+the whole flow in headless Chromium, each in a fresh browser profile: sign-in page, sign in, set up
+the device, scan page, two codes, one more code, credentials, download, home. The worker's CPU time
+per enrollment comes from /proc/<pid>/stat around each walk. The floor is the CPU this process spends
+on the flow's six essential AWS calls (GetCallerIdentity, ListAccountAliases, ListMFADevices,
+CreateVirtualMFADevice, EnableMFADevice, GetSessionToken) with ready botocore clients, against the
+same emulator, in the same run: what any portal must pay. The worker's RSS is read after the last
+enrollment. Figures only; nothing here fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import botocore.session
+import pyotp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._util import cpu_seconds, rss_mb  # noqa: E402
+from tools.live_portal import live_portal  # noqa: E402
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+STEP = 30
+
+
+def codes(seed: str) -> tuple[str, str, str]:
+    """The codes of the previous, current and next step: enable with two, prove with the third."""
+    step = int(time.time()) // STEP
+    totp = pyotp.TOTP(seed)
+    return totp.generate_otp(step - 1), totp.generate_otp(step), totp.generate_otp(step + 1)
+
+
+def enroll(browser, url: str, user: dict) -> None:
+    """Walk one new hire through the whole flow in a fresh browser profile."""
+    context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.goto("/")
+    page.get_by_label("Access key ID").fill(user["access_key_id"])
+    page.get_by_label("Secret access key").fill(user["secret_access_key"])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Set up my MFA device").click()
+    seed = re.sub(r"\s+", "", page.locator("#manual-key").inner_text())
+    first, second, third = codes(seed)
+    page.get_by_label("First code").fill(first)
+    page.get_by_label("Next code").fill(second)
+    page.get_by_role("button", name="Enable my device").click()
+    page.get_by_label("Code from your authenticator app").fill(third)
+    page.get_by_role("button", name="Get credentials").click()
+    page.get_by_role("heading", name="Your session credentials").wait_for()
+    with page.expect_download():
+        page.locator("#panel-ini").get_by_role("link", name="Download as a file").click()
+    page.get_by_role("link", name="My MFA").click()
+    page.get_by_role("heading", name="MFA is set up").wait_for()
+    context.close()
+
+
+def floor_ms(endpoint_url: str, users: list[dict]) -> list[float]:
+    """CPU milliseconds of the six essential calls per user, with clients made before the clock starts."""
+    session = botocore.session.get_session()
+    figures = []
+    for user in users:
+        made = {service: session.create_client(service, region_name="us-east-1", endpoint_url=endpoint_url,
+                                               aws_access_key_id=user["access_key_id"],
+                                               aws_secret_access_key=user["secret_access_key"])
+                for service in ("sts", "iam")}
+        sts, iam = made["sts"], made["iam"]
+        spent = 0.0
+
+        def timed(call, **params):
+            """Run one call, adding its CPU time (not pyotp's, not the clients') to the total."""
+            nonlocal spent
+            started = time.process_time()
+            answer = call(**params)
+            spent += time.process_time() - started
+            return answer
+
+        name = timed(sts.get_caller_identity)["Arn"].rsplit("/", 1)[1]
+        timed(iam.list_account_aliases)
+        timed(iam.list_mfa_devices, UserName=name)
+        device = timed(iam.create_virtual_mfa_device, VirtualMFADeviceName=f"{name}-floor")["VirtualMFADevice"]
+        first, second, third = codes(device["Base32StringSeed"].decode())
+        timed(iam.enable_mfa_device, UserName=name, SerialNumber=device["SerialNumber"],
+              AuthenticationCode1=first, AuthenticationCode2=second)
+        timed(sts.get_session_token, SerialNumber=device["SerialNumber"], TokenCode=third, DurationSeconds=3600)
+        figures.append(spent * 1000)
+    return figures
+
+
+def main() -> None:
+    """Run the enrollments and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--enrollments", type=int, default=10)
+    parser.add_argument("--floor-users", type=int, default=5)
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    # +1: the first enrollment is a warm-up (Jinja compiles templates, botocore loads its models).
+    needed = args.enrollments + 1 + args.floor_users
+    with live_portal(seed_users=needed * 8, workers=1) as portal, sync_playwright() as playwright:
+        hires = [u for u in portal.users.values() if u["role"] == "new hire" and u["name"] != "new.hire"]
+        if len(hires) < needed:
+            raise SystemExit(f"only {len(hires)} new hires seeded, {needed} needed: raise seed_users")
+        master = portal.processes[-1].pid
+        worker = int(Path(f"/proc/{master}/task/{master}/children").read_text().split()[0])
+        browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+        per_enrollment = []
+        for number, user in enumerate(hires[:args.enrollments + 1]):
+            before = cpu_seconds([worker])
+            enroll(browser, portal.url, user)
+            if number:
+                per_enrollment.append((cpu_seconds([worker]) - before) * 1000)
+        rss = rss_mb(worker)
+        browser.close()
+        floor = floor_ms(portal.endpoint_url, hires[args.enrollments + 1:needed])
+    portal_ms, floor_median = statistics.median(per_enrollment), statistics.median(floor)
+    print(f"enrollments measured:        {len(per_enrollment)} (after one warm-up), one gunicorn worker")
+    print(f"worker CPU per enrollment:   median {portal_ms:.0f} ms  (min {min(per_enrollment):.0f}, "
+          f"max {max(per_enrollment):.0f})")
+    print(f"floor, six botocore calls:   median {floor_median:.1f} ms  (min {min(floor):.1f}, max {max(floor):.1f})")
+    print(f"ratio portal / floor:        {portal_ms / floor_median:.1f}  (goal <= 4)")
+    print(f"worker RSS after {len(per_enrollment) + 1} enrollments: {rss:.1f} MB  (goal <= 80)")
+
+
+if __name__ == "__main__":
+    main()
