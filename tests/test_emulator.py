@@ -356,10 +356,8 @@ def test_seed_demo_is_deterministic() -> None:
 
 @pytest.mark.usefixtures("aws")
 def test_seed_population_counts() -> None:
-    """The benchmark population has exactly the asked-for counts, quickly."""
-    started = time.perf_counter()
+    """The benchmark population has exactly the asked-for counts (bench/admin_refresh.py times it)."""
     seed.seed_population(5000, 4000, 200)
-    assert time.perf_counter() - started < 10
     iam = seed.backend()
     devices = iam.virtual_mfa_devices.values()
     assert len(iam.users) == 5000
