@@ -139,3 +139,20 @@ def test_ssh_key_flows_stay_inside_the_policy(iam, make_user, client, clock, aws
         operations(aws_calls))
     assert {"ListSSHPublicKeys"} == {op for _s, op, _p, mfa in aws_calls if "SSH" in op and not mfa}
     assert violations(aws_calls) == []
+
+
+def test_more_device_flows_stay_inside_the_policy(iam, make_user, client, clock, aws_calls):
+    """A hardware token, then removing the virtual device with the MFA session."""
+    from app.demo.own_credentials import hardware_seed
+
+    walker = Person(client, make_user("new.hire"))
+    walker.enroll_fully()
+    clock.advance(1)
+    seed = hardware_seed("GAHT12345678")
+    client.post("/security/devices", data={"device": "GAHT12345678", "code1": code(seed, -1), "code2": code(seed)})
+    client.post("/security/devices/remove/arn:aws:iam::123456789012:mfa/new.hire")
+
+    assert {"EnableMFADevice", "DeactivateMFADevice", "DeleteVirtualMFADevice"} <= set(operations(aws_calls))
+    assert all(mfa for _s, op, _p, mfa in aws_calls if op == "DeactivateMFADevice")
+    assert iam.list_mfa_devices(UserName="new.hire")["MFADevices"][0]["SerialNumber"] == "GAHT12345678"
+    assert violations(aws_calls) == []

@@ -169,12 +169,19 @@ def _session_user(session: _Session) -> User | None:
     return user
 
 
+def _hardware_token(serial: str | None):
+    """Return the demo hardware token with this serial, if it is one (see own_credentials)."""
+    from app.demo import own_credentials  # imports this module, hence here
+
+    return own_credentials.hardware_token(serial)
+
+
 def _enable_mfa_device(self: IamResponse) -> ActionResult:
     """EnableMFADevice that insists on two consecutive current codes of the device's seed."""
     serial = self._get_param("SerialNumber")
     # An unknown user is NoSuchEntity before anything is said about the codes.
     self.backend.get_user(self._get_param("UserName"))
-    device = self.backend.virtual_mfa_devices.get(serial)
+    device = self.backend.virtual_mfa_devices.get(serial) or _hardware_token(serial)
     if device is None:
         raise NotFoundException(f"VirtualMFADevice with serial number {serial} doesn't exist.")
     step = _consecutive_step(
@@ -213,7 +220,7 @@ def _resync_mfa_device(self: IamResponse) -> ActionResult:
 
 def _check_mfa(iam: IAMBackend, user: User, serial: str | None, code: str | None) -> None:
     """Accept a current, unused code of an MFA device enabled for this user, and mark it used."""
-    device = iam.virtual_mfa_devices.get(serial or "")
+    device = iam.virtual_mfa_devices.get(serial or "") or _hardware_token(serial)
     if device is None or serial not in user.mfa_devices or not code:
         raise _mfa_failed()
     totp = pyotp.TOTP(device.base32_string_seed)

@@ -12,9 +12,15 @@ def main(argv: list[str] | None = None) -> int:
     """Print the current and the next code for a setup key, and when the code changes."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m app.demo.totp SETUP_KEY", file=sys.stderr)
+        print("usage: python -m app.demo.totp SETUP_KEY  (or a demo hardware token's serial, GAHT + 8 digits)",
+              file=sys.stderr)
         return 2
-    totp = pyotp.TOTP("".join(args[0].split()).upper())
+    key = "".join(args[0].split()).upper()
+    if key.startswith("GAHT"):
+        from app.demo.own_credentials import hardware_seed  # any GAHT serial is a token in the demo
+
+        key = hardware_seed(key)
+    totp = pyotp.TOTP(key)
     now = time.time()
     print(f"current code: {totp.at(now)}   next code: {totp.at(now + 30)}   "
           f"(changes in {30 - int(now) % 30} s)")

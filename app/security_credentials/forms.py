@@ -6,8 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import EqualTo, InputRequired, Length, Regexp, ValidationError
 
+from ..enroll.forms import code_field
 from ..errors import InvalidInput
-from ..services import ssh_keys
+from ..services import more_devices, ssh_keys
 
 PROFILE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -68,3 +69,23 @@ class SshKeyForm(FlaskForm):
                                                        _ssh_key],
                          render_kw={"rows": "4", "spellcheck": "false", "autocapitalize": "none",
                                     "placeholder": "ssh-rsa AAAAB3Nza… you@laptop"})
+
+
+def _serial(form: FlaskForm, field: StringField) -> None:
+    """Check and normalise a hardware token's serial number."""
+    try:
+        field.data = more_devices.check_serial(field.data)
+    except InvalidInput as err:
+        raise ValidationError(err.message) from None
+
+
+class HardwareTokenForm(FlaskForm):
+    """A hardware token's serial and two consecutive codes from it."""
+
+    # Named "device" so the per-device code budget counts this token's serial.
+    device = StringField("Serial number", validators=[InputRequired("Type the serial number on the token's back."),
+                                                      Length(max=64), _serial],
+                         render_kw={"spellcheck": "false", "autocapitalize": "characters",
+                                    "placeholder": "GAHT12345678"})
+    code1 = StringField("First code", **code_field("Press the button and type the code."))
+    code2 = StringField("Next code", **code_field("Press the button again and type the new code."))

@@ -1,0 +1,72 @@
+"""MFA device views: the list, a hardware token, a backup device where allowed, removing one."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from .. import current
+from ..errors import AwsUnavailable, PortalError
+from ..forms import EmptyForm
+from ..limits import limit_code_checks
+from ..services import codes, devices, more_devices
+from . import bp, journal, state, stepup
+from .forms import HardwareTokenForm
+
+
+def _owned() -> list[devices.Device]:
+    """The person's devices as AWS lists them (hardware and FIDO too)."""
+    return devices.list_devices(state.client("iam"), current_user.caller)
+
+
+def _page(form: HardwareTokenForm, error: PortalError | None = None, status: int = 200):
+    """Render the device list and the hardware-token form."""
+    return render_template("security_credentials/devices.html", devices=_owned(), form=form, error=error,
+                           backup=more_devices.backup_allowed(current_app.config["MFA_DEVICE_NAME_PATTERN"]),
+                           next_code_in=codes.seconds_until_next()), status
+
+
+@bp.route("/devices", methods=["GET", "POST"])
+@login_required
+@limit_code_checks
+def devices_page():
+    """List the person's MFA devices and add a hardware TOTP token with two consecutive codes."""
+    form = HardwareTokenForm()
+    if not form.validate_on_submit():
+        return _page(form, status=400 if form.errors else 200)
+    serial = form.device.data
+    try:
+        code1, code2 = codes.normalise_pair(form.code1.data, form.code2.data)
+        with journal.attempt("hardware_token_enabled", device=serial):
+            with current.spending_codes(serial, code1, code2):
+                more_devices.enable_hardware(state.client("iam"), current_user.caller, serial, code1, code2,
+                                             len(_owned()))
+    except AwsUnavailable:
+        raise
+    except PortalError as err:
+        return _page(form, err, err.status)
+    flash(f"Your hardware token {serial} is enabled. You can pick it wherever the portal asks for a code.", "success")
+    return redirect(url_for("security_credentials.devices_page"))
+
+
+@bp.route("/devices/remove/<path:serial>", methods=["GET", "POST"])
+@login_required
+def remove_device(serial: str):
+    """Remove one of the person's devices after a confirmation that warns when it is the last one."""
+    owned = _owned()
+    device = next((d for d in owned if d.serial == serial), None)
+    if device is None:
+        abort(404)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return render_template("security_credentials/remove_device.html", device=device, form=form,
+                               last=len(owned) == 1)
+    asked = stepup.needs_recent_code()
+    if asked:
+        return asked
+    with journal.attempt("device_removed", device=serial, via="security credentials"):
+        more_devices.remove(state.mfa_iam(), current_user.user_name, serial)
+    flash(f"The device {device.name} is removed.", "success")
+    if len(owned) == 1:
+        return redirect(url_for("account.home"))
+    return redirect(url_for("security_credentials.devices_page"))

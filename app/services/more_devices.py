@@ -1,0 +1,52 @@
+"""More MFA devices: a hardware TOTP token, a backup virtual device where the policy allows, removing one."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import AwsError, CodeRejected, DeviceProblem, InvalidInput, LimitReached
+from . import devices
+from .identity import Caller
+
+MAX_DEVICES = 8  # AWS's quota of MFA devices per user, any mix
+_SERIAL = re.compile(r"^[A-Z0-9]{9,32}$")
+
+
+def check_serial(text: str | None) -> str:
+    """Return a hardware token's serial as AWS expects it (printed on its back, e.g. GAHT12345678)."""
+    serial = re.sub(r"[\s-]", "", text or "").upper()
+    if not _SERIAL.match(serial):
+        raise InvalidInput("A hardware token's serial number is 9 to 32 letters and digits, printed on its back "
+                           "(for example GAHT12345678).", "Type it without spaces.")
+    return serial
+
+
+def backup_allowed(pattern: str) -> bool:
+    """Tell whether the configured device names leave room for a second virtual device."""
+    # "{username}" alone is what the seed policy's mfa/${aws:username} allows: one virtual device.
+    return pattern.strip() != "{username}"
+
+
+def enable_hardware(iam: Any, caller: Caller, serial: str, code1: str, code2: str, owned: int) -> None:
+    """Assign a hardware TOTP token to the caller with two consecutive codes (EnableMFADevice)."""
+    if owned >= MAX_DEVICES:
+        raise LimitReached(f"AWS allows {MAX_DEVICES} MFA devices per user and you have {MAX_DEVICES}.",
+                           "Remove one you no longer use first.")
+    try:
+        devices.enable_device(iam, caller, serial, code1, code2)
+    except CodeRejected:
+        raise CodeRejected("AWS did not accept those two codes for this token.",
+                           "Press the token's button, type the code, press again and type the next one.") from None
+    except DeviceProblem:
+        raise DeviceProblem("AWS does not know a hardware token with this serial number, or it is assigned to "
+                            "someone else.", "Check the serial on the token's back.") from None
+    except AwsError as err:
+        if err.code == "LimitExceeded":
+            raise LimitReached(f"AWS allows {MAX_DEVICES} MFA devices per user.", "Remove one first.") from None
+        raise
+
+
+def remove(iam_with_mfa: Any, user_name: str, serial: str) -> None:
+    """Deactivate a device (and delete it if virtual), with the MFA session the policy demands."""
+    devices.remove_device(iam_with_mfa, user_name, serial)
