@@ -156,3 +156,20 @@ def test_more_device_flows_stay_inside_the_policy(iam, make_user, client, clock,
     assert all(mfa for _s, op, _p, mfa in aws_calls if op == "DeactivateMFADevice")
     assert iam.list_mfa_devices(UserName="new.hire")["MFADevices"][0]["SerialNumber"] == "GAHT12345678"
     assert violations(aws_calls) == []
+
+
+def test_signing_certificate_flows_stay_inside_the_policy(iam, make_user, client, clock, aws_calls):
+    """List, upload, switch off and delete a signing certificate, all with the MFA session."""
+    from test_own_certificates import pem
+
+    Person(client, make_user("new.hire")).enroll_fully()
+    client.post("/security/certificates", data={"body": pem()})
+    cert_id = iam.list_signing_certificates(UserName="new.hire")["Certificates"][0]["CertificateId"]
+    client.post(f"/security/certificates/{cert_id}/status")
+    client.post(f"/security/certificates/{cert_id}/delete")
+
+    ops = {op for _s, op, _p, _m in aws_calls if "SigningCertificate" in op}
+    assert ops == {"ListSigningCertificates", "UploadSigningCertificate", "UpdateSigningCertificate",
+                   "DeleteSigningCertificate"}
+    assert all(mfa for _s, op, _p, mfa in aws_calls if op in ops)
+    assert violations(aws_calls) == []

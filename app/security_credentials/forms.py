@@ -8,7 +8,7 @@ from wtforms.validators import EqualTo, InputRequired, Length, Regexp, Validatio
 
 from ..enroll.forms import code_field
 from ..errors import InvalidInput
-from ..services import more_devices, ssh_keys
+from ..services import more_devices, signing_certs, ssh_keys
 
 PROFILE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -89,3 +89,19 @@ class HardwareTokenForm(FlaskForm):
                                     "placeholder": "GAHT12345678"})
     code1 = StringField("First code", **code_field("Press the button and type the code."))
     code2 = StringField("Next code", **code_field("Press the button again and type the new code."))
+
+
+def _pem(form: FlaskForm, field: TextAreaField) -> None:
+    """Check the pasted certificate, keeping the normalised text for the upload."""
+    try:
+        field.data = signing_certs.check_pem(field.data)
+    except InvalidInput as err:
+        raise ValidationError(f"{err.message} {err.next_step or ''}".strip()) from None
+
+
+class CertificateForm(FlaskForm):
+    """One X.509 certificate in PEM."""
+
+    body = TextAreaField("Certificate (PEM)", validators=[InputRequired("Paste the certificate."), _pem],
+                         render_kw={"rows": "8", "spellcheck": "false", "autocapitalize": "none",
+                                    "placeholder": "-----BEGIN CERTIFICATE-----"})

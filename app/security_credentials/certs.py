@@ -1,0 +1,87 @@
+"""Signing-certificate views: list with ID, status and upload date; upload a PEM; status; delete."""
+
+from __future__ import annotations
+
+import re
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from ..errors import AwsUnavailable, PortalError
+from ..forms import EmptyForm
+from ..services import signing_certs
+from . import bp, journal, state, stepup
+from .forms import CertificateForm
+
+_CERT_ID = re.compile(r"^[A-Za-z0-9]{16,128}$")  # AWS: upper case; moto: lower
+
+
+def _listed() -> list[signing_certs.SigningCert]:
+    """The person's certificates (ListSigningCertificates needs the MFA session)."""
+    return signing_certs.list_certs(state.mfa_iam(), current_user.user_name)
+
+
+def _own(cert_id: str) -> signing_certs.SigningCert:
+    """Return one of the person's certificates, or 404."""
+    found = next((c for c in _listed() if c.cert_id == cert_id), None) if _CERT_ID.match(cert_id) else None
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.route("/certificates", methods=["GET", "POST"])
+@login_required
+def certificates():
+    """List signing certificates and upload one (a code within 5 minutes)."""
+    asked = stepup.needs_mfa_session()
+    if asked:
+        return asked
+    form, error = CertificateForm(), None
+    if form.validate_on_submit():
+        asked = stepup.needs_recent_code()
+        if asked:
+            return asked
+        try:
+            with journal.attempt("signing_cert_uploaded") as attempt:
+                cert = signing_certs.upload(state.mfa_iam(), current_user.user_name, form.body.data)
+                attempt.add(cert_id=cert.cert_id)
+        except AwsUnavailable:
+            raise
+        except PortalError as err:
+            error = err
+        else:
+            flash(f"Certificate {cert.cert_id} is uploaded.", "success")
+            return redirect(url_for("security_credentials.certificates"))
+    status = error.status if error else 400 if form.errors else 200
+    return render_template("security_credentials/certificates.html", certs=_listed(), form=form, error=error,
+                           act=EmptyForm(), max_certs=signing_certs.MAX_CERTS), status
+
+
+@bp.route("/certificates/<cert_id>/status", methods=["POST"])
+@login_required
+def cert_status(cert_id: str):
+    """Activate or deactivate one of the person's certificates."""
+    asked = stepup.needs_mfa_session()
+    if asked:
+        return asked
+    cert = _own(cert_id)
+    if EmptyForm().validate_on_submit():
+        status = "Inactive" if cert.status == "Active" else "Active"
+        with journal.attempt("signing_cert_status", cert_id=cert.cert_id, status=status):
+            signing_certs.set_status(state.mfa_iam(), current_user.user_name, cert.cert_id, status == "Active")
+    return redirect(url_for("security_credentials.certificates"))
+
+
+@bp.route("/certificates/<cert_id>/delete", methods=["POST"])
+@login_required
+def delete_cert(cert_id: str):
+    """Delete one of the person's certificates (the list page's button asks the browser to confirm first)."""
+    asked = stepup.needs_mfa_session()
+    if asked:
+        return asked
+    cert = _own(cert_id)
+    if EmptyForm().validate_on_submit():
+        with journal.attempt("signing_cert_deleted", cert_id=cert.cert_id):
+            signing_certs.delete(state.mfa_iam(), current_user.user_name, cert.cert_id)
+        flash(f"Certificate {cert.cert_id} is deleted.", "success")
+    return redirect(url_for("security_credentials.certificates"))

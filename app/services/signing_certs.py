@@ -1,0 +1,72 @@
+"""X.509 signing certificates: check a PEM, list, upload, activate or deactivate, delete (AWS allows two)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+
+from .. import aws
+from ..errors import InvalidInput
+from .access_keys import aware
+from .refusals import refused
+
+MAX_CERTS = 2  # AWS's quota of signing certificates per IAM user
+MAX_BODY = 16_384  # UploadSigningCertificate's length limit
+
+
+@dataclass(frozen=True)
+class SigningCert:
+    """One signing certificate as ListSigningCertificates shows it."""
+
+    cert_id: str
+    status: str
+    uploaded: datetime
+
+
+def check_pem(text: str | None) -> str:
+    """Return a PEM certificate as IAM will take it, or say what is wrong before AWS is asked."""
+    body = (text or "").strip()
+    if "PRIVATE KEY" in body:
+        raise InvalidInput("That is a private key. Never paste a private key anywhere.",
+                           "Paste the certificate: the block starting -----BEGIN CERTIFICATE-----.")
+    if len(body) > MAX_BODY or not body.startswith("-----BEGIN CERTIFICATE-----"):
+        raise InvalidInput("A signing certificate is one PEM block starting -----BEGIN CERTIFICATE-----.",
+                           "Paste the whole .pem or .crt file.")
+    try:
+        x509.load_pem_x509_certificate(body.encode())
+    except ValueError:
+        raise InvalidInput("This certificate is damaged: part of it is missing or changed.",
+                           "Copy the whole file again.") from None
+    return body
+
+
+def list_certs(iam_with_mfa: Any, user_name: str) -> list[SigningCert]:
+    """Return the user's signing certificates, oldest first."""
+    rows = aws.call(iam_with_mfa, "ListSigningCertificates", UserName=user_name).get("Certificates", [])
+    return sorted((SigningCert(r["CertificateId"], r["Status"], aware(r["UploadDate"])) for r in rows),
+                  key=lambda c: c.uploaded)
+
+
+def upload(iam_with_mfa: Any, user_name: str, body: str) -> SigningCert:
+    """Upload a checked certificate; AWS refuses a duplicate and a third one."""
+    with refused("signing certificate", limit=f"AWS allows {MAX_CERTS} signing certificates per user.",
+                 bad_input="AWS did not accept this certificate (it may already be uploaded, or have expired)."):
+        made = aws.call(iam_with_mfa, "UploadSigningCertificate", UserName=user_name, CertificateBody=body)
+    cert = made["Certificate"]
+    return SigningCert(cert["CertificateId"], cert["Status"], aware(cert["UploadDate"]))
+
+
+def set_status(iam_with_mfa: Any, user_name: str, cert_id: str, active: bool) -> None:
+    """Activate or deactivate one of the user's certificates."""
+    with refused("signing certificate"):
+        aws.call(iam_with_mfa, "UpdateSigningCertificate", UserName=user_name, CertificateId=cert_id,
+                 Status="Active" if active else "Inactive")
+
+
+def delete(iam_with_mfa: Any, user_name: str, cert_id: str) -> None:
+    """Delete one of the user's certificates."""
+    with refused("signing certificate"):
+        aws.call(iam_with_mfa, "DeleteSigningCertificate", UserName=user_name, CertificateId=cert_id)
