@@ -221,6 +221,8 @@ ADMIN_CALLS = [
     Call("iam", "ListUsers", {"MaxItems": 1000}),
     Call("iam", "ListVirtualMFADevices", {"AssignmentStatus": "Any"}),
     Call("iam", "ListMFADevices", {"UserName": "bob"}),
+    Call("iam", "ListAccessKeys", {"UserName": "bob"}),
+    Call("iam", "GetLoginProfile", {"UserName": "bob"}),
     Call("iam", "ListEntitiesForPolicy", {"PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/force-mfa"}),
     Call("iam", "GetGroup", {"GroupName": "developers"}),
     Call("iam", "ListGroupsForUser", {"UserName": "bob"}),

@@ -14,7 +14,7 @@ from .. import current, i18n
 from ..errors import AwsAccessDenied, PortalError
 from ..forms import EmptyForm, device_choices
 from ..limits import limit_admin_actions
-from ..services import audit, devices, reporting, snapshots
+from ..services import access_keys, audit, devices, reporting, snapshots
 from ..services.snapshots import PER_PAGE, SHOWS, SORTS, UserQuery
 from . import bp, charts
 from .access import admin_required
@@ -139,8 +139,10 @@ def _render_user(user_name: str, owned: list[devices.Device], form: ResetForm, s
     """Render one user's page: snapshot row, live devices, reset form, audit events."""
     snapshot = snapshots.latest()
     row = snapshots.user_row(snapshot.id, user_name) if snapshot else None
+    own = access_keys.of_user(current.mfa_client("iam"), user_name)
     return render_template("admin/user.html", user_name=user_name, devices=owned, form=form, row=row,
-                           snapshot=snapshot, events=snapshots.user_events(user_name)), status
+                           snapshot=snapshot, events=snapshots.user_events(user_name), own=own,
+                           stale_days=access_keys.STALE_DAYS), status
 
 
 def _reset_form(owned: list[devices.Device]) -> ResetForm:

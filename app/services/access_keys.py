@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import aws
-from ..errors import AwsAccessDenied, AwsUnavailable
+from ..errors import AwsAccessDenied, AwsError, AwsUnavailable
 from .refusals import refused
 
 MAX_KEYS = 2  # AWS's quota of access keys per IAM user
@@ -99,3 +99,24 @@ def delete_key(iam: Any, user_name: str, key_id: str) -> None:
     """Delete one of the user's keys for good."""
     with refused("access key"):
         aws.call(iam, "DeleteAccessKey", UserName=user_name, AccessKeyId=key_id)
+
+
+@dataclass(frozen=True)
+class OwnCredentials:
+    """What an admin sees of a user's own credentials: keys (age, status) and whether a console password exists."""
+
+    keys: list[AccessKey]
+    console_password: bool | None  # None: AWS did not say (denied or not answering)
+
+
+def of_user(iam_with_mfa: Any, user_name: str) -> OwnCredentials:
+    """Read another user's keys and console-password state with an admin's MFA session."""
+    keys = list_keys(iam_with_mfa, user_name, in_use="")
+    try:
+        aws.call(iam_with_mfa, "GetLoginProfile", UserName=user_name)
+        password: bool | None = True
+    except AwsError as err:
+        password = False if err.code == "NoSuchEntity" else None
+    except (AwsAccessDenied, AwsUnavailable):
+        password = None
+    return OwnCredentials(keys, password)
