@@ -55,14 +55,13 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to this app."""
     from flask_babel import lazy_gettext
 
-    from .current import load_user
-    from .extensions import csrf, db, limiter, login_manager, server_session
-    from .sessions import HybridSessionInterface
+    from .extensions import csrf, db, limiter, login_manager
+    from .session_interface import PortalSessionInterface
+    from .sessions import load_user
 
     db.init_app(app)
     csrf.init_app(app)
-    server_session.init_app(app)
-    app.session_interface = HybridSessionInterface(app.session_interface)
+    app.session_interface = PortalSessionInterface(app.config["SESSION_STORE"])
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -138,9 +138,10 @@ def http_error(err: HTTPException):
     retry_after = None
     if status == 429:
         retry_after = _retry_after(err)
-        from .services.audit import record
+        from .services.audit import Action, Outcome, record
+        from .sessions import current_actor
 
-        record("rate_limited", outcome="refused", reason=request.endpoint)
+        record(Action.RATE_LIMITED, current_actor(), Outcome.REFUSED, reason=request.endpoint)
     return render_error(status, title, message, next_step, retry_after)
 
 

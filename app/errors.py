@@ -193,3 +193,44 @@ def _in_minutes(seconds: int) -> str:
     """Add the wait in minutes where a countdown in seconds alone would be hard to read."""
     minutes = -(-seconds // 60)
     return ngettext(" (about %(num)s minute)", " (about %(num)s minutes)", minutes) if seconds >= 120 else ""
+
+
+class StoreUnavailable(PortalError):
+    """The session store (Redis, or the session file) cannot be reached."""
+
+    status = 503
+    title = lazy_gettext("The portal cannot reach its session store")
+
+    def __init__(self, message: str | None = None, next_step: str | None = None):
+        super().__init__(message or _("The portal cannot reach the store that keeps signed-in sessions."),
+                         next_step or _("Nothing was changed. Wait a minute and try again."))
+
+
+class AuditUnavailable(PortalError):
+    """The audit log cannot take the record an AWS action needs first, so the portal does not act."""
+
+    status = 503
+    title = lazy_gettext("The portal cannot record this action")
+
+    def __init__(self, message: str | None = None, next_step: str | None = None):
+        super().__init__(message or _("The portal cannot reach its audit log, and it never acts at AWS without "
+                                      "recording it first."),
+                         next_step or _("Nothing was changed at AWS. Wait a minute and try again."))
+
+
+class AlreadyEnrolled(PortalError):
+    """The person already has an MFA device; enrolling another goes through replacement."""
+
+    status = 409
+    title = lazy_gettext("You already have an MFA device")
+
+
+class SetupExpired(PortalError):
+    """The device being enrolled is no longer in this session."""
+
+    status = 409
+    title = lazy_gettext("That setup has ended")
+
+    def __init__(self, message: str | None = None, next_step: str | None = None):
+        super().__init__(message or _("That setup had expired, so nothing was enabled."),
+                         next_step or _("Start again to get a new QR code."))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import current_app, make_response, request, session
+from flask import current_app, make_response, request
 from flask_babel import lazy_gettext
 from flask_login import current_user
 from limits import RateLimitItem, parse_many
@@ -19,6 +19,7 @@ from limits.errors import StorageError
 
 from .errors import LimitsUnavailable, TooManyFailedSignIns
 from .extensions import limiter
+from .sessions import current_actor, portal
 
 log = logging.getLogger(__name__)
 CODES = "8 per minute;60 per hour"
@@ -83,7 +84,8 @@ def _refuse_if_spent(counters) -> None:
     from .services import audit
 
     for budget in budgets:
-        audit.record("rate_limited", outcome="refused", reason=request.endpoint, budget=budget.scope)
+        audit.record(audit.Action.RATE_LIMITED, current_actor(), audit.Outcome.REFUSED, reason=request.endpoint,
+                     budget=budget.scope)
     raise TooManyFailedSignIns([budget.words for budget in budgets], max(1, math.ceil(reset - time.time())))
 
 
@@ -123,7 +125,7 @@ def per_user() -> str:
 
 def per_device() -> str:
     """Count code submissions per MFA device: the one picked in the form, else the one being enrolled."""
-    serial = request.form.get("device") or (session.get("pending") or {}).get("serial")
+    serial = request.form.get("device") or portal().pending_serial
     return f"device:{serial[:_MAX_SERIAL]}" if serial else per_user()
 
 

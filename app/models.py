@@ -30,6 +30,10 @@ class AuditEvent(db.Model):
     user_agent: Mapped[str | None] = mapped_column(db.String(256))
     first_enrollment: Mapped[bool] = mapped_column(default=False)
     detail: Mapped[str | None] = mapped_column(db.Text)
+    # Unique per event, so a record spooled while the database was away lands exactly once.
+    event_key: Mapped[str | None] = mapped_column(db.String(32), unique=True)
+    # An outcome names the attempt it settles, written before the AWS call.
+    attempt_key: Mapped[str | None] = mapped_column(db.String(32), index=True)
 
 
 @event.listens_for(AuditEvent, "before_update")

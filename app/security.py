@@ -6,8 +6,7 @@ import logging
 import time
 from urllib.parse import urlsplit
 
-from cachelib import FileSystemCache
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -15,6 +14,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import InvalidInput
 from .extensions import talisman
+from .session_interface import STORE_ERROR
+from .sessions import portal
 
 CSP = {
     "default-src": "'self'",
@@ -31,7 +32,6 @@ _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 # keys) at DEBUG; these loggers keep only WARNING and above, whatever level an operator configures.
 _SECRET_BEARING_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.auth")
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-_SWEEP_EVERY = 60  # seconds between sweeps of the file session store, per process
 
 
 def init_security(app: Flask) -> None:
@@ -52,7 +52,7 @@ def init_security(app: Flask) -> None:
     keep_secrets_out_of_logs()
     app.before_request(refuse_cross_site_posts)
     app.before_request(accept_only_form_fields)
-    app.before_request(sweep_expired_sessions)
+    app.before_request(refuse_without_session_store)
     app.before_request(enforce_session_lifetime)
     app.after_request(no_store)
 
@@ -100,30 +100,23 @@ def accept_only_form_fields() -> None:
         raise InvalidInput(_("The portal takes only what its own forms send."), _("Use the form on the page."))
 
 
-def sweep_expired_sessions() -> None:
-    """Delete expired session files, at most once a minute per process."""
-    # cachelib runs without a file threshold (see setup.py), so without this an abandoned session's
-    # encrypted keys would stay on disk indefinitely; Redis expires its own entries.
-    store = current_app.config.get("SESSION_CACHELIB")
-    if not isinstance(store, FileSystemCache):
-        return
-    now = time.time()
-    state = current_app.extensions.setdefault("mfa_portal_session_sweep", {"next": 0.0})
-    if now < state["next"]:
-        return
-    state["next"] = now + _SWEEP_EVERY
-    store._remove_expired(now)  # cachelib's own expiry check, pinned in requirements.txt
+def refuse_without_session_store() -> None:
+    """Answer with the portal's own 503 page while the session store cannot be reached."""
+    error = request.environ.get(STORE_ERROR)
+    if error is not None:
+        raise error
 
 
 def enforce_session_lifetime():
     """End sessions older than the absolute timeout (the store's TTL handles idleness)."""
     if request.endpoint == "static":
         return None
-    created = session.get("created_at")
+    state = portal()
+    created = state.created_at
     if created and time.time() - created > current_app.config["ABSOLUTE_TIMEOUT"].total_seconds():
         if current_user.is_authenticated:
             logout_user()
-        session.clear()
+        state.end()
         flash(_("Your session reached its maximum length, so the portal forgot your keys. Please sign in again."),
               "info")
         return redirect(url_for("auth.login"))

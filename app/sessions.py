@@ -1,80 +1,329 @@
-"""Sessions: a signed cookie before sign-in, the encrypted server-side store after it."""
+"""The typed session: the only way views and services reach the signed-in person's state."""
 
 from __future__ import annotations
 
-from flask import Flask, Request, Response, request
-from flask.sessions import SecureCookieSessionInterface, SessionInterface, SessionMixin
-from flask_session.base import ServerSideSession, ServerSideSessionInterface
+import base64
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
 
-ANONYMOUS_COOKIE = "mfa_portal_pre"
-SIGNED_IN_KEY = "identity"
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app, g, session
+from flask_login import UserMixin
+
+from . import aws
+from .errors import SessionExpired
+from .services.audit import Actor
+from .services.credentials import SessionCredentials
+from .services.identity import Caller
+
+SPENT_CODE_MEMORY = 150  # seconds a spent code is remembered: AWS's window plus the app's drift
+# Each secret is sealed under its own key name, so a request that changes one never rewrites another.
+_SEALED = "sealed:"
 
 
-class _AnonymousCookie(SecureCookieSessionInterface):
-    """Flask's signed cookie under its own name, for visitors who hold no secret yet."""
+class Sealer:
+    """Fernet under a key derived from SECRET_KEY, so a stolen session store alone yields nothing."""
 
-    def get_cookie_name(self, app: Flask) -> str:
-        """Keep it apart from the server-side session's cookie."""
-        return ANONYMOUS_COOKIE
+    def __init__(self, secret_key: str):
+        raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"mfa-portal", info=b"session vault").derive(
+            secret_key.encode())
+        self.fernet = Fernet(base64.urlsafe_b64encode(raw))
+
+    def seal(self, value: Any) -> str:
+        """Encrypt a JSON-ready value."""
+        return self.fernet.encrypt(json.dumps(value).encode()).decode()
+
+    def unseal(self, token: str | None) -> Any:
+        """Decrypt, or None for a rotated SECRET_KEY or a tampered store (forget rather than fail)."""
+        if not token:
+            return None
+        try:
+            return json.loads(self.fernet.decrypt(token.encode()))
+        except (InvalidToken, ValueError):
+            return None
 
 
-class HybridSessionInterface(SessionInterface):
-    """Anonymous visitors hold only a CSRF token and flashes, so they get no server-side entry.
+@dataclass(frozen=True)
+class PendingDevice:
+    """A virtual device created and not yet enabled: its serial, when, and the seed shown once."""
 
-    Storing a server-side session for every sign-in page view costs a store write per
-    visit and lets anonymous traffic fill the store; an anonymous session also has no
-    server-side id to fix in advance, so fixation is impossible by construction.
-    """
+    serial: str
+    created: float
+    seed: str
 
-    def __init__(self, server: ServerSideSessionInterface):
-        """Wrap Flask-Session's interface."""
-        self.server = server
-        self.cookie = _AnonymousCookie()
 
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
-        """Load the server-side session of a signed-in person, else the anonymous cookie."""
-        if request.path.startswith(f"{app.static_url_path}/"):
-            # Files need no session: skip the store read (and its decryption) a page would pay for.
-            return self.make_null_session(app)
-        if request.cookies.get(app.config["SESSION_COOKIE_NAME"]):
-            stored = self.server.open_session(app, request)
-            if SIGNED_IN_KEY in stored:
-                return stored
-        return self.cookie.open_session(app, request)
+@dataclass(frozen=True)
+class CredentialsChoice:
+    """How the person asked for their session credentials."""
 
-    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        """Write the session where its content belongs, moving it when that changed."""
-        if request.endpoint == "static" and not session.modified:
-            # Stylesheets and scripts are not activity: they must not restart the idle timeout,
-            # and need not cost a store write each.
-            return
-        if SIGNED_IN_KEY in session:
-            if not isinstance(session, ServerSideSession):
-                session = self._to_server(session)
-                response.delete_cookie(ANONYMOUS_COOKIE, path=self.cookie.get_cookie_path(app))
-            self.server.save_session(app, session, response)
-            return
-        if isinstance(session, ServerSideSession):
-            # Signed out (or never signed in on this id): drop the store entry, keep flashes in the cookie.
-            anonymous = self.cookie.session_class(dict(session))
-            anonymous.modified = bool(anonymous)
-            session.clear()
-            session.modified = True
-            self.server.save_session(app, session, response)
-            session = anonymous
-        self.cookie.save_session(app, session, response)
+    profile: str = "default"
+    duration: int = 0
+    device: str | None = None
 
-    def regenerate(self, session: SessionMixin) -> None:
-        """Give a server-side session a new id; an anonymous one gets a fresh id when it moves."""
-        if isinstance(session, ServerSideSession):
-            self.server.regenerate(session)
 
-    def _to_server(self, session: SessionMixin) -> ServerSideSession:
-        """Move a just-signed-in session into the store under a brand-new id."""
-        data = dict(session)
-        # A CSRF token chosen before sign-in could be known to whoever planted the cookie.
-        data.pop("csrf_token", None)
-        moved = self.server.session_class(data, sid=self.server._generate_sid(self.server.sid_length),
-                                          permanent=True)
-        moved.modified = True
-        return moved
+class PortalSession:
+    """Typed access to one request's session; every write touches only its own key."""
+
+    def __init__(self, raw: Any, sealer: Sealer, settings: aws.Settings):
+        self._raw = raw
+        self._sealer = sealer
+        self.settings = settings
+
+    # Sign-in and sign-out --------------------------------------------------------------------------
+    def begin(self, caller: Caller, keys: aws.Keys, alias: str | None) -> None:
+        """Start a fresh signed-in session (a new id: the old one, if any, ends)."""
+        self._raw.clear()
+        self._raw["identity"] = caller.as_dict()
+        self._raw["alias"] = alias
+        self._raw["created_at"] = time.time()
+        self.replace_keys(keys)
+
+    def end(self) -> None:
+        """Forget everything: the store entry is deleted, in-flight requests cannot restore it."""
+        self._raw.clear()
+
+    @property
+    def caller(self) -> Caller | None:
+        """Who signed in, as GetCallerIdentity said."""
+        identity = self._raw.get("identity")
+        return Caller(**identity) if identity else None
+
+    @property
+    def signed_in(self) -> bool:
+        """Tell whether this session belongs to a signed-in person with keys."""
+        return "identity" in self._raw and _SEALED + "keys" in self._raw
+
+    @property
+    def alias(self) -> str | None:
+        """The account alias read at sign-in."""
+        return self._raw.get("alias")
+
+    @property
+    def created_at(self) -> float | None:
+        """When this sign-in happened (for the absolute timeout)."""
+        return self._raw.get("created_at")
+
+    def keys(self) -> aws.Keys:
+        """Return the long-term keys, or end the step if they are gone."""
+        pair = self._unseal("keys")
+        if not pair:
+            raise SessionExpired()
+        return aws.Keys(pair["access_key_id"], pair["secret_access_key"])
+
+    def replace_keys(self, keys: aws.Keys) -> None:
+        """Seal the long-term key pair the portal signs pre-MFA calls with (sign-in, key rotation)."""
+        self._seal("keys", {"access_key_id": keys.access_key_id, "secret_access_key": keys.secret_access_key})
+
+    def client(self, service: str) -> Any:
+        """Return a client signed with the person's long-term keys (calls allowed before MFA)."""
+        return aws.client(service, self.keys(), self.settings)
+
+    def mfa_client(self, service: str) -> Any:
+        """Return a client signed with the MFA session credentials (calls that need MFA)."""
+        creds = self.mfa_credentials
+        if creds is None:
+            raise SessionExpired("This step needs a current MFA code first.", "Get session credentials, then retry.")
+        return aws.client(service, creds.keys(), self.settings)
+
+    # Enrollment ------------------------------------------------------------------------------------
+    @property
+    def pending(self) -> PendingDevice | None:
+        """The device being enrolled, with its seed, if this session still holds both."""
+        meta = self._raw.get("pending")
+        seed = self._unseal("pending_seed") if meta else None
+        return PendingDevice(meta["serial"], meta["created"], seed) if seed else None
+
+    @property
+    def has_pending(self) -> bool:
+        """Tell whether an enrollment is under way, without decrypting the seed."""
+        return "pending" in self._raw and _SEALED + "pending_seed" in self._raw
+
+    @property
+    def pending_serial(self) -> str | None:
+        """The serial of the device being enrolled (rate limits count per device)."""
+        meta = self._raw.get("pending")
+        return meta["serial"] if meta else None
+
+    def hold_pending(self, serial: str, seed: str) -> None:
+        """Keep a new device's seed sealed until it is enabled."""
+        self._seal("pending_seed", seed)
+        self._raw["pending"] = {"serial": serial, "created": time.time()}
+
+    def drop_pending(self) -> None:
+        """Forget the seed for good: AWS holds the device now, or the setup was abandoned."""
+        self._raw.pop(_SEALED + "pending_seed", None)
+        self._raw.pop("pending", None)
+
+    @property
+    def enrolling(self) -> str | None:
+        """The serial of a device enabled in this session and not yet proven with a session token."""
+        return self._raw.get("enrolling")
+
+    def set_enrolling(self, serial: str | None) -> None:
+        """Remember (or, with None, forget) the device whose proof is owed."""
+        if serial is None:
+            self._raw.pop("enrolling", None)
+        else:
+            self._raw["enrolling"] = serial
+
+    @property
+    def replacing(self) -> bool:
+        """Tell whether this enrollment replaces a removed device."""
+        return bool(self._raw.get("replacing"))
+
+    def take_replacing(self) -> bool:
+        """Tell whether this enrollment replaces a removed device, and forget it."""
+        return bool(self._raw.pop("replacing", False))
+
+    def set_replacing(self) -> None:
+        """Mark the next enabling as a replacement, not a first enrollment."""
+        self._raw["replacing"] = True
+
+    # Codes -----------------------------------------------------------------------------------------
+    def spent_codes(self, now: float | None = None) -> list[dict]:
+        """Codes recently sent to AWS, which it would refuse a second time."""
+        now = time.time() if now is None else now
+        return [entry for entry in self._raw.get("used_codes", []) if now - entry["at"] < SPENT_CODE_MEMORY]
+
+    def spend(self, serial: str, *codes: str, now: float | None = None) -> None:
+        """Remember codes as spent on this device."""
+        now = time.time() if now is None else now
+        self._raw["used_codes"] = self.spent_codes(now) + [{"serial": serial, "code": c, "at": now} for c in codes]
+
+    def mark_proven(self, now: float | None = None) -> None:
+        """Record that AWS just accepted a code from the person's device (for step-up checks)."""
+        self._raw["proven_at"] = time.time() if now is None else now
+
+    def proven_within(self, seconds: float, now: float | None = None) -> bool:
+        """Tell whether AWS accepted one of the person's codes within the last `seconds`."""
+        at = self._raw.get("proven_at")
+        return at is not None and ((time.time() if now is None else now) - at) <= seconds
+
+    # Session credentials ---------------------------------------------------------------------------
+    @property
+    def mfa_credentials(self) -> SessionCredentials | None:
+        """Unexpired MFA session credentials obtained in this portal session."""
+        data = self._unseal("session_credentials")
+        if not data:
+            return None
+        creds = SessionCredentials.from_dict(data)
+        return None if creds.expired() else creds
+
+    @property
+    def has_mfa_credentials(self) -> bool:
+        """Tell cheaply whether credentials are held (expiry is checked where they are used)."""
+        return _SEALED + "session_credentials" in self._raw
+
+    @property
+    def credentials_choice(self) -> CredentialsChoice:
+        """The profile, duration and device of the last credentials."""
+        return CredentialsChoice(**self._raw.get("credentials_meta", {}))
+
+    def keep_credentials(self, creds: SessionCredentials, choice: CredentialsChoice | None = None) -> None:
+        """Seal new session credentials (and how they were asked for)."""
+        self._seal("session_credentials", creds.as_dict())
+        if choice is not None:
+            self._raw["credentials_meta"] = {"profile": choice.profile, "duration": choice.duration,
+                                             "device": choice.device}
+
+    def forget_credentials(self) -> None:
+        """Drop the session credentials (they stay valid at AWS until they expire)."""
+        self._raw.pop(_SEALED + "session_credentials", None)
+        self._raw.pop("credentials_meta", None)
+
+    # Admin -----------------------------------------------------------------------------------------
+    @property
+    def admin_by_group(self) -> bool:
+        """Whether the admin group check, made with the MFA session, found this person."""
+        return bool(self._raw.get("is_admin"))
+
+    def set_admin_by_group(self, value: bool) -> None:
+        """Remember the admin group check's answer."""
+        self._raw["is_admin"] = bool(value)
+
+    # One-shot secrets and small per-flow state -----------------------------------------------------
+    def put_secret(self, name: str, value: Any) -> None:
+        """Seal a secret a later page shows once (a new access key's secret, say)."""
+        self._seal("secret:" + name, value)
+
+    def take_secret(self, name: str) -> Any:
+        """Return a one-shot secret and drop it, so a reload never shows it again."""
+        value = self._unseal("secret:" + name)
+        self._raw.pop(_SEALED + "secret:" + name, None)
+        return value
+
+    def peek_secret(self, name: str) -> Any:
+        """Read a one-shot secret without dropping it."""
+        return self._unseal("secret:" + name)
+
+    def flow(self, name: str) -> dict | None:
+        """Non-secret state of a multi-step flow (rotation progress, say)."""
+        return self._raw.get("flow:" + name)
+
+    def set_flow(self, name: str, value: dict | None) -> None:
+        """Save (or, with None, forget) a flow's non-secret state."""
+        if value is None:
+            self._raw.pop("flow:" + name, None)
+        else:
+            self._raw["flow:" + name] = value
+
+    # Internals -------------------------------------------------------------------------------------
+    def _seal(self, name: str, value: Any) -> None:
+        self._raw[_SEALED + name] = self._sealer.seal(value)
+
+    def _unseal(self, name: str) -> Any:
+        return self._sealer.unseal(self._raw.get(_SEALED + name))
+
+
+def portal() -> PortalSession:
+    """Return this request's typed session."""
+    state = g.get("_portal_session")
+    if state is None:
+        app = current_app
+        sealer = app.extensions.get("mfa_portal_sealer")
+        if sealer is None:
+            sealer = app.extensions["mfa_portal_sealer"] = Sealer(app.config["SECRET_KEY"])
+        state = g._portal_session = PortalSession(session, sealer, aws.Settings.from_config(app.config))
+    return state
+
+
+class PortalUser(UserMixin):
+    """The Flask-Login user, rebuilt each request from the server-side session."""
+
+    def __init__(self, caller: Caller):
+        self.caller = caller
+        self.id = caller.arn
+        self.arn = caller.arn
+        self.user_name = caller.user_name
+
+    @property
+    def is_admin(self) -> bool:
+        """Tell whether the configuration names this user (or, after MFA, their group) as admin."""
+        return portal().admin_by_group or self.user_name in current_app.config["ADMIN_USERS"]
+
+    @property
+    def has_mfa_session(self) -> bool:
+        """Tell whether this portal session holds unexpired MFA session credentials."""
+        return portal().mfa_credentials is not None
+
+
+def load_user(user_id: str) -> PortalUser | None:
+    """Flask-Login loader: only the identity stored at sign-in is accepted."""
+    state = portal()
+    caller = state.caller
+    if caller and caller.arn == user_id and state.signed_in:
+        return PortalUser(caller)
+    return None
+
+
+def current_actor() -> Actor:
+    """Who is acting in this request and from where, for the audit log."""
+    from flask import request
+
+    caller = portal().caller
+    return Actor(arn=caller.arn if caller else None, user_name=caller.user_name if caller else None,
+                 source_ip=request.remote_addr, user_agent=request.user_agent.string or None)

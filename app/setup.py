@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 
-from cachelib import FileSystemCache
 from flask import Flask
 
 from . import backends, limit_store
@@ -69,21 +68,19 @@ def _configure_sessions(app: Flask) -> None:
     # Flask presets False; only local development may send the session cookie over plain HTTP.
     config["SESSION_COOKIE_SECURE"] = not (config["DEMO_MODE"] or config.get("TESTING")
                                            or config["ALLOW_INSECURE_HTTP"])
-    if "SESSION_TYPE" in config:
+    if "SESSION_STORE" in config:
         return
+    from .session_store import RedisStore, SqliteStore
+
     if config["REDIS_URL"]:
         import redis
 
-        config["SESSION_TYPE"] = "redis"
-        config["SESSION_REDIS"] = redis.Redis.from_url(config["REDIS_URL"], **backends.redis_options(config))
+        connection = redis.Redis.from_url(config["REDIS_URL"], **backends.redis_options(config))
+        config["SESSION_STORE"] = RedisStore(connection, config["SESSION_KEY_PREFIX"])
     else:
-        config["SESSION_TYPE"] = "cachelib"
-        # Files work across several gunicorn workers on one host, unlike process memory. No threshold:
-        # past one, cachelib rescans the folder on every write and evicts the oldest (real) sessions,
-        # so a flood of anonymous sign-in pages would sign people out; security.sweep_expired_sessions
-        # deletes expired files instead.
-        config["SESSION_CACHELIB"] = FileSystemCache(str(private_dir(os.path.join(app.instance_path, "sessions"))),
-                                                     threshold=0, mode=0o600)
+        # A SQLite file works across the gunicorn workers of one host, unlike process memory, and its
+        # write lock makes each per-key update atomic.
+        config["SESSION_STORE"] = SqliteStore(str(private_sqlite(private_dir(app.instance_path) / "sessions.sqlite")))
 
 
 def _limit_store_options(config) -> dict:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import boto3
 import pyotp
 import pytest
-from cachelib import FileSystemCache
 from moto import mock_aws
 
 from app import create_app
@@ -74,12 +73,13 @@ def make_user(iam):
 
 def make_test_app(tmp_path, **overrides):
     """Build an app with test settings and its own database and session folder."""
+    import os
+
+    os.makedirs(tmp_path, exist_ok=True)
     config = {
         "TESTING": True,
         "WTF_CSRF_ENABLED": False,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/portal.sqlite",
-        "SESSION_TYPE": "cachelib",
-        "SESSION_CACHELIB": FileSystemCache(str(tmp_path / "sessions"), mode=0o600),
         "RATELIMIT_ENABLED": False,
     }
     config.update(overrides)

@@ -95,7 +95,8 @@ def get_routes(app) -> list[str]:
 def audit_actions(app) -> list[str]:
     """The audit log's actions, oldest first."""
     with app.app_context():
-        return [event.action for event in AuditEvent.query.order_by(AuditEvent.id)]
+        # Attempts precede every AWS action; the outcomes say what happened.
+        return [event.action for event in AuditEvent.query.order_by(AuditEvent.id) if event.outcome != "attempt"]
 
 
 def database_text(app) -> str:
@@ -109,19 +110,19 @@ def database_text(app) -> str:
 
 
 def store(app):
-    """The FileSystemCache the app keeps sessions in."""
-    return app.config["SESSION_CACHELIB"]
+    """The store the app keeps signed-in sessions in."""
+    return app.config["SESSION_STORE"]
 
 
 def store_entry(app, session_id: str):
     """The stored session for an id, or None when the store has no such entry."""
-    return store(app).get(app.config["SESSION_KEY_PREFIX"] + session_id)
+    return store(app).load(session_id) if session_id else None
 
 
 def store_files_bytes(app) -> bytes:
-    """The raw bytes of every session file as they lie on disk."""
-    folder = store(app)._path
-    return b"".join(open(os.path.join(folder, name), "rb").read() for name in sorted(os.listdir(folder)))
+    """The raw bytes of the session store's files (database, WAL) as they lie on disk."""
+    path = store(app).path
+    return b"".join(open(path + suffix, "rb").read() for suffix in ("", "-wal") if os.path.exists(path + suffix))
 
 
 def session_id(client, name: str = "mfa_portal") -> str | None:
@@ -256,3 +257,26 @@ def _raise(error: Exception):
         raise error
 
     return fail
+
+
+def unsealed(app, entry: dict) -> dict:
+    """Open a stored session's sealed values with the app's key, as only the portal itself can."""
+    from app.sessions import Sealer
+
+    sealer = Sealer(app.config["SECRET_KEY"])
+    opened = {name.removeprefix("sealed:"): sealer.unseal(value) for name, value in (entry or {}).items()
+              if name.startswith("sealed:")}
+    return {name: value for name, value in opened.items() if value is not None}
+
+
+def stored_session_ids(app) -> list[str]:
+    """Every session id the SQLite store holds, expired or not (what lies on disk)."""
+    import sqlite3
+
+    with sqlite3.connect(store(app).path) as db:
+        return sorted(row[0] for row in db.execute("SELECT sid FROM portal_session"))
+
+
+def outcomes():
+    """Query the audit log's outcomes, leaving out the attempts written before each AWS call."""
+    return AuditEvent.query.filter(AuditEvent.outcome != "attempt")

@@ -13,6 +13,7 @@ from test_admin_helpers import ADMIN, enrolled, refresh
 
 from app.extensions import db
 from app.models import AuditEvent
+from security_helpers import outcomes
 
 pytest_plugins = ["admin_fixtures"]
 
@@ -100,7 +101,7 @@ def test_audit_export_is_audited(history, lite_app):
     assert {r["action"] for r in rows} == {"sign_in"} and len(rows) == 2
     assert all(r["at"].endswith("Z") for r in rows)
     with lite_app.app_context():
-        event = AuditEvent.query.filter_by(action="admin_audit_export").one()
+        event = outcomes().filter_by(action="admin_audit_export").one()
         assert event.subject == ADMIN and '"rows": 2' in event.detail and '"action": "sign_in"' in event.detail
 
 
@@ -127,7 +128,7 @@ def test_every_step_is_audited_and_no_secret_is_stored(admin_app, iam, make_user
     assert admin.client.post("/admin/audit/export", data={}).status_code == 200
 
     with admin_app.app_context():
-        steps = [(e.action, e.subject, e.outcome) for e in AuditEvent.query.order_by(AuditEvent.id)]
+        steps = [(e.action, e.subject, e.outcome) for e in outcomes().order_by(AuditEvent.id)]
         flow = ["sign_in", "device_created", "device_enabled", "credentials_issued", "enrollment_completed"]
         assert steps == ([(a, ADMIN, "success") for a in flow] + [(a, "new.hire", "success") for a in flow]
                          + [("admin_refresh", ADMIN, "success"), ("admin_export", ADMIN, "success"),

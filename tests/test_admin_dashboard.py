@@ -13,9 +13,10 @@ from moto.iam.responses import IamResponse
 from test_admin_helpers import ADMIN, refresh, table_users, with_mfa
 
 from app.demo import seed
-from app.models import AuditEvent, ReportSnapshot, ReportUser
+from app.models import ReportSnapshot, ReportUser
 from app.services import reporting, snapshots
 from conftest import make_test_app
+from security_helpers import outcomes
 
 pytest_plugins = ["admin_fixtures"]
 
@@ -114,7 +115,7 @@ def test_csv_equals_the_filtered_pages(crowd, admin_app, show, sort, order):
     if show == "all":
         assert total == 132 and f"Page 1 of {math.ceil(132 / 50)}" in first
     with admin_app.app_context():
-        event = AuditEvent.query.filter_by(action="admin_export").one()
+        event = outcomes().filter_by(action="admin_export").one()
         assert f'"rows": {total}' in event.detail and f'"show": "{show}"' in event.detail
 
 
@@ -201,7 +202,7 @@ def test_throttling_shows_the_busy_page(lite_app, iam, make_user, monkeypatch):
     assert page.status_code == 503 and "AWS is not answering" in page.get_data(as_text=True)
     with lite_app.app_context():
         assert ReportSnapshot.query.count() == 0
-        event = AuditEvent.query.filter_by(action="admin_refresh").one()
+        event = outcomes().filter_by(action="admin_refresh").one()
         assert event.outcome == "failure" and "AwsUnavailable" in event.detail
 
 

@@ -12,6 +12,7 @@ from app.demo import seed
 from app.errors import AwsAccessDenied
 from app.models import AuditEvent
 from app.policy import Call, Principal, check_calls, load_policy
+from security_helpers import outcomes
 
 pytest_plugins = ["admin_fixtures"]
 
@@ -30,7 +31,7 @@ def admin(lite_app, iam, make_user):
 def events(app, action: str) -> list[AuditEvent]:
     """Return the audit events of one action, oldest first."""
     with app.app_context():
-        return AuditEvent.query.filter_by(action=action).order_by(AuditEvent.id).all()
+        return outcomes().filter_by(action=action).order_by(AuditEvent.id).all()
 
 
 def test_user_page_lists_live_devices_with_a_confirmed_reset_form(admin):

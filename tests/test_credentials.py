@@ -15,6 +15,7 @@ from app.services import credentials as service
 from app.services import formats
 from app.services.credentials import SessionCredentials
 from conftest import Person, code, operations
+from security_helpers import outcomes
 
 SERIAL = "arn:aws:iam::123456789012:mfa/new.hire"
 
@@ -38,11 +39,10 @@ def test_the_last_enrollment_code_is_refused_before_aws_with_guidance(person, aw
 
 
 def test_enrollment_counts_complete_only_after_session_token(person, app):
-    from app.models import AuditEvent
 
     enrolled(person)
     with app.app_context():
-        assert AuditEvent.query.filter_by(action="enrollment_completed").count() == 0
+        assert outcomes().filter_by(action="enrollment_completed").count() == 0
     wrong = person.get_credentials(token="000000")
     assert wrong.status_code == 400
     assert "did not accept this code" in wrong.get_data(as_text=True)
@@ -51,8 +51,8 @@ def test_enrollment_counts_complete_only_after_session_token(person, app):
     assert "enabled a moment ago" in wrong.get_data(as_text=True)
     assert person.get_credentials().status_code == 200
     with app.app_context():
-        assert AuditEvent.query.filter_by(action="enrollment_completed").count() == 1
-        issued = AuditEvent.query.filter_by(action="credentials_issued", outcome="success").one()
+        assert outcomes().filter_by(action="enrollment_completed").count() == 1
+        issued = outcomes().filter_by(action="credentials_issued", outcome="success").one()
         assert json.loads(issued.detail)["duration"] == 43200
 
 
@@ -197,7 +197,6 @@ def test_expired_credentials_are_not_offered(person, client, monkeypatch):
 
 
 def test_enrollment_completes_even_after_signing_out_before_the_proof(person, client, clock, app):
-    from app.models import AuditEvent
 
     enrolled(person)
     client.post("/logout")
@@ -208,4 +207,4 @@ def test_enrollment_completes_even_after_signing_out_before_the_proof(person, cl
     later = person.get_credentials(token=code(person.seed))  # a later everyday use is not a second completion
     assert later.status_code == 200
     with app.app_context():
-        assert AuditEvent.query.filter_by(action="enrollment_completed").count() == 1
+        assert outcomes().filter_by(action="enrollment_completed").count() == 1

@@ -8,11 +8,12 @@ import pytest
 
 from app.models import AuditEvent
 from conftest import code, operations
+from security_helpers import outcomes
 
 
 def audit_actions(app, outcome="success"):
     with app.app_context():
-        return [e.action for e in AuditEvent.query.filter_by(outcome=outcome).order_by(AuditEvent.id)]
+        return [e.action for e in outcomes().filter_by(outcome=outcome).order_by(AuditEvent.id)]
 
 
 def virtual_devices(status="Any"):

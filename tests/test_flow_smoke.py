@@ -1,6 +1,7 @@
 """The new hire's whole path, end to end against the emulator."""
 
 from app.models import AuditEvent
+from security_helpers import outcomes
 
 
 def test_new_hire_reaches_working_credentials(person, app):
@@ -11,5 +12,5 @@ def test_new_hire_reaches_working_credentials(person, app):
     assert "aws_session_token" in body
     assert person.user.secret_access_key not in body
     with app.app_context():
-        actions = [e.action for e in AuditEvent.query.order_by(AuditEvent.id)]
+        actions = [e.action for e in outcomes().order_by(AuditEvent.id)]
     assert actions == ["sign_in", "device_created", "device_enabled", "credentials_issued", "enrollment_completed"]

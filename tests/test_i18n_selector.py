@@ -12,6 +12,7 @@ from babel.messages.pofile import read_po
 
 from app import i18n
 from conftest import make_test_app
+from security_helpers import stored_session_ids
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,11 +107,10 @@ def test_switching_sets_a_cookie_that_beats_accept_language(client):
 
 
 def test_switching_keeps_nothing_on_the_server_before_sign_in(client, app):
-    store = Path(app.config["SESSION_CACHELIB"]._path)
-    before = sorted(store.iterdir())
+    before = stored_session_ids(app)
     answer = client.post("/language", data={"lang": "ja", "next": "/login"})
     assert [c.split("=")[0] for c in answer.headers.getlist("Set-Cookie")] == ["lang"]
-    assert sorted(store.iterdir()) == before
+    assert stored_session_ids(app) == before == []
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "login", None])

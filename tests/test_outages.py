@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from cachelib import FileSystemCache
 from test_admin_helpers import ADMIN, with_mfa
 
 from app import create_app
 from app.extensions import db
+from app.session_store import RedisStore
 from conftest import Person
 
 pytestmark = pytest.mark.services
@@ -49,9 +49,7 @@ def pg_app(moto, tmp_path, pg_url, tcp_proxy):
     """The portal on PostgreSQL reached through a proxy the test can cut, and the proxy."""
     proxy = tcp_proxy(5432)
     app = create_app(settings(tmp_path, ADMIN_USERS=[ADMIN],
-                              SQLALCHEMY_DATABASE_URI=pg_url.replace("127.0.0.1:5432", proxy.url_host),
-                              SESSION_TYPE="cachelib",
-                              SESSION_CACHELIB=FileSystemCache(str(tmp_path / "sessions"), mode=0o600)))
+                              SQLALCHEMY_DATABASE_URI=pg_url.replace("127.0.0.1:5432", proxy.url_host)))
     yield app, proxy
     with app.app_context():
         db.engine.dispose()  # before pg_url drops the database
@@ -93,7 +91,8 @@ def redis_app(moto, tmp_path, redis_url, tcp_proxy):
 @pytest.mark.parametrize("mode", MODES)
 def test_redis_outage_gives_the_503_page_and_recovers(redis_app, make_user, mode):
     app, proxy = redis_app
-    assert app.config["SESSION_TYPE"] == "redis" and app.config["RATELIMIT_STORAGE_URI"].startswith("redis://")
+    assert isinstance(app.config["SESSION_STORE"], RedisStore)
+    assert app.config["RATELIMIT_STORAGE_URI"].startswith("redis://")
     person = Person(app.test_client(), make_user("new.hire"))
     assert "Sign out" in person.sign_in().get_data(as_text=True)
 

@@ -6,7 +6,7 @@ import pytest
 
 from app.models import AuditEvent
 from conftest import Person, make_test_app
-from security_helpers import HttpsClient, TokenClient, tour
+from security_helpers import HttpsClient, TokenClient, outcomes, tour
 
 SECRET_KEY = "p" * 64
 
@@ -30,7 +30,7 @@ def assert_refused(app, page, browser):
     assert page.status_code == 400
     assert "This connection is not encrypted" in page.get_data(as_text=True)
     with app.app_context():
-        event = AuditEvent.query.filter_by(action="sign_in").one()
+        event = outcomes().filter_by(action="sign_in").one()
     assert (event.outcome, event.detail) == ("refused", '{"reason": "plain http"}')
     assert browser.get("/", base_url="https://portal.example.com").status_code == 302
 
@@ -75,7 +75,7 @@ def test_forwarded_proto_is_honoured_behind_one_trusted_proxy(moto, tmp_path, ma
     assert page.status_code == 302
     assert "Strict-Transport-Security" in page.headers
     with app.app_context():
-        assert AuditEvent.query.filter_by(action="sign_in").one().source_ip == "203.0.113.9"
+        assert outcomes().filter_by(action="sign_in").one().source_ip == "203.0.113.9"
 
 
 def test_forwarded_proto_is_ignored_without_proxy_hops(moto, tmp_path, make_user):
@@ -113,7 +113,7 @@ def test_the_whole_journey_works_as_deployed(moto, tmp_path, make_user, monkeypa
     raw = app.test_client()
     tour(Person(TokenClient(app, raw), make_user("deployed")), monkeypatch)
     with app.app_context():
-        events = [(e.action, e.outcome) for e in AuditEvent.query.order_by(AuditEvent.id)]
+        events = [(e.action, e.outcome) for e in outcomes().order_by(AuditEvent.id)]
     assert events == [
         ("sign_in", "failure"), ("sign_in", "success"), ("device_created", "success"),
         ("device_enabled", "failure"), ("device_enabled", "success"),

@@ -12,6 +12,7 @@ import pytest
 from app import limit_store, limits
 from app.models import AuditEvent
 from conftest import Clock, Person, make_test_app
+from security_helpers import outcomes
 
 BAD_KEYS = {"access_key_id": "AKIA123", "secret_access_key": "x"}  # refused before any AWS call
 ELSEWHERE = "192.0.2.44"
@@ -58,7 +59,7 @@ def assert_sign_in_paused(page, where: str) -> str:
 def rate_limited_events(app) -> list[AuditEvent]:
     """The audit log's rate-limit refusals."""
     with app.app_context():
-        return AuditEvent.query.filter_by(action="rate_limited").all()
+        return outcomes().filter_by(action="rate_limited").all()
 
 
 def failed_sign_in(client, key_id: str, address: str = "127.0.0.1"):

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import os
+import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-import cachelib.file
 import pytest
 
 from app import config as config_module
-from app import security
+from app import security, session_store
 from conftest import Person, make_test_app
-from security_helpers import session_id, store_entry
+from security_helpers import session_id, store_entry, stored_session_ids
 
-_real_time = cachelib.file.time
+_real_time = time.time
 
 
 def cookie_header(response) -> str:
@@ -67,7 +66,7 @@ def test_sign_in_gives_a_new_session_id_and_deletes_the_old_entry(client, person
 def test_sign_out_deletes_the_server_side_session(client, person, app):
     person.enroll_fully()
     signed_in = session_id(client)
-    assert store_entry(app, signed_in)["vault"]
+    assert "sealed:session_credentials" in store_entry(app, signed_in)
     page = client.post("/logout", follow_redirects=True)
     assert "The portal has forgotten your keys" in page.get_data(as_text=True)
     assert store_entry(app, signed_in) is None
@@ -82,7 +81,7 @@ def test_sign_out_deletes_the_server_side_session(client, person, app):
 def store_clock(monkeypatch):
     """Move the session store's clock (its entries expire by it) without touching anything else."""
     offset = SimpleNamespace(seconds=0.0)
-    monkeypatch.setattr(cachelib.file, "time", lambda: _real_time() + offset.seconds)
+    monkeypatch.setattr(session_store, "_now", lambda: _real_time() + offset.seconds)
     return offset
 
 
@@ -152,21 +151,15 @@ def test_configured_idle_timeout_reaches_store_and_cookie(moto, tmp_path, make_u
     assert person.client.get("/").status_code == 302
 
 
-def session_files(app) -> list[str]:
-    """The session files in the store's folder (not cachelib's own bookkeeping file)."""
-    store = app.config["SESSION_CACHELIB"]
-    return sorted(name for name in os.listdir(store._path) if not store._is_mgmt(name))
-
-
 def test_abandoned_sessions_are_swept_from_disk(app, make_user, store_clock, monkeypatch):
     monkeypatch.setattr(security, "time", SimpleNamespace(time=lambda: _real_time() + store_clock.seconds))
     leaver = Person(app.test_client(), make_user("closed.the.tab"))
     leaver.sign_in()
-    abandoned = session_files(app)
+    abandoned = stored_session_ids(app)
     assert len(abandoned) == 1
     store_clock.seconds += 16 * 60  # nobody signs out; the idle timeout passes
     arriving = Person(app.test_client(), make_user("next.person"))
     arriving.sign_in()
-    remaining = session_files(app)
+    remaining = stored_session_ids(app)
     assert len(remaining) == 1 and remaining != abandoned
     assert arriving.client.get("/").status_code == 200

@@ -5,6 +5,7 @@ import pytest
 from app.errors import InvalidInput, KeysRefused
 from app.services import identity
 from conftest import operations
+from security_helpers import outcomes, stored_session_ids
 
 GOOD_SECRET = "a" * 40
 
@@ -89,22 +90,19 @@ def test_sign_in_learns_identity_and_alias_and_shows_next_step(person, aws_calls
 
 
 def test_session_id_changes_at_sign_in(tmp_path, make_user):
-    import os
     import re
 
     from conftest import make_test_app
 
     user = make_user("fixation")
     app = make_test_app(tmp_path, WTF_CSRF_ENABLED=True)
-    store = app.config["SESSION_CACHELIB"]._path
     browser = app.test_client()
     planted = "attacker-chose-this-session-id"
     browser.set_cookie("mfa_portal", planted)
     form = browser.get("/login").get_data(as_text=True)
     # Before sign-in the CSRF token rides in a signed cookie: nothing is stored server-side for visitors.
     assert browser.get_cookie("mfa_portal_pre") is not None
-    count_file = os.path.basename(app.config["SESSION_CACHELIB"]._get_filename("__wz_cache_count"))
-    assert [f for f in os.listdir(store) if f != count_file] == []
+    assert stored_session_ids(app) == []
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
     page = browser.post("/login", data={"csrf_token": token, "access_key_id": user.access_key_id,
                                         "secret_access_key": user.secret_access_key})
@@ -120,19 +118,16 @@ def test_session_id_changes_at_sign_in(tmp_path, make_user):
 
 def test_sign_out_forgets_everything(client, person, app):
     person.sign_in()
-    sessions_dir = app.config["SESSION_CACHELIB"]._path
-    import os
-
-    assert os.listdir(sessions_dir)
+    assert stored_session_ids(app)
     page = client.post("/logout", follow_redirects=True)
     assert "The portal has forgotten your keys" in page.get_data(as_text=True)
     assert client.get("/").headers["Location"].endswith("/login")
     assert client.get("/credentials").status_code == 302
+    assert stored_session_ids(app) == []
     # The only entry left is the fresh anonymous session of the page after sign-out, without keys.
-    from app.models import AuditEvent
 
     with app.app_context():
-        assert AuditEvent.query.filter_by(action="sign_out").count() == 1
+        assert outcomes().filter_by(action="sign_out").count() == 1
 
 
 @pytest.mark.parametrize("target, expected", [

@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from ..limits import limit_admin_actions
 from ..services import audit, snapshots
 from ..services.snapshots import AuditQuery
+from ..sessions import current_actor
 from . import bp
 from .access import admin_required
 from .exports import csv_response, stamp
@@ -81,7 +82,7 @@ def audit_export():
         return redirect(url_for("admin.audit_log"))
     query = audit_query(form)
     events = snapshots.all_events(query)
-    audit.record("admin_audit_export", rows=len(events), filter=query_args(query))
+    audit.record(audit.Action.ADMIN_AUDIT_EXPORT, current_actor(), rows=len(events), filter=query_args(query))
     return csv_response(f"mfa-portal-audit-{stamp()}.csv", AUDIT_CSV_HEADER, (
         [e.at, e.action, e.outcome, e.subject, e.actor_arn, e.source_ip, e.user_agent, e.first_enrollment, e.detail]
         for e in events))

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from dataclasses import asdict
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
-from .. import current, i18n
-from ..errors import AwsAccessDenied, PortalError
+from .. import i18n
 from ..forms import EmptyForm, device_choices
 from ..limits import limit_admin_actions
-from ..services import access_keys, audit, devices, reporting, snapshots
+from ..services import access_keys, audit, devices, refreshing, reporting, snapshots
+from ..services.audit import Action
 from ..services.snapshots import PER_PAGE, SHOWS, SORTS, UserQuery
+from ..sessions import current_actor, portal
 from . import bp, charts
 from .access import admin_required
 from .exports import as_utc, csv_response, stamp
@@ -89,23 +88,12 @@ def refresh():
     """Read every user's enrollment from AWS with the admin's MFA session and store a snapshot."""
     if not EmptyForm().validate_on_submit():
         abort(400)
-    config, caller = current_app.config, current_user.caller
-    iam = current.mfa_client("iam")
-    policy_arn = reporting.force_mfa_policy_arn(config["FORCE_MFA_POLICY_ARN"], config["FORCE_MFA_POLICY_NAME"],
-                                                caller.partition, caller.account)
-    started = time.monotonic()
-    with reporting.counting_calls() as calls:
-        try:
-            report = reporting.collect(iam, policy_arn, config["MFA_DEVICE_NAME_PATTERN"], caller.account)
-        except PortalError as err:
-            outcome = "denied" if isinstance(err, AwsAccessDenied) else "failure"
-            audit.record("admin_refresh", outcome=outcome, calls=calls.total(),
-                         error=getattr(err, "action", type(err).__name__))
-            raise
-    seconds = time.monotonic() - started
-    snapshot = snapshots.save(report, current_user.arn, calls.total(), seconds)
-    audit.record("admin_refresh", calls=calls.total(), rows=snapshot.users)
-    flash(f"Refreshed: {snapshot.users} users read with {calls.total()} AWS calls in {seconds:.1f} s.", "success")
+    config = current_app.config
+    snapshot = refreshing.refresh(portal().mfa_client("iam"), current_actor(), portal().caller,
+                                 config["FORCE_MFA_POLICY_ARN"], config["FORCE_MFA_POLICY_NAME"],
+                                 config["MFA_DEVICE_NAME_PATTERN"])
+    flash(f"Refreshed: {snapshot.users} users read with {snapshot.calls} AWS calls in {snapshot.seconds:.1f} s.",
+          "success")
     return redirect(url_for("admin.dashboard"))
 
 
@@ -123,7 +111,7 @@ def export():
     query = user_query(form)
     rows = snapshots.all_rows(snapshot.id, query)
     activity = snapshots.last_activity(rows)
-    audit.record("admin_export", rows=len(rows), filter=asdict(query))
+    audit.record(Action.ADMIN_EXPORT, current_actor(), rows=len(rows), filter=asdict(query))
     return csv_response(f"mfa-enrollment-{stamp()}.csv", USER_CSV_HEADER, (
         [r.user_name, r.arn, r.mfa_status, r.device_names, r.enabled_at, r.password_enabled, r.key_last_used,
          r.covered_by, r.abandoned, activity.get(r.user_name), r.created] for r in rows))
@@ -139,7 +127,7 @@ def _render_user(user_name: str, owned: list[devices.Device], form: ResetForm, s
     """Render one user's page: snapshot row, live devices, reset form, audit events."""
     snapshot = snapshots.latest()
     row = snapshots.user_row(snapshot.id, user_name) if snapshot else None
-    own = access_keys.of_user(current.mfa_client("iam"), user_name)
+    own = access_keys.of_user(portal().mfa_client("iam"), user_name)
     return render_template("admin/user.html", user_name=user_name, devices=owned, form=form, row=row,
                            snapshot=snapshot, events=snapshots.user_events(user_name), own=own,
                            stale_days=access_keys.STALE_DAYS), status
@@ -157,7 +145,7 @@ def _reset_form(owned: list[devices.Device]) -> ResetForm:
 def user(user_name: str):
     """Show one user's devices as AWS lists them now (hardware and FIDO too) and their audit events."""
     _check_name(user_name)
-    owned = reporting.user_devices(current.mfa_client("iam"), user_name)
+    owned = reporting.user_devices(portal().mfa_client("iam"), user_name)
     return _render_user(user_name, owned, _reset_form(owned))
 
 
@@ -167,20 +155,14 @@ def user(user_name: str):
 def reset(user_name: str):
     """Deactivate and delete a lost device after a confirmed form with a reason."""
     _check_name(user_name)
-    iam = current.mfa_client("iam")
+    iam = portal().mfa_client("iam")
     owned = reporting.user_devices(iam, user_name)
     form = _reset_form(owned)
     if not form.validate_on_submit():
         return _render_user(user_name, owned, form, status=400)
     serial, reason = form.serial.data, form.reason.data.strip()
-    try:
+    with audit.attempt(Action.ADMIN_RESET, current_actor(), subject=user_name, device=serial, reason=reason):
         devices.remove_device(iam, user_name, serial)
-    except PortalError as err:
-        outcome = "denied" if isinstance(err, AwsAccessDenied) else "failure"
-        audit.record("admin_reset", outcome=outcome, subject=user_name, device=serial, reason=reason,
-                     error=getattr(err, "action", type(err).__name__))
-        raise
-    audit.record("admin_reset", subject=user_name, device=serial, reason=reason)
     flash(f"The device {serial.rsplit('/', 1)[-1]} of {user_name} is reset; they can enroll a new one. "
           "The dashboard shows this after the next refresh.", "success")
     return redirect(url_for("admin.user", user_name=user_name))

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import aws, current
+from .. import aws
 from ..errors import InvalidInput, KeysRefused, KeysRejected
 from ..forms import EmptyForm
 from ..limits import limit_sign_ins
 from ..security import plain_http_refused
 from ..services import audit, identity
+from ..services.audit import Action, Outcome
+from ..sessions import PortalUser, current_actor, portal
 from . import bp
 from .forms import SignInForm
 
@@ -36,24 +38,24 @@ def login():
     form = SignInForm()
     insecure = plain_http_refused()
     if request.method == "POST" and insecure:
-        audit.record("sign_in", outcome="refused", reason="plain http")
+        audit.record(Action.SIGN_IN, current_actor(), Outcome.REFUSED, reason="plain http")
         return render_template("auth/login.html", form=form, insecure=True), 400
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form, insecure=insecure), 400 if form.errors else 200
+    state = portal()
     try:
         key_id, secret = identity.check_key_shape(form.access_key_id.data, form.secret_access_key.data)
         keys = aws.Keys(key_id, secret)
-        caller = identity.identify(keys, current.settings())
+        caller = identity.identify(keys, state.settings)
     except (InvalidInput, KeysRejected, KeysRefused) as err:
-        audit.record("sign_in", outcome="failure", subject=None, reason=type(err).__name__)
+        audit.record(Action.SIGN_IN, current_actor(), Outcome.FAILURE, reason=type(err).__name__)
         return render_template("auth/login.html", form=form, error=err), err.status
-    alias = identity.account_alias(aws.client("iam", keys, current.settings()))
-    session.clear()
-    current.start(caller, keys, alias)
-    login_user(current.PortalUser(caller.as_dict()))
-    # A new session id at every sign-in defeats session fixation (regenerate skips empty sessions).
-    current_app.session_interface.regenerate(session)
-    audit.record("sign_in", actor_arn=caller.arn, subject=caller.user_name)
+    alias = identity.account_alias(aws.client("iam", keys, state.settings))
+    # A brand-new session id at every sign-in (the store entry is created at the end of this request)
+    # defeats session fixation.
+    state.begin(caller, keys, alias)
+    login_user(PortalUser(caller))
+    audit.record(Action.SIGN_IN, current_actor())
     return redirect(safe_next(request.args.get("next")) or url_for("account.home"))
 
 
@@ -63,10 +65,9 @@ def logout():
     """Sign out and forget every key, seed and credential of this session."""
     form = EmptyForm()
     if form.validate_on_submit():
-        audit.record("sign_out")
+        audit.record(Action.SIGN_OUT, current_actor())
         logout_user()
-        session.clear()
+        # Deletes the store entry: requests still in flight can no longer write to it.
+        portal().end()
         flash("You are signed out. The portal has forgotten your keys.", "success")
-        # A new id for the flash alone deletes the old store entry instead of overwriting it.
-        current_app.session_interface.regenerate(session)
     return redirect(url_for("auth.login"))

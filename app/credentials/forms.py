@@ -1,12 +1,14 @@
 """The session-credentials form."""
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from ..enroll.forms import code_field
+from ..errors import InvalidInput
 from ..services.credentials import DEFAULT_DURATION, DURATION_CHOICES
+from ..services.formats import check_profile
 
 
 class CredentialsForm(FlaskForm):
@@ -16,6 +18,13 @@ class CredentialsForm(FlaskForm):
     code = StringField("Code from your authenticator app", **code_field())
     duration = SelectField("Valid for", choices=[SelectChoice(str(s), label) for s, label in DURATION_CHOICES],
                            default=str(DEFAULT_DURATION))
-    profile = StringField("Profile name", default="default",
+    profile = StringField("Profile name", default="default", filters=[lambda v: v.strip() if v else v],
                           validators=[InputRequired("Name the profile, for example default."), Length(max=64)],
                           render_kw={"spellcheck": "false", "autocapitalize": "none"})
+
+    def validate_profile(self, field: StringField) -> None:
+        """A profile name must not break or inject into the INI file."""
+        try:
+            check_profile(field.data)
+        except InvalidInput as err:
+            raise ValidationError(f"{err.message} {err.next_step}") from None

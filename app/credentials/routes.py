@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import login_required
 
-from .. import current, vault
 from ..auth.routes import safe_next
 from ..errors import CodeAlreadyUsed, CodeRejected, InvalidInput
 from ..forms import EmptyForm, device_choices
 from ..limits import limit_code_checks
-from ..services import admins, audit, codes, devices, formats
-from ..services.credentials import get_session_token
+from ..services import codes, devices, formats, issuing
+from ..sessions import current_actor, portal
 from . import bp
 from .forms import CredentialsForm
 
@@ -23,41 +22,26 @@ from .forms import CredentialsForm
 @limit_code_checks
 def get():
     """Type one code, pick a duration, receive MFA session credentials."""
-    owned = [d for d in devices.list_devices(current.client("iam"), current_user.caller) if d.gives_codes]
+    state = portal()
+    owned = [d for d in devices.list_devices(state.client("iam"), state.caller) if d.gives_codes]
     if not owned:
         flash("Set up an MFA device first; then you can get session credentials.", "info")
         return redirect(url_for("account.home"))
     form = CredentialsForm()
     form.device.choices = device_choices(owned)
-    enrolling = session.get("enrolling")
+    enrolling = state.enrolling
     if request.method == "GET":
         form.device.data = enrolling if enrolling in {d.serial for d in owned} else owned[0].serial
     if not form.validate_on_submit():
         return _render(form, enrolling, status=400 if form.errors else 200)
-    serial = form.device.data
-    try:
-        profile = formats.check_profile(form.profile.data)
-        code = codes.normalise(form.code.data)
-        codes.refuse_reuse(code, session.get("used_codes", []), serial)
-        with current.spending_codes(serial, code):
-            creds = get_session_token(current.client("sts"), serial, code, form.duration.data)
-    except (InvalidInput, CodeAlreadyUsed, CodeRejected) as err:
-        if isinstance(err, CodeRejected):
-            audit.record("credentials_issued", outcome="failure", device=serial, reason="code rejected")
-        return _render(form, enrolling, error=err, status=400)
-    vault.put(session_credentials=creds.as_dict())
-    session["credentials_meta"] = {"profile": profile, "duration": int(form.duration.data), "device": serial}
-    audit.record("credentials_issued", device=serial, duration=int(form.duration.data))
-    # The audit log, not this session, knows whether the proof is still owed: a person may sign out
-    # between enabling the device and typing the proving code. The session flag only shapes the page.
-    if audit.enrollment_unproven(current_user.user_name):
-        session.pop("enrolling", None)
-        audit.record("enrollment_completed", device=serial)
-        flash("Your MFA device works. Enrollment is complete.", "success")
     config = current_app.config
-    if config["ADMIN_USERS"] or config["ADMIN_GROUPS"]:
-        session["is_admin"] = admins.is_admin(current.mfa_client("iam"), current_user.user_name,
-                                              config["ADMIN_USERS"], config["ADMIN_GROUPS"])
+    try:
+        completed = issuing.issue(state, current_actor(), form.device.data, form.code.data, int(form.duration.data),
+                                  form.profile.data, config["ADMIN_USERS"], config["ADMIN_GROUPS"])
+    except (CodeAlreadyUsed, CodeRejected) as err:
+        return _render(form, enrolling, error=err, status=400)
+    if completed:
+        flash("Your MFA device works. Enrollment is complete.", "success")
     return redirect(safe_next(request.args.get("next")) or url_for("credentials.result"))
 
 
@@ -71,12 +55,12 @@ def _render(form: CredentialsForm, enrolling: str | None, error=None, status: in
 @login_required
 def result():
     """Show the credentials in every format, with their expiry."""
-    creds = current.mfa_credentials()
+    state = portal()
+    creds = state.mfa_credentials
     if creds is None:
         flash("You have no current session credentials. Type a code to get new ones.", "info")
         return redirect(url_for("credentials.get"))
-    meta = session.get("credentials_meta", {})
-    profile = meta.get("profile", "default")
+    profile = state.credentials_choice.profile
     if "profile" in request.args:
         try:
             profile = formats.check_profile(request.args["profile"])
@@ -94,12 +78,12 @@ def result():
 @login_required
 def download():
     """Give the INI block as a file for ~/.aws/credentials."""
-    creds = current.mfa_credentials()
+    state = portal()
+    creds = state.mfa_credentials
     if creds is None:
         return redirect(url_for("credentials.get"))
     try:
-        profile = formats.check_profile(request.args.get("profile") or
-                                        session.get("credentials_meta", {}).get("profile", "default"))
+        profile = formats.check_profile(request.args.get("profile") or state.credentials_choice.profile)
     except InvalidInput as err:
         flash(err.message, "error")
         return redirect(url_for("credentials.result"))
@@ -113,7 +97,6 @@ def download():
 def forget():
     """Drop the session credentials from the portal (they stay valid in AWS until expiry)."""
     if EmptyForm().validate_on_submit():
-        vault.drop("session_credentials")
-        session.pop("credentials_meta", None)
+        portal().forget_credentials()
         flash("The portal has forgotten your session credentials.", "success")
     return redirect(url_for("account.home"))

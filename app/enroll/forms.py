@@ -1,16 +1,28 @@
-"""Code-entry forms; the shape of codes is checked by the codes service."""
+"""Code-entry forms: the shape of every code is checked here, so views and services have one error path."""
 
+import re
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms import SelectField, StringField, ValidationError
+from wtforms.validators import InputRequired, Length, Regexp
+
+# \d would also take other scripts' digits, which AWS refuses.
+_SIX_DIGITS = r"^[0-9]{6}$"
 
 
-def code_field(required: str = "Enter the 6-digit code.") -> dict[str, Any]:
+def strip_separators(value: str | None) -> str | None:
+    """Tolerate the spaces and dashes apps show in the middle of a code."""
+    return re.sub(r"[\s-]", "", value) if isinstance(value, str) else value
+
+
+def code_field(required: str = "Enter the 6-digit code.", label: str = "The code") -> dict[str, Any]:
     """Keyword arguments for a one-time-code input that phones and password managers understand."""
     return {
-        "validators": [InputRequired(required), Length(max=32)],
+        "filters": [strip_separators],
+        "validators": [InputRequired(required), Length(max=32),
+                       Regexp(_SIX_DIGITS, message=f"{label} must be the 6 digits your authenticator app shows. "
+                                                   "Type only the digits, without spaces.")],
         "render_kw": {"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": r"[0-9 ]{6,7}",
                       "maxlength": "7", "spellcheck": "false"},
     }
@@ -19,8 +31,15 @@ def code_field(required: str = "Enter the 6-digit code.") -> dict[str, Any]:
 class VerifyForm(FlaskForm):
     """Two consecutive codes to enable the new device."""
 
-    code1 = StringField("First code", **code_field("Enter the code your app shows now."))
-    code2 = StringField("Next code", **code_field("Wait for the code to change, then enter the new one."))
+    code1 = StringField("First code", **code_field("Enter the code your app shows now.", "The first code"))
+    code2 = StringField("Next code", **code_field("Wait for the code to change, then enter the new one.",
+                                                  "The second code"))
+
+    def validate_code2(self, field: StringField) -> None:
+        """Identical codes cannot be consecutive."""
+        if field.data and field.data == self.code1.data:
+            raise ValidationError("The two codes are the same. AWS needs two codes in a row: type the code "
+                                  "your app shows, wait until it changes, then type the new one.")
 
 
 class ResyncForm(VerifyForm):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from .. import current
 from ..errors import AwsUnavailable, PortalError
 from ..forms import EmptyForm
 from ..limits import limit_code_checks
 from ..services import codes, devices, more_devices
+from ..services.audit import Action
+from ..sessions import current_actor, portal
 from . import bp, journal, state, stepup
 from .forms import HardwareTokenForm
 
@@ -37,10 +38,10 @@ def devices_page():
     serial = form.device.data
     try:
         code1, code2 = codes.normalise_pair(form.code1.data, form.code2.data)
-        with journal.attempt("hardware_token_enabled", device=serial):
-            with current.spending_codes(serial, code1, code2):
-                more_devices.enable_hardware(state.client("iam"), current_user.caller, serial, code1, code2,
-                                             len(_owned()))
+        count = len(_owned())
+        codes.submit(portal(), current_actor(), Action.HARDWARE_TOKEN_ENABLED, serial, (code1, code2),
+                     lambda: more_devices.enable_hardware(state.client("iam"), current_user.caller, serial, code1,
+                                                          code2, count))
     except AwsUnavailable:
         raise
     except PortalError as err:

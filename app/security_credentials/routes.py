@@ -7,10 +7,11 @@ import re
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from .. import aws, current
+from .. import aws
 from ..errors import AwsUnavailable, LimitReached, PortalError
 from ..forms import EmptyForm
 from ..services import access_keys, audit, cli_profiles, rotation
+from ..sessions import current_actor, portal
 from . import bp, journal, state, stepup
 from .forms import RotateForm
 
@@ -75,10 +76,10 @@ def rotate():
         return redirect(url_for("security_credentials.keys"))
     state.put_secret("new_key", {"key_id": new.key_id, "secret": new.secret, "created": new.created.isoformat(),
                                  "profile": form.profile.data})
-    switched = rotation.prove(new, current_user.arn, current.settings())
+    switched = rotation.prove(new, current_user.arn, portal().settings)
     if switched:
         state.replace_keys(aws.Keys(new.key_id, new.secret))
-        audit.record("portal_key_switched", key_id=new.key_id, old_key_id=old)
+        audit.record(audit.Action.PORTAL_KEY_SWITCHED, current_actor(), key_id=new.key_id, old_key_id=old)
     state.set_flow("rotation", {"new": new.key_id, "old": old, "switched": switched})
     return redirect(url_for("security_credentials.new_key"))
 

@@ -1,49 +1,246 @@
-"""Write audit events: what happened, to whom, from where; never a secret."""
+"""The audit log: named events, recorded before every AWS action and after it, never lost, never a secret."""
 
 from __future__ import annotations
 
+import enum
+import fcntl
 import json
 import logging
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import has_request_context, request
-from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..errors import AuditUnavailable, AwsAccessDenied, AwsUnavailable, PortalError
 from ..extensions import db
-from ..models import AuditEvent
+from ..models import AuditEvent, utcnow
 
 log = logging.getLogger(__name__)
 
-# Detail keys allowed into the log; anything else is dropped so a secret cannot slip in.
-_SAFE_DETAIL = {"duration", "device", "reason", "error", "filter", "rows", "calls", "replaced_stale", "via", "admin",
-               # own credentials: IDs and states, never a secret or password
-               "key_id", "old_key_id", "ssh_key_id", "cert_id", "status",
-               "budget"}  # which rate limit refused
+
+class Action(enum.StrEnum):
+    """Every kind of event the portal records."""
+
+    SIGN_IN = "sign_in"
+    SIGN_OUT = "sign_out"
+    DEVICE_CREATED = "device_created"
+    STALE_DEVICE_REPLACED = "stale_device_replaced"
+    DEVICE_ENABLED = "device_enabled"
+    DEVICE_RESYNCED = "device_resynced"
+    DEVICE_REMOVED = "device_removed"
+    DEVICE_REPLACED = "device_replaced"
+    CREDENTIALS_ISSUED = "credentials_issued"
+    ENROLLMENT_COMPLETED = "enrollment_completed"
+    ADMIN_REFRESH = "admin_refresh"
+    ADMIN_EXPORT = "admin_export"
+    ADMIN_AUDIT_EXPORT = "admin_audit_export"
+    ADMIN_RESET = "admin_reset"
+    RATE_LIMITED = "rate_limited"
+    # Own security credentials (after MFA)
+    ACCESS_KEY_CREATED = "access_key_created"
+    ACCESS_KEY_STATUS = "access_key_status"
+    ACCESS_KEY_DELETED = "access_key_deleted"
+    PORTAL_KEY_SWITCHED = "portal_key_switched"
+    CONSOLE_PASSWORD_SET = "console_password_set"  # noqa: S105 - an event name, not a password
+    CONSOLE_PASSWORD_CHANGED = "console_password_changed"  # noqa: S105
+    CONSOLE_PASSWORD_REMOVED = "console_password_removed"  # noqa: S105
+    SSH_KEY_UPLOADED = "ssh_key_uploaded"
+    SSH_KEY_STATUS = "ssh_key_status"
+    SSH_KEY_DELETED = "ssh_key_deleted"
+    SIGNING_CERT_UPLOADED = "signing_cert_uploaded"
+    SIGNING_CERT_STATUS = "signing_cert_status"
+    SIGNING_CERT_DELETED = "signing_cert_deleted"
+    HARDWARE_TOKEN_ENABLED = "hardware_token_enabled"  # noqa: S105
+    BACKUP_DEVICE_CREATED = "backup_device_created"
 
 
-def record(action: str, outcome: str = "success", subject: str | None = None, actor_arn: str | None = None,
-           first_enrollment: bool = False, **detail: Any) -> AuditEvent:
-    """Append one event to the audit log and return it."""
-    if actor_arn is None and has_request_context() and current_user.is_authenticated:
-        actor_arn = current_user.arn
-    if subject is None and has_request_context() and current_user.is_authenticated:
-        subject = current_user.user_name
-    safe = {k: v for k, v in detail.items() if k in _SAFE_DETAIL and v is not None}
-    entry = AuditEvent(
-        action=action, outcome=outcome, subject=subject, actor_arn=actor_arn,
-        source_ip=request.remote_addr if has_request_context() else None,
-        user_agent=(request.user_agent.string or "")[:256] if has_request_context() else None,
-        first_enrollment=first_enrollment, detail=json.dumps(safe, default=str) if safe else None,
-    )
-    db.session.add(entry)
+class Outcome(enum.StrEnum):
+    """How an event ended; an attempt is written before the AWS call it announces."""
+
+    ATTEMPT = "attempt"
+    SUCCESS = "success"
+    FAILURE = "failure"
+    REFUSED = "refused"
+    DENIED = "denied"  # IAM refused the portal's call: a policy lacks an action
+    UNKNOWN = "unknown"  # AWS's answer was lost: it may or may not have acted
+
+
+# The detail keys an event may carry; anything else is a programming error, so a secret cannot slip in.
+DETAIL_KEYS = frozenset({
+    "duration", "device", "reason", "error", "filter", "rows", "calls", "via", "admin",
+    "key_id", "old_key_id", "ssh_key_id", "cert_id", "status",  # own credentials: IDs and states only
+    "budget",  # which rate limit refused
+})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted and from where, as the web layer saw it."""
+
+    arn: str | None = None
+    user_name: str | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
+
+
+def _spool_path() -> str:
+    """The local file that keeps records the database could not take (one per host)."""
+    from flask import current_app
+
+    return os.path.join(current_app.instance_path, "audit-spool.jsonl")
+
+
+def _row(action: Action, actor: Actor, outcome: Outcome, subject: str | None, first_enrollment: bool,
+         attempt: str | None, detail: dict[str, Any]) -> dict[str, Any]:
+    """Build the row for one event, refusing detail keys nobody declared."""
+    unknown = set(detail) - DETAIL_KEYS
+    if unknown:
+        raise ValueError(f"audit detail keys not allowed: {sorted(unknown)}")
+    safe = {key: value for key, value in detail.items() if value is not None}
+    return {"event_key": uuid.uuid4().hex, "attempt_key": attempt, "at": utcnow().isoformat(),
+            "action": Action(action).value, "outcome": Outcome(outcome).value,
+            "subject": subject if subject is not None else actor.user_name, "actor_arn": actor.arn,
+            "source_ip": actor.source_ip, "user_agent": (actor.user_agent or "")[:256] or None,
+            "first_enrollment": first_enrollment,
+            "detail": json.dumps(safe, default=str, sort_keys=True) if safe else None}
+
+
+def _insert(rows: list[dict[str, Any]]) -> None:
+    """Write rows in one transaction, skipping any already written (a spool flushed twice)."""
+    from datetime import datetime
+
+    keys = [row["event_key"] for row in rows]
+    present = set(db.session.scalars(db.select(AuditEvent.event_key).where(AuditEvent.event_key.in_(keys))))
+    for row in rows:
+        if row["event_key"] not in present:
+            db.session.add(AuditEvent(**(row | {"at": datetime.fromisoformat(row["at"])})))
     db.session.commit()
-    log.info("audit %s %s subject=%s", action, outcome, subject)
-    return entry
+
+
+def _discard_transaction() -> None:
+    """Roll back after a failed write; the connection may be gone too."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.close()
+
+
+@contextmanager
+def _spool_locked() -> Iterator[Any]:
+    """Open the spool under an exclusive lock shared by every worker of this host."""
+    old = os.umask(0o077)
+    try:
+        spool = open(_spool_path(), "a+", encoding="utf-8")  # noqa: SIM115 - closed below
+    finally:
+        os.umask(old)
+    try:
+        fcntl.flock(spool, fcntl.LOCK_EX)
+        yield spool
+    finally:
+        spool.close()
+
+
+def flush_spool() -> int:
+    """Land spooled records before anything newer; return how many were pending."""
+    path = _spool_path()
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return 0
+    with _spool_locked() as spool:
+        spool.seek(0)
+        rows = [json.loads(line) for line in spool if line.strip()]
+        if rows:
+            _insert(rows)  # raises while the database is still away: the spool stays as it is
+        spool.truncate(0)
+    log.info("audit spool: %d records landed", len(rows))
+    return len(rows)
+
+
+def _spool(row: dict[str, Any]) -> None:
+    """Keep a record on local disk until the database is back (fsync: it must survive a crash)."""
+    with _spool_locked() as spool:
+        spool.write(json.dumps(row) + "\n")
+        spool.flush()
+        os.fsync(spool.fileno())
+    log.warning("audit: database unavailable, %s %s kept in the local spool", row["action"], row["outcome"])
+
+
+def record(action: Action, actor: Actor, outcome: Outcome = Outcome.SUCCESS, subject: str | None = None,
+           first_enrollment: bool = False, attempt: str | None = None, **detail: Any) -> str:
+    """Append one event; if the database cannot take it, spool it durably. Return its key."""
+    row = _row(action, actor, outcome, subject, first_enrollment, attempt, detail)
+    try:
+        flush_spool()
+        _insert([row])
+    except SQLAlchemyError:
+        _discard_transaction()
+        _spool(row)
+    log.info("audit %s %s subject=%s", row["action"], row["outcome"], row["subject"])
+    return row["event_key"]
+
+
+@dataclass
+class Attempt:
+    """An AWS action announced in the log; its outcome is written when the block ends."""
+
+    action: Action
+    actor: Actor
+    subject: str | None
+    key: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    outcome: Outcome | None = None
+    first_enrollment: bool = False
+
+    def add(self, **detail: Any) -> None:
+        """Add detail the outcome record carries (a new device's serial, say)."""
+        self.detail.update(detail)
+
+    def settle(self, outcome: Outcome, **detail: Any) -> None:
+        """Decide the outcome instead of letting the block's end decide it."""
+        self.outcome = outcome
+        self.detail.update(detail)
+
+
+@contextmanager
+def attempt(action: Action, actor: Actor, subject: str | None = None, **detail: Any) -> Iterator[Attempt]:
+    """Record the attempt first (or refuse to act), run the AWS call, then record how it ended."""
+    row = _row(action, actor, Outcome.ATTEMPT, subject, False, None, detail)
+    try:
+        flush_spool()
+        _insert([row])
+    except SQLAlchemyError:
+        _discard_transaction()
+        log.warning("audit: database unavailable, refused %s before calling AWS", row["action"])
+        raise AuditUnavailable() from None
+    pending = Attempt(action, actor, subject, row["event_key"], dict(detail))
+    try:
+        yield pending
+    except PortalError as err:
+        if pending.outcome is None and isinstance(err, AwsAccessDenied):
+            pending.settle(Outcome.DENIED, error=err.action)
+        elif pending.outcome is None:
+            lost = isinstance(err, AwsUnavailable) and err.may_have_acted
+            pending.settle(Outcome.UNKNOWN if lost else Outcome.FAILURE)
+            pending.detail.setdefault("error", type(err).__name__)
+        _settle(pending)
+        raise
+    _settle(pending)
+
+
+def _settle(pending: Attempt) -> None:
+    """Write an attempt's outcome (spooled if the database went away meanwhile)."""
+    record(pending.action, pending.actor, pending.outcome or Outcome.SUCCESS, subject=pending.subject,
+           first_enrollment=pending.first_enrollment and pending.outcome in (None, Outcome.SUCCESS),
+           attempt=pending.key, **pending.detail)
 
 
 def enrollment_unproven(user_name: str) -> bool:
     """Tell whether the user's latest device enabling has not yet been proven by a session token."""
     latest = {action: db.session.query(db.func.max(AuditEvent.id)).filter_by(
-        action=action, subject=user_name, outcome="success").scalar()
-        for action in ("device_enabled", "enrollment_completed")}
-    return latest["device_enabled"] is not None and (latest["enrollment_completed"] or 0) < latest["device_enabled"]
+        action=action.value, subject=user_name, outcome=Outcome.SUCCESS.value).scalar()
+        for action in (Action.DEVICE_ENABLED, Action.ENROLLMENT_COMPLETED)}
+    return latest[Action.DEVICE_ENABLED] is not None and (
+        latest[Action.ENROLLMENT_COMPLETED] or 0) < latest[Action.DEVICE_ENABLED]

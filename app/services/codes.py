@@ -1,11 +1,19 @@
-"""One-time codes: shape checks, AWS's no-reuse rule, and when the next code comes."""
+"""One-time codes: shape checks, AWS's no-reuse rule, when the next code comes, and the one path that sends them."""
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import CodeAlreadyUsed, InvalidInput
+from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, InvalidInput
+from . import audit
+
+if TYPE_CHECKING:
+    from ..sessions import PortalSession
+
+T = TypeVar("T")
 
 STEP = 30  # seconds per TOTP code, as every authenticator app uses
 _CODE = re.compile(r"^[0-9]{6}$")  # \d would also take other scripts' digits, which AWS refuses
@@ -56,8 +64,29 @@ def refuse_reuse(code: str, used: list[dict], serial: str, now: float | None = N
             )
 
 
-def remember(used: list[dict], serial: str, *codes: str, now: float | None = None) -> list[dict]:
-    """Return the ledger of recently spent codes with these added and old ones dropped."""
-    now = _clock() if now is None else now
-    fresh = [entry for entry in used if now - entry["at"] < 5 * STEP]
-    return fresh + [{"serial": serial, "code": code, "at": now} for code in codes]
+def submit(state: PortalSession, actor: audit.Actor, action: audit.Action, serial: str, codes: tuple[str, ...],
+           send: Callable[[], T], first_enrollment: bool = False, **detail: Any) -> T:
+    """Send codes the person typed to AWS: the one path every code takes.
+
+    Refuses a code already spent on this device before AWS would; announces the action in the audit
+    log (or refuses to act); remembers the codes as spent once AWS took them, or once its answer was
+    lost and it may have (a code AWS refused, or that never reached AWS, was not spent); and records
+    how it ended. The format was checked by the form; the rate limits by the view's decorator.
+    """
+    now = _clock()
+    for code in codes:
+        refuse_reuse(code, state.spent_codes(now), serial, now)
+    with audit.attempt(action, actor, device=serial, **detail) as attempt:
+        attempt.first_enrollment = first_enrollment
+        try:
+            result = send()
+        except AwsUnavailable as err:
+            if err.may_have_acted:
+                state.spend(serial, *codes, now=now)
+            raise
+        except CodeRejected:
+            attempt.settle(audit.Outcome.FAILURE, reason="code rejected")
+            raise
+    state.spend(serial, *codes, now=now)
+    state.mark_proven()
+    return result

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, select
+from sqlalchemy import Select, and_, delete, exists, func, select
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import AuditEvent, ReportSnapshot, ReportUser
@@ -150,6 +151,12 @@ class AuditQuery:
 def select_events(query: AuditQuery) -> Select:
     """Build the filtered SELECT of audit events, newest first."""
     stmt = select(AuditEvent)
+    if query.outcome != "attempt":
+        # An attempt whose outcome was recorded says nothing more than that outcome; one without
+        # (the portal stopped between the AWS call and its record) stays visible for review.
+        settled = aliased(AuditEvent)
+        stmt = stmt.where(~and_(AuditEvent.outcome == "attempt",
+                                exists().where(settled.attempt_key == AuditEvent.event_key)))
     if query.user:
         stmt = stmt.where(AuditEvent.subject == query.user)
     if query.action:

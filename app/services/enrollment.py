@@ -1,0 +1,80 @@
+"""The enrollment flow: create a device, enable it with two codes, resync it, replace it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import AlreadyEnrolled, SetupExpired
+from . import audit, codes, devices
+from .audit import Action
+from .credentials import MIN_DURATION, get_session_token
+
+if TYPE_CHECKING:
+    from ..sessions import PortalSession
+
+
+def start(state: PortalSession, actor: audit.Actor, pattern: str) -> None:
+    """Create the device (replacing an abandoned one), unless the person already has one."""
+    iam = state.client("iam")
+    existing = devices.list_devices(iam, state.caller)
+    recover_lost_enable(state, actor, existing)
+    if existing:
+        raise AlreadyEnrolled("You already have an MFA device. To switch phones, use 'Replace device'.")
+    begin(state, actor, iam, pattern)
+
+
+def recover_lost_enable(state: PortalSession, actor: audit.Actor, existing: list[devices.Device]) -> bool:
+    """Finish a setup whose EnableMFADevice answer was lost: AWS lists the pending device as the person's."""
+    serial = state.pending_serial
+    if not serial or serial not in {d.serial for d in existing}:
+        return False
+    # The audit log decides when enrollment is complete, so it must learn of this enabling too.
+    state.drop_pending()
+    state.set_enrolling(serial)
+    audit.record(Action.DEVICE_ENABLED, actor, device=serial, reason="found enabled on retry",
+                 first_enrollment=not state.take_replacing())
+    return True
+
+
+def begin(state: PortalSession, actor: audit.Actor, iam: Any, pattern: str) -> None:
+    """Create the device (recovering an abandoned one) and keep its seed sealed in the session only."""
+    name = devices.device_name(state.caller, pattern)
+    with audit.attempt(Action.DEVICE_CREATED, actor) as attempt:
+        new = devices.create_device(iam, state.caller, name)
+        attempt.add(device=new.serial)
+    if new.replaced_stale:
+        audit.record(Action.STALE_DEVICE_REPLACED, actor, device=new.serial)
+    state.hold_pending(new.serial, new.seed)
+
+
+def verify(state: PortalSession, actor: audit.Actor, code1: str, code2: str) -> str:
+    """Enable the pending device with two consecutive codes; the seed is dropped the moment AWS holds it."""
+    pending = state.pending
+    if pending is None:
+        raise SetupExpired()
+    serial = pending.serial
+    codes.submit(state, actor, Action.DEVICE_ENABLED, serial, (code1, code2),
+                 lambda: devices.enable_device(state.client("iam"), state.caller, serial, code1, code2),
+                 first_enrollment=not state.replacing)
+    state.drop_pending()
+    state.take_replacing()
+    state.set_enrolling(serial)
+    return serial
+
+
+def resync(state: PortalSession, actor: audit.Actor, serial: str, code1: str, code2: str) -> None:
+    """Bring a drifted device back in step with two consecutive codes."""
+    codes.submit(state, actor, Action.DEVICE_RESYNCED, serial, (code1, code2),
+                 lambda: devices.resync_device(state.client("iam"), state.caller, serial, code1, code2))
+
+
+def replace(state: PortalSession, actor: audit.Actor, serial: str, code: str, pattern: str) -> None:
+    """Prove possession with a current code, remove the device with that MFA session, enroll anew."""
+    # AWS itself checks the code; the short MFA session it yields is what may deactivate the device.
+    proof = codes.submit(state, actor, Action.DEVICE_REPLACED, serial, (code,),
+                         lambda: get_session_token(state.client("sts"), serial, code, MIN_DURATION))
+    state.keep_credentials(proof)
+    with audit.attempt(Action.DEVICE_REMOVED, actor, device=serial, via="replace"):
+        devices.remove_device(state.mfa_client("iam"), state.caller.user_name, serial)
+    state.set_replacing()
+    begin(state, actor, state.client("iam"), pattern)

@@ -1,0 +1,186 @@
+"""Where signed-in sessions live: per-key, existence-checked writes in Redis or a SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from typing import Any, Protocol
+
+from .errors import StoreUnavailable
+
+# A write changes only the keys its request changed, and only on an entry that still exists: a request
+# that was in flight when the person signed out (or the session expired) cannot bring the session back,
+# and a slow page cannot restore a key (a TOTP seed, say) that another request has dropped meanwhile.
+_REDIS_UPDATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local removed = cjson.decode(ARGV[2])
+for _, name in ipairs(removed) do redis.call('HDEL', KEYS[1], name) end
+local changed = cjson.decode(ARGV[3])
+for name, value in pairs(changed) do redis.call('HSET', KEYS[1], name, value) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+
+def _now() -> float:
+    """The store's clock (one place, so tests can move it)."""
+    return time.time()
+
+
+class SessionStore(Protocol):
+    """What the session interface needs from a backend."""
+
+    def create(self, sid: str, data: dict[str, Any], ttl: float) -> None:
+        """Store a brand-new session."""
+
+    def load(self, sid: str) -> dict[str, Any] | None:
+        """Return a live session's data, or None."""
+
+    def update(self, sid: str, changed: dict[str, Any], removed: set[str], ttl: float) -> bool:
+        """Apply these changes and restart the idle time, only if the session still exists."""
+
+    def delete(self, sid: str) -> None:
+        """End a session for good."""
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable when the store cannot be reached."""
+
+    def sweep(self) -> int:
+        """Delete expired entries the backend does not expire itself; return how many."""
+
+
+def _encode(value: Any) -> str:
+    """Serialise one session value."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+class RedisStore:
+    """One Redis hash per session, its TTL the idle timeout; shared by every instance."""
+
+    def __init__(self, connection: Any, prefix: str):
+        import redis
+
+        self.redis = connection
+        self.prefix = prefix
+        self._errors = (redis.RedisError, OSError)
+        self._update = connection.register_script(_REDIS_UPDATE)
+
+    def _key(self, sid: str) -> str:
+        """Name the hash of one session."""
+        return self.prefix + sid
+
+    def _guarded(self, work):
+        """Run one Redis operation, turning an outage into StoreUnavailable."""
+        try:
+            return work()
+        except self._errors as err:
+            raise StoreUnavailable() from err
+
+    def create(self, sid: str, data: dict[str, Any], ttl: float) -> None:
+        """Write the hash and its TTL in one transaction."""
+        def work():
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hset(self._key(sid), mapping={name: _encode(value) for name, value in data.items()})
+            pipe.pexpire(self._key(sid), int(ttl * 1000))
+            pipe.execute()
+        self._guarded(work)
+
+    def load(self, sid: str) -> dict[str, Any] | None:
+        """Read every field of the hash."""
+        raw = self._guarded(lambda: self.redis.hgetall(self._key(sid)))
+        return {name.decode(): json.loads(value) for name, value in raw.items()} or None
+
+    def update(self, sid: str, changed: dict[str, Any], removed: set[str], ttl: float) -> bool:
+        """Apply the changes atomically in a Lua script that first checks the hash exists."""
+        args = [int(ttl * 1000), json.dumps(sorted(removed)),
+                json.dumps({name: _encode(value) for name, value in changed.items()})]
+        return bool(self._guarded(lambda: self._update(keys=[self._key(sid)], args=args)))
+
+    def delete(self, sid: str) -> None:
+        """Remove the hash."""
+        self._guarded(lambda: self.redis.delete(self._key(sid)))
+
+    def ping(self) -> None:
+        """Ask Redis for a PONG."""
+        self._guarded(self.redis.ping)
+
+    def sweep(self) -> int:
+        """Redis expires hashes itself."""
+        return 0
+
+
+class SqliteStore:
+    """Sessions of one host in a SQLite file, shared by its workers; each write under SQLite's write lock."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._local = threading.local()
+        with self._connect() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS portal_session (sid TEXT PRIMARY KEY, data TEXT NOT NULL, "
+                       "expires REAL NOT NULL)")
+        # The file holds sealed secrets: only the portal's own user may read it.
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.chmod(path + suffix, 0o600)
+
+    def _connect(self) -> sqlite3.Connection:
+        """Return this thread's connection (sqlite3 connections must not cross threads)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            old = os.umask(0o077)
+            try:
+                db = sqlite3.connect(self.path, timeout=2.0, isolation_level=None)
+            finally:
+                os.umask(old)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    def create(self, sid: str, data: dict[str, Any], ttl: float) -> None:
+        """Insert the new session."""
+        self._connect().execute("INSERT INTO portal_session VALUES (?, ?, ?)",
+                                (sid, json.dumps(data), _now() + ttl))
+
+    def load(self, sid: str) -> dict[str, Any] | None:
+        """Read a session that has not passed its idle timeout."""
+        row = self._connect().execute("SELECT data FROM portal_session WHERE sid = ? AND expires > ?",
+                                      (sid, _now())).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def update(self, sid: str, changed: dict[str, Any], removed: set[str], ttl: float) -> bool:
+        """Read, merge and write back inside one IMMEDIATE transaction, so no other write interleaves."""
+        db = self._connect()
+        now = _now()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT data FROM portal_session WHERE sid = ? AND expires > ?", (sid, now)).fetchone()
+            if row is None:
+                db.execute("COMMIT")
+                return False
+            data = json.loads(row[0])
+            for name in removed:
+                data.pop(name, None)
+            data.update(changed)
+            db.execute("UPDATE portal_session SET data = ?, expires = ? WHERE sid = ?",
+                       (json.dumps(data), now + ttl, sid))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return True
+
+    def delete(self, sid: str) -> None:
+        """Delete the row."""
+        self._connect().execute("DELETE FROM portal_session WHERE sid = ?", (sid,))
+
+    def ping(self) -> None:
+        """A local file is there as long as the disk is."""
+        self._connect().execute("SELECT 1")
+
+    def sweep(self) -> int:
+        """Delete sessions past their idle timeout, so sealed keys do not linger on disk."""
+        return self._connect().execute("DELETE FROM portal_session WHERE expires <= ?", (_now(),)).rowcount

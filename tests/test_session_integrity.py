@@ -1,0 +1,153 @@
+"""Requests in flight cannot undo a sign-out, an expiry or a dropped seed: per-key, existence-checked writes."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from moto.iam.models import IAMBackend
+
+from conftest import Person, make_test_app
+from security_helpers import store_entry
+
+COOKIE = "mfa_portal"
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_app(request, moto, tmp_path):
+    """The portal on each session store: the single-host SQLite file and shared Redis."""
+    overrides = {}
+    if request.param == "redis":
+        overrides["REDIS_URL"] = request.getfixturevalue("redis_url")
+    return make_test_app(tmp_path, **overrides)
+
+
+class PausedCall:
+    """Hold the next ListMFADevices inside the emulator until released, as a slow AWS would."""
+
+    def __init__(self, monkeypatch):
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self._armed = True
+        real = IAMBackend.list_mfa_devices
+
+        def slow(backend, *args, **kwargs):
+            if self._armed:
+                self._armed = False
+                self.entered.set()
+                assert self.release.wait(10), "the test never released the paused call"
+            return real(backend, *args, **kwargs)
+
+        monkeypatch.setattr(IAMBackend, "list_mfa_devices", slow)
+
+    def run(self, work) -> threading.Thread:
+        """Start `work` in a thread and return once it sits inside the paused call."""
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        assert self.entered.wait(10), "the request never reached AWS"
+        return thread
+
+
+def second_tab(app, client):
+    """Another tab of the same browser: the same session cookie, its own connection."""
+    tab = app.test_client()
+    tab.set_cookie(COOKIE, client.get_cookie(COOKIE).value)
+    return tab
+
+
+def test_a_slow_page_cannot_undo_a_sign_out(store_app, make_user, monkeypatch):
+    """Sign out while the home page waits for AWS: the late page must not bring the session back."""
+    client = store_app.test_client()
+    person = Person(client, make_user("new.hire"))
+    person.enroll_fully()
+    sid = client.get_cookie(COOKIE).value
+    copied = second_tab(store_app, client)
+    paused = PausedCall(monkeypatch)
+    slow_answers = []
+    thread = paused.run(lambda: slow_answers.append(copied.get("/")))
+
+    assert client.post("/logout").status_code == 302
+    assert store_entry(store_app, sid) is None
+    paused.release.set()
+    thread.join(10)
+
+    assert slow_answers[0].status_code == 200  # the slow page itself still renders
+    assert store_entry(store_app, sid) is None  # ...but it did not write the session back
+    for path in ("/credentials/result", "/credentials/download", "/"):
+        stale = store_app.test_client()
+        stale.set_cookie(COOKIE, sid)
+        answer = stale.get(path)
+        assert answer.status_code == 302 and "/login" in answer.headers["Location"], path
+
+
+def test_a_slow_page_cannot_bring_back_an_enabled_devices_seed(store_app, make_user, monkeypatch):
+    """A page that started before verify and ends after it leaves the seed dropped."""
+    client = store_app.test_client()
+    person = Person(client, make_user("new.hire"))
+    person.sign_in()
+    person.start_enrollment()
+    sid = client.get_cookie(COOKIE).value
+    assert any(name.endswith("pending_seed") for name in store_entry(store_app, sid))
+    slow_tab = second_tab(store_app, client)
+    paused = PausedCall(monkeypatch)
+    thread = paused.run(lambda: slow_tab.get("/"))
+
+    assert person.verify(follow=False).status_code == 302
+    paused.release.set()
+    thread.join(10)
+
+    entry = store_entry(store_app, sid)
+    assert entry is not None and not any("pending" in name for name in entry)
+    assert client.get("/enroll/scan").headers["Location"].endswith("/")
+    home = client.get("/").get_data(as_text=True)
+    assert "Continue the setup" not in home
+    assert person.get_credentials(follow=False).status_code == 302  # and the enrollment goes on
+
+
+def test_a_late_write_after_the_idle_timeout_does_not_revive_the_session(store_app, make_user, monkeypatch):
+    """An entry that expired while a request was in flight stays gone."""
+    client = store_app.test_client()
+    person = Person(client, make_user("new.hire"))
+    person.sign_in()
+    sid = client.get_cookie(COOKIE).value
+    store = store_app.config["SESSION_STORE"]
+    paused = PausedCall(monkeypatch)
+    thread = paused.run(lambda: second_tab(store_app, client).get("/"))
+
+    store.delete(sid)  # what the store's own expiry does when the idle time runs out
+    paused.release.set()
+    thread.join(10)
+
+    assert store_entry(store_app, sid) is None
+
+
+def test_concurrent_requests_each_keep_their_own_change(store_app, make_user):
+    """Two requests changing different keys of one session both land (no whole-session overwrite)."""
+    client = store_app.test_client()
+    person = Person(client, make_user("new.hire"))
+    person.enroll_fully()
+    sid = client.get_cookie(COOKIE).value
+    store = store_app.config["SESSION_STORE"]
+    ttl = store_app.permanent_session_lifetime.total_seconds()
+    assert store.update(sid, {"flow:a": {"x": 1}}, set(), ttl)
+    assert store.update(sid, {"flow:b": {"y": 2}}, set(), ttl)
+    entry = store_entry(store_app, sid)
+    assert entry["flow:a"] == {"x": 1} and entry["flow:b"] == {"y": 2}
+    assert store.update(sid, {}, {"flow:a"}, ttl)
+    assert "flow:a" not in store_entry(store_app, sid)
+    store.delete(sid)
+    assert not store.update(sid, {"flow:c": {}}, set(), ttl)
+    assert store_entry(store_app, sid) is None
+
+
+def test_signing_in_again_ends_the_old_session(store_app, make_user):
+    """A second sign-in in the same browser starts a new id; the old id reaches nothing."""
+    client = store_app.test_client()
+    person = Person(client, make_user("new.hire"))
+    person.sign_in()
+    first = client.get_cookie(COOKIE).value
+    client.post("/login", data={"access_key_id": person.user.access_key_id,
+                                "secret_access_key": person.user.secret_access_key})
+    second = client.get_cookie(COOKIE).value
+    assert first != second
+    assert store_entry(store_app, first) is None and store_entry(store_app, second) is not None
