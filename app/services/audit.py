@@ -237,10 +237,19 @@ def _settle(pending: Attempt) -> None:
            attempt=pending.key, **pending.detail)
 
 
-def enrollment_unproven(user_name: str) -> bool:
-    """Tell whether the user's latest device enabling has not yet been proven by a session token."""
-    latest = {action: db.session.query(db.func.max(AuditEvent.id)).filter_by(
-        action=action.value, subject=user_name, outcome=Outcome.SUCCESS.value).scalar()
-        for action in (Action.DEVICE_ENABLED, Action.ENROLLMENT_COMPLETED)}
+def enrollment_unproven(user_name: str, fallback: bool = False) -> bool:
+    """Tell whether the user's latest device enabling has not yet been proven by a session token.
+
+    While the database is away the caller's own knowledge (`fallback`: this session enabled a device)
+    decides, so the completion is still recorded (spooled) rather than lost.
+    """
+    try:
+        flush_spool()
+        latest = {action: db.session.query(db.func.max(AuditEvent.id)).filter_by(
+            action=action.value, subject=user_name, outcome=Outcome.SUCCESS.value).scalar()
+            for action in (Action.DEVICE_ENABLED, Action.ENROLLMENT_COMPLETED)}
+    except SQLAlchemyError:
+        _discard_transaction()
+        return fallback
     return latest[Action.DEVICE_ENABLED] is not None and (
         latest[Action.ENROLLMENT_COMPLETED] or 0) < latest[Action.DEVICE_ENABLED]

@@ -23,7 +23,7 @@ def issue(state: PortalSession, actor: audit.Actor, serial: str, code: str, dura
     completed = False
     # The audit log, not this session, knows whether the proof is still owed: a person may sign out
     # between enabling the device and typing the proving code. The session flag only shapes the page.
-    if audit.enrollment_unproven(actor.user_name):
+    if audit.enrollment_unproven(actor.user_name, fallback=state.enrolling is not None):
         state.set_enrolling(None)
         audit.record(Action.ENROLLMENT_COMPLETED, actor, device=serial)
         completed = True
