@@ -36,7 +36,12 @@ translations-compile: $(MO_FILES)  ## Build the .mo files the portal reads
 demo: $(VENV)/.installed $(MO_FILES)  ## Run the portal against an embedded AWS emulator with seeded users
 	$(BIN)/python -m app.demo
 
-test: $(VENV)/.installed $(MO_FILES)  ## Run the whole test suite (PostgreSQL/Redis/Chromium tests included when present)
+# axe-core for the browser tests, pinned in package-lock.json (npm is needed only to run the tests).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(VENV)/.installed $(MO_FILES) node_modules/.installed  ## Run the whole test suite (PostgreSQL/Redis/Chromium tests included when present)
 	$(BIN)/python -m pytest -n 2
 
 lint: $(VENV)/.installed
@@ -49,4 +54,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/throughput.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules

@@ -36,7 +36,9 @@
       var bar = box.querySelector(".code-window");
       var warning = box.querySelector(".clock-warning");
       if (warning && Math.abs(skew) > 15) {
-        warning.querySelector(".clock-skew").textContent = String(Math.round(Math.abs(skew)));
+        warning.querySelectorAll(".clock-skew").forEach(function (el) {
+          el.textContent = String(Math.round(Math.abs(skew)));
+        });
         warning.querySelector(skew > 0 ? ".clock-ahead" : ".clock-behind").hidden = false;
         warning.hidden = false;
       }

@@ -12,6 +12,7 @@ ID, dozens per address, app/config.py), and the tests' few deliberate failures s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -23,6 +24,7 @@ import pytest
 
 from tools.live_portal import StartError, live_portal
 
+ROOT_DIR = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
@@ -83,7 +85,7 @@ def chromium():
 def portal(chromium):
     """The real portal and the emulator, seeded with the demo users, stopped at the end of the session."""
     try:
-        with live_portal(seed_users=20) as running:
+        with live_portal(seed_users=60) as running:
             yield running
     except StartError as err:
         pytest.fail(str(err), pytrace=False)
@@ -122,11 +124,12 @@ def watch():
     return ConsoleWatch()
 
 
-@pytest.fixture
-def page(chromium, portal, watch):
-    """A fresh browser profile and tab at 1280x900; fails the test if any page logged an error."""
-    context = chromium.new_context(base_url=portal.url, viewport=VIEWPORT, accept_downloads=True, locale="en-US",
-                                   permissions=["clipboard-read", "clipboard-write"])
+@contextlib.contextmanager
+def browser_tab(chromium, portal, watch: ConsoleWatch, **options):
+    """A fresh browser profile and tab; fails the test if any page logged an error."""
+    options = {"viewport": VIEWPORT, "locale": "en-US", **options}
+    context = chromium.new_context(base_url=portal.url, accept_downloads=True,
+                                   permissions=["clipboard-read", "clipboard-write"], **options)
     context.set_default_timeout(15_000)
     context.add_init_script(_CSP_REPORTER)
     tab = context.new_page()
@@ -138,6 +141,13 @@ def page(chromium, portal, watch):
     if watch.problems:
         pytest.fail("the browser reported errors (a CSP violation means inline script or style in a template):\n"
                     + "\n".join(watch.problems), pytrace=False)
+
+
+@pytest.fixture
+def page(chromium, portal, watch):
+    """A fresh browser profile and tab at 1280x900 in English."""
+    with browser_tab(chromium, portal, watch) as tab:
+        yield tab
 
 
 class Visitor:
