@@ -65,6 +65,9 @@ class Audit:
                 if overflow > 0:
                     wide = page.evaluate(_WIDEST)
                     self.failures.append(f"{state} @{width}px scrolls sideways by {overflow}px: {wide}")
+                rows = page.evaluate(_HEADER_ROWS)
+                if rows > 2:
+                    self.failures.append(f"{state} @{width}px: the header takes {rows} rows")
             if width in WIDTHS:
                 for violation in self.axe():
                     nodes = "; ".join(n["target"][0] if n["target"] else "?" for n in violation["nodes"][:4])
@@ -85,6 +88,13 @@ class Audit:
         assert len(self.states) >= 10
         assert not self.failures, "\n".join(self.failures)
 
+
+# How many rows the header's items sit in (items whose tops are within 12 px share a row).
+_HEADER_ROWS = """(() => {
+  const tops = [...document.querySelector('.topbar').children].filter(e => e.offsetParent)
+    .map(e => e.getBoundingClientRect().top).sort((a, b) => a - b);
+  return tops.reduce((rows, top, i) => rows + (i && top - tops[i - 1] > 12 ? 1 : 0), tops.length ? 1 : 0);
+})()"""
 
 # The elements wider than the viewport, to name in a failure.
 _WIDEST = """(() => [...document.querySelectorAll('body *')]
