@@ -225,6 +225,8 @@ def attempt(action: Action, actor: Actor, subject: str | None = None, **detail: 
             lost = isinstance(err, AwsUnavailable) and err.may_have_acted
             pending.settle(Outcome.UNKNOWN if lost else Outcome.FAILURE)
             pending.detail.setdefault("error", type(err).__name__)
+            if isinstance(err, AwsUnavailable):
+                pending.detail.setdefault("reason", "aws unavailable")
         _settle(pending)
         raise
     _settle(pending)

@@ -43,6 +43,11 @@ def _clock() -> float:
     return time.time()
 
 
+def now() -> float:
+    """The time codes are judged by (the authenticator's clock, as tests move it)."""
+    return _clock()
+
+
 def seconds_until_next(now: float | None = None) -> int:
     """Return how many seconds remain before the app shows a new code."""
     now = _clock() if now is None else now
@@ -88,5 +93,5 @@ def submit(state: PortalSession, actor: audit.Actor, action: audit.Action, seria
             attempt.settle(audit.Outcome.FAILURE, reason="code rejected")
             raise
     state.spend(serial, *codes, now=now)
-    state.mark_proven()
+    state.mark_proven(now)
     return result
