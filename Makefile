@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements.txt requirements-demo.txt requirements-dev.txt 
 # Translations: the .po files are the source, the .mo files are built from them (never committed).
 # Strings marked with lazy_gettext (forms, error titles) need their keyword named; sorted and without line
 # numbers, so two people marking strings in different files rarely touch the same lines of the catalog.
-BABEL_KEYWORDS := -k lazy_gettext -k _l -k lazy_ngettext:1,2
+BABEL_KEYWORDS := -k lazy_gettext -k _l -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 

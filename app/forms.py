@@ -5,6 +5,8 @@ from collections.abc import Iterable
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
+from .i18n import device_kind
+
 
 class EmptyForm(FlaskForm):
     """A POST-only button: just the CSRF token."""
@@ -12,4 +14,4 @@ class EmptyForm(FlaskForm):
 
 def device_choices(devices: Iterable) -> list[SelectChoice]:
     """Offer the person's own devices, as AWS listed them, in a picker."""
-    return [SelectChoice(d.serial, f"{d.name} ({d.kind})") for d in devices]
+    return [SelectChoice(d.serial, f"{d.name} ({device_kind(d.kind)})") for d in devices]

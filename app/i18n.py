@@ -32,7 +32,8 @@ def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
     babel.init_app(app, locale_selector=select_language)
     app.jinja_env.filters.update(when=when, day=day, duration=duration, device_kind=device_kind)
-    app.context_processor(lambda: {"languages": LANGUAGES, "language": language(), "switcher_token": switcher_token})
+    app.context_processor(lambda: {"languages": LANGUAGES, "language": language(), "switcher_token": switcher_token,
+                                         "switch_back": switch_back})
     app.after_request(language_headers)
     app.register_blueprint(bp)
 
@@ -56,6 +57,13 @@ def switcher_token() -> str | None:
     if isinstance(session._get_current_object(), NullSession):
         return None
     return generate_csrf()
+
+
+def switch_back() -> str | None:
+    """The page to show again after switching: this path if it answers GET, without its query string."""
+    # The path only: a query string can carry another page's address (?next=...) or an admin's search.
+    rule = request.url_rule
+    return request.path if rule is not None and "GET" in (rule.methods or ()) else None
 
 
 def language_headers(response):

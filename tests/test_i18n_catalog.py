@@ -11,18 +11,19 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 # The same keywords as the Makefile's BABEL_KEYWORDS: lazy_gettext marks form labels and error titles.
-KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None, "lazy_ngettext": (1, 2)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None, "lazy_ngettext": (1, 2),
+            "lazy_pgettext": ((1, "c"), 2)}
 LANGUAGES = sorted(p.name for p in (ROOT / "translations").iterdir() if (p / "LC_MESSAGES").is_dir())
 
 
-def marked_strings() -> dict[str | tuple, str]:
-    """Extract every marked string from the code and templates now, with where it was found."""
+def marked_strings() -> dict[tuple, str]:
+    """Extract every marked (message, context) from the code and templates now, with where it was found."""
     with open(ROOT / "babel.cfg") as config:
         method_map, options_map = parse_mapping_cfg(config)
     found = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+    for filename, lineno, message, _comments, context in extract_from_dir(
             str(ROOT), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True):
-        found.setdefault(message, f"{filename}:{lineno}")
+        found.setdefault((message, context), f"{filename}:{lineno}")
     return found
 
 
@@ -45,17 +46,18 @@ def test_japanese_is_there():
 def test_extraction_finds_templates_and_python(extracted):
     places = {where.split(":")[0].split("/")[0] for where in extracted.values()}
     assert {"templates", "app"} <= places
-    assert "Sign in" in extracted  # a template string
-    assert "security key" in extracted  # a lazy_gettext in app/i18n.py
+    assert ("Sign in", None) in extracted  # a template string
+    assert ("Enter your access key ID.", None) in extracted  # a form validator's lazy_gettext
+    assert ("From", "start of a date range") in extracted  # one English word, two Japanese ones
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_marked_string_has_a_finished_translation(extracted, language):
     entries = catalog(language)
     problems = []
-    for message, where in extracted.items():
+    for (message, context), where in extracted.items():
         msgid = message[0] if isinstance(message, tuple) else message
-        entry = entries.get(msgid)
+        entry = entries.get(msgid, context=context)
         strings = (entry.string if isinstance(entry.string, tuple) else (entry.string,)) if entry else ()
         if entry is None or not all(strings):
             problems.append(f"untranslated: {msgid!r} ({where})")

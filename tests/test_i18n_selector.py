@@ -90,7 +90,14 @@ def test_every_page_offers_both_languages_each_named_in_itself(client):
     assert 'name="csrf_token"' in switcher
     assert re.search(r'value="en" lang="en"[^>]*aria-current="true" disabled>English<', switcher)
     assert re.search(r'value="ja" lang="ja"[^>]*>日本語<', switcher)
-    assert 'name="next" value="/login?"' in switcher
+    assert 'name="next" value="/login"' in switcher
+
+
+def test_the_switcher_returns_to_the_page_without_its_query_or_an_error_address(client):
+    login = client.get("/login?next=/admin/users/someone").get_data(as_text=True)
+    assert 'name="next" value="/login"' in login and "someone" not in login.split('class="lang-switch"')[1][:600]
+    missing = client.get("/no-such/secret-name").get_data(as_text=True)
+    assert 'name="next"' not in missing and "secret-name" not in missing
 
 
 def test_switching_sets_a_cookie_that_beats_accept_language(client):

@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
             # Group membership can only be checked with MFA credentials, so with ADMIN_GROUPS
             # set we cannot tell an admin from anyone else until they type a code.
             if current_user.is_admin or current_app.config["ADMIN_GROUPS"]:
-                flash("Admin pages need a current MFA code. Type one here to continue.", "info")
+                flash(_("Admin pages need a current MFA code. Type one here to continue."), "info")
                 return redirect(url_for("credentials.get", next=request.path if request.method == "GET" else None))
             abort(403)
         if not current_user.is_admin:

@@ -7,6 +7,7 @@ import math
 from dataclasses import asdict
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from ..limits import limit_admin_actions
@@ -26,8 +27,8 @@ AUDIT_CSV_HEADER = ["at", "action", "outcome", "subject", "actor_arn", "source_i
 def _with_choices(form: AuditFilterForm | AuditExportForm) -> AuditFilterForm | AuditExportForm:
     """Offer the actions and outcomes that occur in the log."""
     actions, outcomes = snapshots.event_choices()
-    form.action.choices = [SelectChoice("", "Any action"), *(SelectChoice(a, a) for a in actions)]
-    form.outcome.choices = [SelectChoice("", "Any outcome"), *(SelectChoice(o, o) for o in outcomes)]
+    form.action.choices = [SelectChoice("", _("Any action")), *(SelectChoice(a, a) for a in actions)]
+    form.outcome.choices = [SelectChoice("", _("Any outcome")), *(SelectChoice(o, o) for o in outcomes)]
     return form
 
 
@@ -78,7 +79,7 @@ def audit_export():
     """Download the filtered audit log as CSV."""
     form = _with_choices(AuditExportForm())
     if not form.validate_on_submit():
-        flash("The audit filter was not valid; nothing was exported.", "error")
+        flash(_("The audit filter was not valid; nothing was exported."), "error")
         return redirect(url_for("admin.audit_log"))
     query = audit_query(form)
     events = snapshots.all_events(query)

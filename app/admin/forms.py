@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -11,17 +14,20 @@ from ..services.snapshots import SHOWS, SORTS
 
 # IAM user names: letters, digits and + = , . @ _ - (up to 64).
 USER_NAME = r"^[\w+=,.@-]{1,64}$"
-_ORDERS = [SelectChoice("asc", "Ascending"), SelectChoice("desc", "Descending")]
+_ORDERS = [SelectChoice("asc", _l("Ascending")), SelectChoice("desc", _l("Descending"))]
 
 
 class _UserQueryFields:
     """The dashboard filter, shared by the GET form and the CSV export's POST form."""
 
-    q = StringField("Search by name", validators=[Optional(), Length(max=64)],
-                    render_kw={"placeholder": "part of a user name", "spellcheck": "false", "autocapitalize": "none"})
-    show = SelectField("Show", choices=[SelectChoice(key, label) for key, (label, _) in SHOWS.items()], default="all")
-    sort = SelectField("Sort by", choices=[SelectChoice(key, label) for key, label in SORTS.items()], default="name")
-    order = SelectField("Order", choices=_ORDERS, default="asc")
+    q = StringField(_l("Search by name"), validators=[Optional(), Length(max=64)],
+                    render_kw={"placeholder": _l("part of a user name"), "spellcheck": "false",
+                               "autocapitalize": "none"})
+    show = SelectField(_l("Show"), choices=[SelectChoice(key, label) for key, (label, _where) in SHOWS.items()],
+                       default="all")
+    sort = SelectField(_l("Sort by"), choices=[SelectChoice(key, label) for key, label in SORTS.items()],
+                       default="name")
+    order = SelectField(_l("Order"), choices=_ORDERS, default="asc")
 
 
 class UserFilterForm(_UserQueryFields, FlaskForm):
@@ -30,7 +36,7 @@ class UserFilterForm(_UserQueryFields, FlaskForm):
     class Meta:
         csrf = False  # a GET form that changes nothing; CSRF tokens in URLs would only leak
 
-    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=100_000)], default=1)
+    page = IntegerField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=100_000)], default=1)
 
 
 class UserExportForm(_UserQueryFields, FlaskForm):
@@ -40,18 +46,18 @@ class UserExportForm(_UserQueryFields, FlaskForm):
 class _AuditQueryFields:
     """The audit-log filter, shared by the GET form and the CSV export's POST form."""
 
-    user = StringField("User", validators=[Optional(), Regexp(USER_NAME, message="Not an IAM user name.")],
+    user = StringField(_l("User"), validators=[Optional(), Regexp(USER_NAME, message=_l("Not an IAM user name."))],
                        render_kw={"spellcheck": "false", "autocapitalize": "none"})
     # Choices come from the log itself (see routes), so an unknown value is refused.
-    action = SelectField("Action", choices=[SelectChoice("", "Any action")], default="")
-    outcome = SelectField("Outcome", choices=[SelectChoice("", "Any outcome")], default="")
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
+    action = SelectField(_l("Action"), choices=[SelectChoice("", _l("Any action"))], default="")
+    outcome = SelectField(_l("Outcome"), choices=[SelectChoice("", _l("Any outcome"))], default="")
+    since = DateField(lazy_pgettext("start of a date range", "From"), validators=[Optional()])
+    until = DateField(lazy_pgettext("end of a date range", "To"), validators=[Optional()])
 
     def validate_until(self, field: DateField) -> None:
         """A range must not end before it starts."""
         if field.data and self.since.data and field.data < self.since.data:
-            raise ValidationError("The end date is before the start date.")
+            raise ValidationError(_("The end date is before the start date."))
 
 
 class AuditFilterForm(_AuditQueryFields, FlaskForm):
@@ -60,7 +66,7 @@ class AuditFilterForm(_AuditQueryFields, FlaskForm):
     class Meta:
         csrf = False  # a GET form that changes nothing
 
-    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=100_000)], default=1)
+    page = IntegerField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=100_000)], default=1)
 
 
 class AuditExportForm(_AuditQueryFields, FlaskForm):
@@ -71,8 +77,8 @@ class ResetForm(FlaskForm):
     """Remove a user's lost device; the reason goes into the audit log."""
 
     # Choices are the devices AWS lists for the user right now, so a stale or forged serial is refused.
-    serial = SelectField("Device to reset", choices=[], validate_choice=True)
-    reason = TextAreaField("Reason", validators=[
-        DataRequired("Say why the device is being reset; it is kept in the audit log."),
-        Length(min=3, max=500, message="Write between 3 and 500 characters."),
-    ], render_kw={"rows": 2, "placeholder": "e.g. phone lost, ticket HR-1234"})
+    serial = SelectField(_l("Device to reset"), choices=[], validate_choice=True)
+    reason = TextAreaField(_l("Reason"), validators=[
+        DataRequired(_l("Say why the device is being reset; it is kept in the audit log.")),
+        Length(min=3, max=500, message=_l("Write between 3 and 500 characters.")),
+    ], render_kw={"rows": 2, "placeholder": _l("e.g. phone lost, ticket HR-1234")})

@@ -7,6 +7,8 @@ import re
 from dataclasses import asdict
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal, format_number
+from flask_babel import gettext as _
 
 from .. import i18n
 from ..forms import EmptyForm, device_choices
@@ -92,8 +94,9 @@ def refresh():
     snapshot = refreshing.refresh(portal().mfa_client("iam"), current_actor(), portal().caller,
                                  config["FORCE_MFA_POLICY_ARN"], config["FORCE_MFA_POLICY_NAME"],
                                  config["MFA_DEVICE_NAME_PATTERN"])
-    flash(f"Refreshed: {snapshot.users} users read with {snapshot.calls} AWS calls in {snapshot.seconds:.1f} s.",
-          "success")
+    flash(_("Refreshed: %(users)s users read with %(calls)s AWS calls in %(seconds)s s.",
+            users=format_number(snapshot.users), calls=format_number(snapshot.calls),
+            seconds=format_decimal(snapshot.seconds, "0.0")), "success")
     return redirect(url_for("admin.dashboard"))
 
 
@@ -105,7 +108,7 @@ def export():
     form = UserExportForm()
     snapshot = snapshots.latest()
     if not form.validate_on_submit() or snapshot is None:
-        flash("Nothing to export yet, or the filter was not valid." if snapshot else "Refresh the data first.",
+        flash(_("Nothing to export yet, or the filter was not valid.") if snapshot else _("Refresh the data first."),
               "error")
         return redirect(url_for("admin.dashboard"))
     query = user_query(form)
@@ -163,6 +166,6 @@ def reset(user_name: str):
     serial, reason = form.serial.data, form.reason.data.strip()
     with audit.attempt(Action.ADMIN_RESET, current_actor(), subject=user_name, device=serial, reason=reason):
         devices.remove_device(iam, user_name, serial)
-    flash(f"The device {serial.rsplit('/', 1)[-1]} of {user_name} is reset; they can enroll a new one. "
-          "The dashboard shows this after the next refresh.", "success")
+    flash(_("The device %(device)s of %(user)s is reset; they can enroll a new one. The dashboard shows this after "
+            "the next refresh.", device=serial.rsplit("/", 1)[-1], user=user_name), "success")
     return redirect(url_for("admin.user", user_name=user_name))

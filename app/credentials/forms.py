@@ -1,5 +1,9 @@
 """The session-credentials form."""
 
+from datetime import timedelta
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
@@ -7,6 +11,7 @@ from wtforms.validators import InputRequired, Length
 
 from ..enroll.forms import code_field
 from ..errors import InvalidInput
+from ..i18n import duration
 from ..services.credentials import DEFAULT_DURATION, DURATION_CHOICES
 from ..services.formats import check_profile
 
@@ -14,12 +19,14 @@ from ..services.formats import check_profile
 class CredentialsForm(FlaskForm):
     """Device, code, duration and the profile name for the snippet."""
 
-    device = SelectField("MFA device", choices=[], validate_choice=True)
-    code = StringField("Code from your authenticator app", **code_field())
-    duration = SelectField("Valid for", choices=[SelectChoice(str(s), label) for s, label in DURATION_CHOICES],
+    device = SelectField(_l("MFA device"), choices=[], validate_choice=True)
+    code = StringField(_l("Code from your authenticator app"), **code_field())
+    # Each length in words in the page's language ("12 hours", "12 時間"), worked out when the page renders.
+    duration = SelectField(_l("Valid for"), choices=[SelectChoice(str(s), LazyString(duration, timedelta(seconds=s)))
+                                                     for s, _label in DURATION_CHOICES],
                            default=str(DEFAULT_DURATION))
-    profile = StringField("Profile name", default="default", filters=[lambda v: v.strip() if v else v],
-                          validators=[InputRequired("Name the profile, for example default."), Length(max=64)],
+    profile = StringField(_l("Profile name"), default="default", filters=[lambda v: v.strip() if v else v],
+                          validators=[InputRequired(_l("Name the profile, for example default.")), Length(max=64)],
                           render_kw={"spellcheck": "false", "autocapitalize": "none"})
 
     def validate_profile(self, field: StringField) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, delete, exists, func, select
 from sqlalchemy.orm import aliased
 
@@ -18,20 +19,20 @@ KEEP = 3  # enough to compare with the last refreshes; older ones only cost spac
 PER_PAGE = 50
 
 SHOWS = {
-    "all": ("Everyone", None),
-    "not_enrolled": ("Not enrolled", ReportUser.mfa_status == NONE),
-    "abandoned": ("Abandoned device", ReportUser.abandoned.is_(True)),
-    "not_covered": ("Not covered by the force-MFA policy", ReportUser.covered_by == NOT_COVERED),
-    "other": ("Hardware or FIDO MFA", ReportUser.mfa_status == OTHER),
+    "all": (_l("Everyone"), None),
+    "not_enrolled": (_l("Not enrolled"), ReportUser.mfa_status == NONE),
+    "abandoned": (_l("Abandoned device"), ReportUser.abandoned.is_(True)),
+    "not_covered": (_l("Not covered by the force-MFA policy"), ReportUser.covered_by == NOT_COVERED),
+    "other": (_l("Hardware or FIDO MFA"), ReportUser.mfa_status == OTHER),
 }
 SORTS = {
-    "name": "User name",
-    "status": "MFA status",
-    "enabled": "Enable date",
-    "key_used": "Access key last used",
-    "created": "User created",
-    "coverage": "Policy coverage",
-    "activity": "Last portal activity",
+    "name": _l("User name"),
+    "status": _l("MFA status"),
+    "enabled": _l("Enable date"),
+    "key_used": _l("Access key last used"),
+    "created": _l("User created"),
+    "coverage": _l("Policy coverage"),
+    "activity": _l("Last portal activity"),
 }
 
 
