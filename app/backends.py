@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import logging
+import sys
 
-import psycopg
-import redis
 import sqlalchemy.exc
 from flask import current_app
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from sqlalchemy import text
 
 log = logging.getLogger(__name__)
 
 # Errors that say a dependency is down or not answering, not that the portal has a bug. psycopg's
 # OperationalError covers refused and timed-out connects and statement timeouts (QueryCanceled).
-DATABASE_DOWN = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError, psycopg.OperationalError)
-REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
-OUTAGES = DATABASE_DOWN + REDIS_DOWN
+# psycopg and redis-py cost ~15 MB a worker, so they are imported only where configured (SQLAlchemy
+# loads psycopg for a PostgreSQL URL, setup.py loads redis for REDIS_URL); an error class of a module
+# nobody imported cannot be raised, so these read what is loaded.
+def database_down() -> tuple[type[BaseException], ...]:
+    """Return the exception classes that mean the database is unreachable."""
+    psycopg = sys.modules.get("psycopg")
+    return (sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError,
+            *((psycopg.OperationalError,) if psycopg else ()))
+
+
+def redis_down() -> tuple[type[BaseException], ...]:
+    """Return the exception classes that mean Redis is unreachable."""
+    redis = sys.modules.get("redis")
+    return (redis.ConnectionError, redis.TimeoutError) if redis else ()
+
+
+def outages() -> tuple[type[BaseException], ...]:
+    """Return every exception class that means one of the portal's own dependencies is down."""
+    return database_down() + redis_down()
+
+
 # SQLite has no "wait forever": a statement timeout of 0 (no limit) waits this long for a lock.
 _SQLITE_PATIENT_SECONDS = 60
 
@@ -50,6 +65,9 @@ def engine_options(config) -> dict:
 
 def redis_options(config) -> dict:
     """redis-py client options that bound every wait on Redis (sessions and rate limits)."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     return {
         "socket_connect_timeout": config["REDIS_CONNECT_TIMEOUT"],
         "socket_timeout": config["REDIS_TIMEOUT"],
@@ -78,7 +96,7 @@ def _database_answers() -> bool:
     try:
         with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except (sqlalchemy.exc.SQLAlchemyError, psycopg.Error) as err:
+    except (sqlalchemy.exc.SQLAlchemyError, *database_down()) as err:
         log.warning("readiness: database unreachable (%s)", type(err).__name__)
         return False
     return True
@@ -93,7 +111,7 @@ def _session_store_answers() -> bool:
             return bool(ping())
         if client is not None:
             return bool(client.ping())
-    except (redis.RedisError, OSError) as err:
+    except (*redis_down(), OSError) as err:
         log.warning("readiness: session store unreachable (%s)", type(err).__name__)
         return False
     return True

@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 from limits.errors import StorageError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
-from .backends import DATABASE_DOWN, OUTAGES
+from .backends import database_down, outages
 from .errors import LimitsUnavailable, PortalError
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def init_error_pages(app: Flask) -> None:
     app.register_error_handler(PortalError, portal_error)
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(StorageError, limits_unavailable)
-    for outage in OUTAGES:
+    for outage in outages():
         app.register_error_handler(outage, dependency_unreachable)
     app.register_error_handler(SecurityError, untrusted_host)
     app.register_error_handler(HTTPException, http_error)
@@ -97,7 +97,7 @@ def dependency_unreachable(err: Exception):
     # The class name only: SQLAlchemy's message carries the statement and its parameters.
     log.warning("dependency unreachable on %s: %s", request.path, type(err).__name__)
     _give_page_a_session()
-    if isinstance(err, DATABASE_DOWN):
+    if isinstance(err, database_down()):
         title, message = _("The portal cannot reach its database"), _(
             "The portal cannot reach its database right now. Nothing was changed.")
     else:
@@ -129,7 +129,7 @@ def untrusted_host(err: SecurityError):
 
 def http_error(err: HTTPException):
     """Map HTTP errors to the friendly template."""
-    if isinstance(err, InternalServerError) and isinstance(err.original_exception, OUTAGES):
+    if isinstance(err, InternalServerError) and isinstance(err.original_exception, outages()):
         # Flask sends failures outside the view (opening or saving the session) here, as a 500.
         return dependency_unreachable(err.original_exception)
     status = err.code or 500
