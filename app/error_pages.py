@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, current_app, has_request_context, make_response, render_template, request
+from flask import Flask, current_app, make_response, render_template, request
 from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -96,7 +96,6 @@ def dependency_unreachable(err: Exception):
     """The database or the session store did not answer in time: the portal's own 503, not a bare 500."""
     # The class name only: SQLAlchemy's message carries the statement and its parameters.
     log.warning("dependency unreachable on %s: %s", request.path, type(err).__name__)
-    _give_page_a_session()
     if isinstance(err, database_down()):
         title, message = _("The portal cannot reach its database"), _(
             "The portal cannot reach its database right now. Nothing was changed.")
@@ -104,15 +103,6 @@ def dependency_unreachable(err: Exception):
         title, message = _("The portal cannot reach its session store"), _(
             "The portal cannot reach its session store right now. Nothing was changed.")
     return render_error(503, title, message, _("Try again in a minute."), OUTAGE_RETRY_SECONDS)
-
-
-def _give_page_a_session() -> None:
-    """When the store failed while Flask opened the session, render the page with an empty, unsaved one."""
-    # The layout reads the session (flashes, the signed-in name); Flask 3.1 asserts on a session that
-    # never opened, which would turn this page into a bare 500. Flask has no public setter for it: a
-    # session interface that returned None would get the same null session from Flask itself.
-    if has_request_context() and getattr(request_ctx, "_session", True) is None:
-        request_ctx._session = current_app.session_interface.make_null_session(current_app)
 
 
 def untrusted_host(err: SecurityError):

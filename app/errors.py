@@ -200,16 +200,18 @@ class StoreUnavailable(PortalError):
 
     status = 503
     title = lazy_gettext("The portal cannot reach its session store")
+    wait_seconds = 60  # outages outlast AWS's few-second brown-outs
 
     def __init__(self, message: str | None = None, next_step: str | None = None):
-        super().__init__(message or _("The portal cannot reach the store that keeps signed-in sessions."),
-                         next_step or _("Nothing was changed. Wait a minute and try again."))
+        super().__init__(message or _("The portal cannot reach its session store right now. Nothing was changed."),
+                         next_step or _("Try again in a minute."))
 
 
 class AuditUnavailable(PortalError):
     """The audit log cannot take the record an AWS action needs first, so the portal does not act."""
 
     status = 503
+    wait_seconds = 60
     title = lazy_gettext("The portal cannot record this action")
 
     def __init__(self, message: str | None = None, next_step: str | None = None):

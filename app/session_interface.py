@@ -123,9 +123,13 @@ class PortalSessionInterface(SessionInterface):
         self.cookie = _AnonymousCookie()
         self._next_sweep = 0.0
 
-    def ping(self) -> None:
-        """Raise StoreUnavailable when the store cannot be reached (for /readyz)."""
-        self.store.ping()
+    def ping(self) -> bool:
+        """Tell whether the store answers (for /readyz)."""
+        try:
+            self.store.ping()
+        except StoreUnavailable:
+            return False
+        return True
 
     def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
         """Load the server-side session of a signed-in person, else the anonymous cookie."""

@@ -179,7 +179,10 @@ class SqliteStore:
 
     def ping(self) -> None:
         """A local file is there as long as the disk is."""
-        self._connect().execute("SELECT 1")
+        try:
+            self._connect().execute("SELECT 1")
+        except sqlite3.Error as err:
+            raise StoreUnavailable() from err
 
     def sweep(self) -> int:
         """Delete sessions past their idle timeout, so sealed keys do not linger on disk."""
