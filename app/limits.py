@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import math
 import time
@@ -17,7 +18,7 @@ from flask_login import current_user
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 
-from .errors import LimitsUnavailable, TooManyFailedSignIns
+from .errors import LimitsUnavailable, PortalError, TooManyFailedSignIns
 from .extensions import limiter
 from .sessions import current_actor, portal
 
@@ -65,10 +66,24 @@ def key_id_identity() -> str | None:
     return f"key:{digest[:32]}"
 
 
+def network_identity() -> str:
+    """Name the client's network: its IPv4 address, or its IPv6 /64 (one subscriber's usual allocation)."""
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return f"ip:{request.remote_addr}"
+    if address.version == 6:
+        if address.ipv4_mapped:  # an IPv4 client seen through a dual-stack socket
+            return f"ip:{address.ipv4_mapped}"
+        # Any host holds a whole /64 to choose addresses from; per address it would get 2^64 budgets.
+        return f"net:{ipaddress.ip_network((address, 64), strict=False)}"
+    return f"ip:{address}"
+
+
 def _sign_in_counters() -> list[tuple[SignInBudget, RateLimitItem, list[str]]]:
     """Every (budget, limit, storage identifiers) this sign-in attempt is counted under."""
     prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
-    identities = [(PER_KEY, key_id_identity()), (PER_ADDRESS, f"ip:{request.remote_addr}")]
+    identities = [(PER_KEY, key_id_identity()), (PER_ADDRESS, network_identity())]
     return [(budget, item, [prefix, budget.scope, identity]) for budget, identity in identities if identity
             for item in rules(current_app.config, budget)]
 
@@ -102,18 +117,27 @@ def limit_sign_ins(view: Callable) -> Callable:
         except StorageError as err:  # cannot tell whether guessing is going on: send nothing to AWS
             log.warning("rate-limit store unreachable (%s): sign-in refused", type(err.storage_error).__name__)
             raise LimitsUnavailable.for_sign_in() from err
-        response = make_response(view(*args, **kwargs))
+        try:
+            response = make_response(view(*args, **kwargs))
+        except PortalError as err:  # a refusal raised for the error page to render counts like one returned
+            if err.status in _FAILED_SIGN_IN:
+                _count_failure(counters)
+            raise
         if response.status_code in _FAILED_SIGN_IN:
-            try:
-                for _budget, item, ids in counters:
-                    limiter.limiter.hit(item, *ids)
-            except StorageError as err:  # an uncounted failure must not pass as a plain one
-                log.warning("rate-limit store unreachable (%s): failed sign-in not counted",
-                            type(err.storage_error).__name__)
-                raise LimitsUnavailable.for_sign_in() from err
+            _count_failure(counters)
         return response
 
     return limited
+
+
+def _count_failure(counters) -> None:
+    """Spend one attempt of every budget; if the store cannot take it, refuse rather than go uncounted."""
+    try:
+        for _budget, item, ids in counters:
+            limiter.limiter.hit(item, *ids)
+    except StorageError as err:
+        log.warning("rate-limit store unreachable (%s): failed sign-in not counted", type(err.storage_error).__name__)
+        raise LimitsUnavailable.for_sign_in() from err
 
 
 def per_user() -> str:

@@ -316,3 +316,28 @@ def test_aws_not_answering_is_not_a_failed_sign_in(limited_app, make_user, monke
         assert person.sign_in(follow=False).status_code == 503
     aws_down["now"] = False
     assert person.sign_in(follow=False).status_code == 302
+
+
+def test_an_ipv6_client_is_counted_per_64_not_per_address(moto, tmp_path):
+    app = make_test_app(tmp_path, RATELIMIT_ENABLED=True, SIGN_IN_LIMIT_PER_ADDRESS="3 per minute")
+    browser = app.test_client()
+    # A host picks any address in its /64: each attempt from a new one still spends one budget.
+    hosts = [f"2001:db8:1:2::{n:x}" for n in range(1, allowance(app, limits.PER_ADDRESS) + 2)]
+    statuses = [failed_sign_in(browser, f"AKIA{n:016d}", host).status_code for n, host in enumerate(hosts)]
+    assert statuses == [400] * (len(hosts) - 1) + [429]
+    assert failed_sign_in(browser, "AKIA" + "Q" * 16, "2001:db8:1:3::1").status_code == 400  # the next /64
+    with app.test_request_context("/login", environ_base={"REMOTE_ADDR": "::ffff:192.0.2.8"}):
+        assert limits.network_identity() == "ip:192.0.2.8"  # an IPv4 client seen through a dual-stack socket
+
+
+def test_a_refusal_raised_to_the_error_page_counts_too(limited_app, make_user, monkeypatch):
+    from app.errors import AwsAccessDenied
+    from app.services import identity
+
+    def denied(_keys, _settings):
+        raise AwsAccessDenied("sts:GetCallerIdentity")
+
+    monkeypatch.setattr(identity, "identify", denied)
+    person = Person(limited_app.test_client(), make_user("denied"))
+    per_key = allowance(limited_app, limits.PER_KEY)
+    assert [person.sign_in(follow=False).status_code for _ in range(per_key + 1)] == [403] * per_key + [429]
