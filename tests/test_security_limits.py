@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -85,8 +86,8 @@ def test_successful_sign_ins_never_count_and_failures_meet_the_address_budget(li
     assert Person(limited_app.test_client(), users[0]).sign_in(follow=False).status_code == 429
     assert failed_sign_in(browser, "AKIA" + "N" * 16, ELSEWHERE).status_code == 400
     events = rate_limited_events(limited_app)
-    assert [(e.outcome, e.source_ip, e.detail) for e in events] == [
-        ("refused", "127.0.0.1", '{"reason": "auth.login", "budget": "sign-in-failures-per-address"}')] * 2
+    assert [(e.outcome, e.source_ip, json.loads(e.detail)) for e in events] == [
+        ("refused", "127.0.0.1", {"reason": "auth.login", "budget": "sign-in-failures-per-address"})] * 2
 
 
 def test_wrong_secrets_for_one_key_are_refused_from_any_address_before_aws(limited_app, make_user, aws_calls):
@@ -114,8 +115,8 @@ def test_wrong_secrets_for_one_key_are_refused_from_any_address_before_aws(limit
     neighbour = Person(limited_app.test_client(), make_user("neighbour"))
     neighbour.client.environ_base["REMOTE_ADDR"] = addresses[0]
     assert neighbour.sign_in(follow=False).status_code == 302
-    details = {e.detail for e in rate_limited_events(limited_app)}
-    assert details == {'{"reason": "auth.login", "budget": "sign-in-failures-per-key"}'}
+    details = [json.loads(e.detail) for e in rate_limited_events(limited_app)]
+    assert details and all(d == {"reason": "auth.login", "budget": "sign-in-failures-per-key"} for d in details)
 
 
 def test_the_budgets_come_from_the_settings(moto, tmp_path, make_user):
