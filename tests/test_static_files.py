@@ -8,6 +8,13 @@ import re
 from app import ROOT
 
 
+def fetch(client, url: str):
+    """GET a URL and close the response (a file response holds the file open until then)."""
+    with client.get(url) as answer:
+        answer.get_data()
+    return answer
+
+
 def static_urls(page) -> list[str]:
     """The static URLs a page links to."""
     return re.findall(r'(?:href|src)="(/static/[^"]+)"', page.get_data(as_text=True))
@@ -23,11 +30,11 @@ def test_pages_link_static_files_by_content_hash(client):
 
 def test_versioned_files_are_cached_for_a_year_others_revalidate(client):
     versioned = next(url for url in static_urls(client.get("/login")) if "portal.css" in url)
-    cached = client.get(versioned)
+    cached = fetch(client, versioned)
     assert cached.status_code == 200
     assert set(cached.headers["Cache-Control"].split(", ")) == {"public", "max-age=31536000", "immutable"}
     for url in ("/static/css/portal.css", "/static/css/portal.css?v=0123456789ab"):  # no or a stale version
-        answer = client.get(url)
+        answer = fetch(client, url)
         assert answer.status_code == 200 and "immutable" not in answer.headers["Cache-Control"], url
         assert "no-cache" in answer.headers["Cache-Control"], url
 
@@ -35,13 +42,13 @@ def test_versioned_files_are_cached_for_a_year_others_revalidate(client):
 def test_static_requests_open_no_session(app, client, person, monkeypatch):
     person.sign_in()
     opened = []
-    server = app.session_interface.server
-    real_open = server.open_session
-    monkeypatch.setattr(server, "open_session", lambda *args: opened.append(args) or real_open(*args))
+    store = app.session_interface.store
+    real_load = store.load
+    monkeypatch.setattr(store, "load", lambda *args: opened.append(args) or real_load(*args))
     url = static_urls(client.get("/"))[0]
     pages = len(opened)
     assert pages == 1  # the page itself read the signed-in session
-    answer = client.get(url)
+    answer = fetch(client, url)
     assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
     assert client.get("/static/missing.css").status_code == 404  # the error page renders without a session too
     assert len(opened) == pages
