@@ -42,7 +42,8 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 test: $(VENV)/.installed $(MO_FILES) node_modules/.installed  ## Run the whole test suite (PostgreSQL/Redis/Chromium tests included when present)
-	$(BIN)/python -m pytest -n 2
+	@# --cov: branch coverage of app/ with the gate in pyproject.toml ([tool.coverage.report] fail_under).
+	$(BIN)/python -m pytest -n 2 --cov=app
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -52,6 +53,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/admin_refresh.py
 	$(BIN)/python bench/load_enrollments.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/flow_cpu.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import boto3
 import pyotp
 import pytest
+from flask.testing import FlaskClient
 from moto import mock_aws
 
 from app import create_app
@@ -71,6 +72,18 @@ def make_user(iam):
     return make
 
 
+class BufferedClient(FlaskClient):
+    """A test client that reads every answer whole and closes it, as a browser does.
+
+    A file response (static files) holds its file open until closed; unread and dropped, it would
+    leave an unclosed file behind, which the suite's warnings-as-errors turns into a failure.
+    """
+
+    def open(self, *args, buffered: bool = True, **kwargs):
+        """Send the request, buffering (and so closing) the response unless told otherwise."""
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 def make_test_app(tmp_path, **overrides):
     """Build an app with test settings and its own database and session folder."""
     import os
@@ -83,7 +96,9 @@ def make_test_app(tmp_path, **overrides):
         "RATELIMIT_ENABLED": False,
     }
     config.update(overrides)
-    return create_app(config)
+    made = create_app(config)
+    made.test_client_class = BufferedClient
+    return made
 
 
 @pytest.fixture
