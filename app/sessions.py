@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, g, session
+from flask_babel import gettext as _
 from flask_login import UserMixin
 
 from . import aws
@@ -126,7 +127,8 @@ class PortalSession:
         """Return a client signed with the MFA session credentials (calls that need MFA)."""
         creds = self.mfa_credentials
         if creds is None:
-            raise SessionExpired("This step needs a current MFA code first.", "Get session credentials, then retry.")
+            raise SessionExpired(_("This step needs a current MFA code first."),
+                                 _("Get session credentials, then retry."))
         return aws.client(service, creds.keys(), self.settings)
 
     # Enrollment ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import CodeAlreadyUsed, CodeRejected
@@ -44,5 +45,5 @@ def replace_device():
                            current_app.config["MFA_DEVICE_NAME_PATTERN"])
     except (CodeAlreadyUsed, CodeRejected) as err:
         return render_template("account/replace.html", form=form, error=err), 400
-    flash("Your old device is removed. Scan the new QR code with your new phone.", "success")
+    flash(_("Your old device is removed. Scan the new QR code with your new phone."), "success")
     return redirect(url_for("enroll.scan"))

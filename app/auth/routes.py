@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import aws
@@ -69,5 +70,5 @@ def logout():
         logout_user()
         # Deletes the store entry: requests still in flight can no longer write to it.
         portal().end()
-        flash("You are signed out. The portal has forgotten your keys.", "success")
+        flash(_("You are signed out. The portal has forgotten your keys."), "success")
     return redirect(url_for("auth.login"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from ..auth.routes import safe_next
@@ -25,7 +26,7 @@ def get():
     state = portal()
     owned = [d for d in devices.list_devices(state.client("iam"), state.caller) if d.gives_codes]
     if not owned:
-        flash("Set up an MFA device first; then you can get session credentials.", "info")
+        flash(_("Set up an MFA device first; then you can get session credentials."), "info")
         return redirect(url_for("account.home"))
     form = CredentialsForm()
     form.device.choices = device_choices(owned)
@@ -41,7 +42,7 @@ def get():
     except (CodeAlreadyUsed, CodeRejected) as err:
         return _render(form, enrolling, error=err, status=400)
     if completed:
-        flash("Your MFA device works. Enrollment is complete.", "success")
+        flash(_("Your MFA device works. Enrollment is complete."), "success")
     return redirect(safe_next(request.args.get("next")) or url_for("credentials.result"))
 
 
@@ -58,7 +59,7 @@ def result():
     state = portal()
     creds = state.mfa_credentials
     if creds is None:
-        flash("You have no current session credentials. Type a code to get new ones.", "info")
+        flash(_("You have no current session credentials. Type a code to get new ones."), "info")
         return redirect(url_for("credentials.get"))
     profile = state.credentials_choice.profile
     if "profile" in request.args:
@@ -98,5 +99,5 @@ def forget():
     """Drop the session credentials from the portal (they stay valid in AWS until expiry)."""
     if EmptyForm().validate_on_submit():
         portal().forget_credentials()
-        flash("The portal has forgotten your session credentials.", "success")
+        flash(_("The portal has forgotten your session credentials."), "success")
     return redirect(url_for("account.home"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from ..errors import AlreadyEnrolled, CodeAlreadyUsed, CodeRejected, SetupExpired
@@ -40,7 +41,7 @@ def scan():
     """Show the QR code, the manual key and the two-code form."""
     pending = portal().pending
     if pending is None:
-        flash("Start the setup to get a QR code.", "info")
+        flash(_("Start the setup to get a QR code."), "info")
         return redirect(url_for("account.home"))
     return _render_scan(VerifyForm(), pending)
 
@@ -71,7 +72,7 @@ def verify():
         enrollment.verify(state, current_actor(), form.code1.data, form.code2.data)
     except (CodeAlreadyUsed, CodeRejected) as err:
         return _render_scan(form, pending, error=err, status=400)
-    flash("Your MFA device is enabled. Last step: prove it works and get your credentials.", "success")
+    flash(_("Your MFA device is enabled. Last step: prove it works and get your credentials."), "success")
     return redirect(url_for("credentials.get"))
 
 
@@ -84,7 +85,7 @@ def resync():
     form = ResyncForm()
     owned = [d for d in devices.list_devices(state.client("iam"), state.caller) if d.gives_codes]
     if not owned:
-        flash("You have no MFA device to resync yet.", "info")
+        flash(_("You have no MFA device to resync yet."), "info")
         return redirect(url_for("account.home"))
     form.device.choices = device_choices(owned)
     if not form.validate_on_submit():
@@ -93,5 +94,5 @@ def resync():
         enrollment.resync(state, current_actor(), form.device.data, form.code1.data, form.code2.data)
     except (CodeAlreadyUsed, CodeRejected) as err:
         return render_template("enroll/resync.html", form=form, error=err), 400
-    flash("Your device is back in sync. Wait for the next code, then get your credentials.", "success")
+    flash(_("Your device is back in sync. Wait for the next code, then get your credentials."), "success")
     return redirect(url_for("credentials.get"))

@@ -7,6 +7,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, InvalidInput
 from . import audit
 
@@ -19,22 +22,23 @@ STEP = 30  # seconds per TOTP code, as every authenticator app uses
 _CODE = re.compile(r"^[0-9]{6}$")  # \d would also take other scripts' digits, which AWS refuses
 
 
-def normalise(code: str | None, label: str = "The code") -> str:
+def normalise(code: str | None, label: str | None = None) -> str:
     """Return six digits, tolerating the spaces apps show in the middle."""
     cleaned = re.sub(r"[\s-]", "", code or "")
     if not _CODE.match(cleaned):
-        raise InvalidInput(f"{label} must be the 6 digits your authenticator app shows.",
-                           "Type only the digits, without spaces.")
+        raise InvalidInput(_("%(label)s must be the 6 digits your authenticator app shows.",
+                             label=label or _("The code")),
+                           _("Type only the digits, without spaces."))
     return cleaned
 
 
 def normalise_pair(first: str | None, second: str | None) -> tuple[str, str]:
     """Validate two consecutive codes; identical codes cannot be consecutive."""
-    code1 = normalise(first, "The first code")
-    code2 = normalise(second, "The second code")
+    code1 = normalise(first, _("The first code"))
+    code2 = normalise(second, _("The second code"))
     if code1 == code2:
-        raise InvalidInput("The two codes are the same. AWS needs two codes in a row.",
-                           "Type the code your app shows, wait until it changes, then type the new one.")
+        raise InvalidInput(_("The two codes are the same. AWS needs two codes in a row."),
+                           _("Type the code your app shows, wait until it changes, then type the new one."))
     return code1, code2
 
 
@@ -62,9 +66,10 @@ def refuse_reuse(code: str, used: list[dict], serial: str, now: float | None = N
         if entry["serial"] == serial and entry["code"] == code and now - entry["at"] < 5 * STEP:
             wait = seconds_until_next(now)
             raise CodeAlreadyUsed(
-                "AWS refuses a code that was already used, and this one was just sent to AWS to set up or check "
-                "your device.",
-                f"Wait for the next code (about {wait} seconds) and type that one.",
+                _("AWS refuses a code that was already used, and this one was just sent to AWS to set up or check "
+                  "your device."),
+                ngettext("Wait for the next code (about %(num)s second) and type that one.",
+                         "Wait for the next code (about %(num)s seconds) and type that one.", wait),
                 wait_seconds=wait,
             )
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import gettext as _
+
 from .. import aws
 from ..errors import AwsError, CodeRejected, InvalidInput
 
@@ -52,10 +54,10 @@ def check_duration(value: Any) -> int:
     try:
         seconds = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput("Choose how long the credentials should last.") from None
+        raise InvalidInput(_("Choose how long the credentials should last.")) from None
     if not MIN_DURATION <= seconds <= MAX_DURATION:
-        raise InvalidInput("Session credentials last between 15 minutes and 36 hours.",
-                           "Pick one of the offered durations.")
+        raise InvalidInput(_("Session credentials last between 15 minutes and 36 hours."),
+                           _("Pick one of the offered durations."))
     return seconds
 
 
@@ -66,9 +68,9 @@ def get_session_token(sts: Any, serial: str, code: str, duration: int) -> Sessio
                           DurationSeconds=check_duration(duration))
     except AwsError as err:
         raise CodeRejected(
-            "AWS did not accept this code for your MFA device.",
-            "Type the code your app shows right now for this account. If codes keep failing although "
-            "the app's clock is right, resync your device.",
+            _("AWS did not accept this code for your MFA device."),
+            _("Type the code your app shows right now for this account. If codes keep failing although "
+              "the app's clock is right, resync your device."),
         ) if err.code in {"AccessDenied", "InvalidAuthenticationCode"} else err from None
     creds = answer["Credentials"]
     expiration = creds["Expiration"]

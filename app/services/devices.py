@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
+
 from .. import aws
 from ..errors import AwsError, CodeRejected, DeviceProblem
 from .identity import Caller
@@ -89,8 +91,9 @@ def _delete_own_unassigned(iam: Any, caller: Caller, name: str) -> None:
              if d["SerialNumber"] == serial]
     if not stale:
         raise DeviceProblem(
-            f"An MFA device named '{name}' already exists and is assigned, so the portal cannot replace it.",
-            "If it is yours, use it to get credentials; if you lost it, ask an administrator to reset it.",
+            _("An MFA device named '%(name)s' already exists and is assigned, so the portal cannot replace it.",
+              name=name),
+            _("If it is yours, use it to get credentials; if you lost it, ask an administrator to reset it."),
         )
     log.info("deleting abandoned virtual MFA device for %s", caller.user_name)
     aws.call(iam, "DeleteVirtualMFADevice", SerialNumber=serial)
@@ -103,16 +106,16 @@ def enable_device(iam: Any, caller: Caller, serial: str, code1: str, code2: str)
     except AwsError as err:
         if err.code == "InvalidAuthenticationCode":
             raise CodeRejected(
-                "AWS did not accept those two codes for this device.",
-                "Check your app shows the entry you just scanned, then type the code it shows now, "
-                "wait for it to change, and type the next one.",
+                _("AWS did not accept those two codes for this device."),
+                _("Check your app shows the entry you just scanned, then type the code it shows now, "
+                  "wait for it to change, and type the next one."),
             ) from None
         if err.code == "EntityAlreadyExists" and any(d.serial == serial for d in list_devices(iam, caller)):
             return  # enabled by an earlier attempt whose answer we never saw
         if err.code in {"NoSuchEntity", "EntityAlreadyExists"}:
             raise DeviceProblem(
-                "This device can no longer be enabled (it was removed or replaced meanwhile).",
-                "Start the enrollment again to get a new QR code.",
+                _("This device can no longer be enabled (it was removed or replaced meanwhile)."),
+                _("Start the enrollment again to get a new QR code."),
             ) from None
         raise
 
@@ -124,12 +127,12 @@ def resync_device(iam: Any, caller: Caller, serial: str, code1: str, code2: str)
     except AwsError as err:
         if err.code == "InvalidAuthenticationCode":
             raise CodeRejected(
-                "AWS could not match those two codes to this device.",
-                "Type two codes in a row from the entry for this account; if it still fails, "
-                "your device may be lost: ask an administrator to reset it.",
+                _("AWS could not match those two codes to this device."),
+                _("Type two codes in a row from the entry for this account; if it still fails, "
+                  "your device may be lost: ask an administrator to reset it."),
             ) from None
         if err.code == "NoSuchEntity":
-            raise DeviceProblem("That device is not assigned to you any more.", "Reload the page.") from None
+            raise DeviceProblem(_("That device is not assigned to you any more."), _("Reload the page.")) from None
         raise
 
 

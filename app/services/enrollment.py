@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import gettext as _
+
 from ..errors import AlreadyEnrolled, SetupExpired
 from . import audit, codes, devices
 from .audit import Action
@@ -19,7 +21,7 @@ def start(state: PortalSession, actor: audit.Actor, pattern: str) -> None:
     existing = devices.list_devices(iam, state.caller)
     recover_lost_enable(state, actor, existing)
     if existing:
-        raise AlreadyEnrolled("You already have an MFA device. To switch phones, use 'Replace device'.")
+        raise AlreadyEnrolled(_("You already have an MFA device. To switch phones, use 'Replace device'."))
     begin(state, actor, iam, pattern)
 
 

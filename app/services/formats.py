@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from flask_babel import gettext as _
+
 from ..errors import InvalidInput
 from .credentials import SessionCredentials
 
@@ -28,8 +30,8 @@ def check_profile(name: str | None) -> str:
     name = (name or "").strip()
     if not _PROFILE.match(name):
         raise InvalidInput(
-            "A profile name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit.",
-            "For example: default, work or acme-mfa.",
+            _("A profile name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit."),
+            _("For example: default, work or acme-mfa."),
         )
     return name
 
@@ -57,7 +59,7 @@ def render(fmt: str, creds: SessionCredentials, profile: str = "default") -> str
         return json.dumps({"Version": 1, "AccessKeyId": creds.access_key_id,
                            "SecretAccessKey": creds.secret_access_key,
                            "SessionToken": creds.session_token, "Expiration": expiry}, indent=2) + "\n"
-    raise InvalidInput("Unknown format.", "Pick one of the tabs.")
+    raise InvalidInput(_("Unknown format."), _("Pick one of the tabs."))
 
 
 def process_file(profile: str) -> dict[str, str]:

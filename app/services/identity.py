@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+
 from .. import aws
 from ..errors import AwsAccessDenied, AwsUnavailable, InvalidInput, KeysRefused
 
@@ -40,24 +42,25 @@ def check_key_shape(access_key_id: str, secret_access_key: str) -> tuple[str, st
     secret = (secret_access_key or "").strip()
     if key_id.startswith("ASIA") and _KEY_ID.match(key_id):
         raise KeysRefused(
-            "This is a temporary access key (it starts with ASIA). The portal needs your long-term "
-            "IAM user key, the one that starts with AKIA.",
-            "Use the access key pair your administrator gave you when your IAM user was created.",
+            _("This is a temporary access key (it starts with ASIA). The portal needs your long-term "
+              "IAM user key, the one that starts with AKIA."),
+            _("Use the access key pair your administrator gave you when your IAM user was created."),
         )
     if not _KEY_ID.match(key_id):
         raise InvalidInput(
-            "An access key ID is 20 capital letters and digits, starting with AKIA.",
-            "Copy it again from the credentials file or e-mail you received.",
+            _("An access key ID is 20 capital letters and digits, starting with AKIA."),
+            _("Copy it again from the credentials file or e-mail you received."),
         )
     if not key_id.startswith("AKIA"):
         raise InvalidInput(
-            f"{key_id[:4]}… is not an access key ID (those start with AKIA); it may be a user or role ID.",
-            "Look for the value labelled 'Access key ID'.",
+            _("%(start)s… is not an access key ID (those start with AKIA); it may be a user or role ID.",
+              start=key_id[:4]),
+            _("Look for the value labelled 'Access key ID'."),
         )
     if not _SECRET.match(secret):
         raise InvalidInput(
-            "A secret access key is 40 characters of letters, digits, '/' and '+'.",
-            "Copy it again in full; it is shown only once when the key is created.",
+            _("A secret access key is 40 characters of letters, digits, '/' and '+'."),
+            _("Copy it again in full; it is shown only once when the key is created."),
         )
     return key_id, secret
 
@@ -72,17 +75,17 @@ def caller_from_arn(arn: str, user_id: str = "") -> Caller:
     """Accept only IAM user ARNs: refuse root, roles and federated sessions."""
     match = _ARN.match(arn)
     if not match:
-        raise KeysRefused("AWS returned an identity the portal does not understand.", "Ask an AWS administrator.")
+        raise KeysRefused(_("AWS returned an identity the portal does not understand."), _("Ask an AWS administrator."))
     resource = match["resource"]
     if match["service"] == "iam" and resource == "root":
         raise KeysRefused(
-            "These are the AWS account root user's keys. Never use root keys for everyday work.",
-            "Delete the root access key in the AWS console, and sign in here with an IAM user's key.",
+            _("These are the AWS account root user's keys. Never use root keys for everyday work."),
+            _("Delete the root access key in the AWS console, and sign in here with an IAM user's key."),
         )
     if match["service"] != "iam" or not resource.startswith("user/"):
         raise KeysRefused(
-            "These keys belong to a role or federated session, not to an IAM user.",
-            "The portal enrolls MFA for IAM users; sign in with your IAM user's access key.",
+            _("These keys belong to a role or federated session, not to an IAM user."),
+            _("The portal enrolls MFA for IAM users; sign in with your IAM user's access key."),
         )
     return Caller(arn=arn, account=match["account"], partition=match["partition"],
                   user_name=resource.rsplit("/", 1)[-1], user_id=user_id)
