@@ -195,3 +195,10 @@ def test_a_bad_profile_name_is_refused_before_aws(client, enrolled, iam):
     refused = client.post("/security/keys/rotate", data={"profile": "bad name]"})
     assert refused.status_code == 400 and "letters, digits" in refused.get_data(as_text=True)
     assert len(listed(iam)) == 1
+
+
+def test_home_offers_rotation_of_the_handed_over_key_until_it_is_done(client, enrolled, iam):
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="rotate-offer"' in home and enrolled.user.access_key_id in home
+    rotate(enrolled)
+    assert 'id="rotate-offer"' not in client.get("/").get_data(as_text=True)  # the new key postdates the device

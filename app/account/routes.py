@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from ..errors import CodeAlreadyUsed, CodeRejected
 from ..forms import EmptyForm, device_choices
 from ..limits import limit_code_checks
-from ..services import devices, enrollment
+from ..services import access_keys, devices, enrollment
 from ..sessions import current_actor, portal
 from . import bp
 from .forms import ReplaceDeviceForm
@@ -22,9 +22,13 @@ def home():
         return redirect(url_for("auth.login"))
     state = portal()
     owned = devices.list_devices(state.client("iam"), state.caller)
+    # Offered right after enrollment: the key the person signed in with was made (and seen) by an administrator.
+    handed = access_keys.handed_over(access_keys.list_keys(state.client("iam"), state.caller.user_name,
+                                                           state.keys().access_key_id),
+                                     [d.enabled_at for d in owned]) if owned else None
     return render_template("account/home.html", devices=owned, pending=state.has_pending, alias=state.alias,
                            caller=state.caller, start_form=EmptyForm(),
-                           has_credentials=state.mfa_credentials is not None)
+                           has_credentials=state.mfa_credentials is not None, handed_over=handed)
 
 
 @bp.route("/device/replace", methods=["GET", "POST"])

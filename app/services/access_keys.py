@@ -120,3 +120,10 @@ def of_user(iam_with_mfa: Any, user_name: str) -> OwnCredentials:
     except (AwsAccessDenied, AwsUnavailable):
         password = None
     return OwnCredentials(keys, password)
+
+
+def handed_over(keys: list[AccessKey], enabled: list[datetime | None]) -> AccessKey | None:
+    """Return the key in use if it predates the person's first MFA device: an administrator made and saw it."""
+    key = next((k for k in keys if k.in_use), None)
+    first = min((aware(when) for when in enabled if when), default=None)
+    return key if key and first and key.created < first else None
