@@ -123,7 +123,7 @@ def test_a_lost_create_answer_is_found_and_offered_for_deletion(app, client, enr
     page = client.get("/security/keys/rotate").get_data(as_text=True)
     assert "nobody has ever seen its secret" in page and f"Delete {orphan}" in page
     outcomes = audit_rows(app, "access_key_created")
-    assert [o for o, _ in outcomes] == ["attempt", "unknown"] and "aws unavailable" in outcomes[1][1]
+    assert [o for o, _ in outcomes] == ["attempt", "unknown"] and "AwsUnavailable" in outcomes[1][1]
     client.post(f"/security/keys/{orphan}/delete")
     page = rotate(enrolled).get_data(as_text=True)
     assert SECRET.search(page) and orphan not in listed(iam) and len(listed(iam)) == 2
