@@ -58,7 +58,7 @@ def secrets(monkeypatch) -> Secrets:
         return creds
 
     monkeypatch.setattr(devices, "create_device", create_device)
-    for module in ("app.credentials.routes", "app.account.routes"):
+    for module in ("app.services.issuing", "app.services.enrollment"):
         monkeypatch.setattr(f"{module}.get_session_token", get_session_token)
     return found
 
