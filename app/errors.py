@@ -173,7 +173,7 @@ class LimitsUnavailable(PortalError):
 
     status = 503
     title = lazy_gettext("Paused for a moment")
-    wait_seconds = 30
+    wait_seconds = 60  # "wait a minute", as the page says; a Redis restart or fail-over takes about that
 
     @classmethod
     def for_sign_in(cls) -> LimitsUnavailable:
