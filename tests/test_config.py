@@ -166,6 +166,6 @@ def test_dependency_timeouts_reach_the_database_and_redis_clients(monkeypatch, m
     sqlite = engine_options({**settings, "SQLALCHEMY_DATABASE_URI": "sqlite:////tmp/x.db"})
     assert sqlite["connect_args"] == {"timeout": 4.5}
     app = create_app({"TESTING": True, "REDIS_URL": "redis://127.0.0.1:6379/0"})
-    pool = app.config["SESSION_REDIS"].connection_pool.connection_kwargs
+    pool = app.config["SESSION_STORE"].redis.connection_pool.connection_kwargs
     assert (pool["socket_timeout"], pool["socket_connect_timeout"]) == (0.5, 1)
     assert app.config["RATELIMIT_STORAGE_OPTIONS"]["socket_timeout"] == 0.5

@@ -55,12 +55,22 @@ def test_every_file_the_portal_writes_is_private(moto, tmp_path, make_user, loos
     # The single-host defaults: SQLite audit log, file sessions and the SQLite rate-limit file.
     app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
     person = Person(app.test_client(), make_user("new.hire"))
-    person.sign_in()  # writes the audit log, a session file and, for the POST, the rate-limit file
+    person.sign_in()  # writes the audit log, the session store and, for the POST, the rate-limit file
     files = [path for path in instance.rglob("*") if path.is_file()]
     names = {path.name for path in files}
-    assert {"mfa-portal.sqlite", "ratelimits.sqlite", "ratelimits.sqlite-wal"} <= names, names
-    assert any(path.parent.name == "sessions" for path in files), names
+    assert {"mfa-portal.sqlite", "sessions.sqlite", "ratelimits.sqlite", "ratelimits.sqlite-wal"} <= names, names
     for path in files:
         assert mode(path) == 0o600, (path, oct(mode(path)))
     for folder in [instance, *(path for path in instance.rglob("*") if path.is_dir())]:
         assert mode(folder) == 0o700, (folder, oct(mode(folder)))
+
+
+def test_the_audit_spool_is_private(app, loose_umask):
+    from pathlib import Path
+
+    from app.services import audit
+
+    with app.app_context(), audit._spool_locked():
+        pass  # opening it is what creates it, on the first outcome the database could not take
+    assert mode(Path(app.instance_path) / "audit-spool.jsonl") == 0o600
+    assert mode(app.instance_path) == 0o700

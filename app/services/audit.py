@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import AuditUnavailable, AwsAccessDenied, AwsUnavailable, PortalError
 from ..extensions import db
+from ..instance_files import private_file
 from ..models import AuditEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -132,11 +133,9 @@ def _discard_transaction() -> None:
 @contextmanager
 def _spool_locked() -> Iterator[Any]:
     """Open the spool under an exclusive lock shared by every worker of this host."""
-    old = os.umask(0o077)
-    try:
-        spool = open(_spool_path(), "a+", encoding="utf-8")  # noqa: SIM115 - closed below
-    finally:
-        os.umask(old)
+    # Created 0600 by private_file, not under a changed umask: the umask is process-wide, and the other
+    # threads of a gthread worker would create their files under it meanwhile.
+    spool = open(private_file(_spool_path()), "a+", encoding="utf-8")  # noqa: SIM115 - closed below
     try:
         fcntl.flock(spool, fcntl.LOCK_EX)
         yield spool
