@@ -10,10 +10,10 @@ from urllib.parse import quote, urlsplit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
+from wtforms import Form, StringField
 
 from app.auth.routes import safe_next
-from app.errors import InvalidInput
-from app.services import codes
+from app.enroll.forms import code_field
 from conftest import Clock, code, operations
 
 FUZZ = settings(max_examples=40, deadline=None, database=None,
@@ -231,8 +231,19 @@ def test_safe_next_only_ever_returns_a_path_on_this_site(target):
 @settings(max_examples=200, deadline=None, database=None)
 @given(values)
 def test_codes_are_six_ascii_digits_or_refused(raw):
-    try:
-        cleaned = codes.normalise(raw)
-    except InvalidInput:
-        return
-    assert re.fullmatch(r"[0-9]{6}", cleaned)
+    # What every code field lets through to a view: six ASCII digits, nothing else.
+    form = CodeOnly(formdata=MultiDict({"code": raw}))
+    if form.validate():
+        assert re.fullmatch(r"[0-9]{6}", form.code.data)
+
+
+@given(st.from_regex(r"\A[0-9]{3}[ -]?[0-9]{3}\Z"))
+def test_codes_as_apps_show_them_are_accepted(raw):
+    form = CodeOnly(formdata=MultiDict({"code": raw}))
+    assert form.validate() and form.code.data == raw.replace(" ", "").replace("-", "")
+
+
+class CodeOnly(Form):
+    """A bare form with the portal's code field, as every code form declares it."""
+
+    code = StringField(**code_field())

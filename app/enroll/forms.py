@@ -9,7 +9,7 @@ from wtforms import SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Length, Regexp
 
 # \d would also take other scripts' digits, which AWS refuses.
-_SIX_DIGITS = r"^[0-9]{6}$"
+SIX_DIGITS = r"^[0-9]{6}$"
 
 
 def strip_separators(value: str | None) -> str | None:
@@ -22,7 +22,7 @@ def code_field(required: str = _l("Enter the 6-digit code."), label: str = _l("T
     return {
         "filters": [strip_separators],
         "validators": [InputRequired(required), Length(max=32),
-                       Regexp(_SIX_DIGITS, message=_l("%(label)s must be the 6 digits your authenticator app shows. "
+                       Regexp(SIX_DIGITS, message=_l("%(label)s must be the 6 digits your authenticator app shows. "
                                                       "Type only the digits, without spaces.", label=label))],
         "render_kw": {"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": r"[0-9 ]{6,7}",
                       "maxlength": "7", "spellcheck": "false"},

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import EqualTo, InputRequired, Length, Regexp, ValidationError
 
-from ..enroll.forms import code_field
+from ..enroll.forms import VerifyForm, code_field
 from ..errors import InvalidInput
 from ..services import more_devices, signing_certs, ssh_keys
 
@@ -89,6 +89,8 @@ class HardwareTokenForm(FlaskForm):
                                     "placeholder": "GAHT12345678"})
     code1 = StringField("First code", **code_field("Press the button and type the code."))
     code2 = StringField("Next code", **code_field("Press the button again and type the new code."))
+
+    validate_code2 = VerifyForm.validate_code2  # two codes in a row are never the same
 
 
 def _pem(form: FlaskForm, field: TextAreaField) -> None:

@@ -37,7 +37,7 @@ def devices_page():
         return _page(form, status=400 if form.errors else 200)
     serial = form.device.data
     try:
-        code1, code2 = codes.normalise_pair(form.code1.data, form.code2.data)
+        code1, code2 = form.code1.data, form.code2.data
         count = len(_owned())
         codes.submit(portal(), current_actor(), Action.HARDWARE_TOKEN_ENABLED, serial, (code1, code2),
                      lambda: more_devices.enable_hardware(state.client("iam"), current_user.caller, serial, code1,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, InvalidInput
+from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected
 from . import audit
 
 if TYPE_CHECKING:
@@ -20,26 +20,6 @@ T = TypeVar("T")
 
 STEP = 30  # seconds per TOTP code, as every authenticator app uses
 _CODE = re.compile(r"^[0-9]{6}$")  # \d would also take other scripts' digits, which AWS refuses
-
-
-def normalise(code: str | None, label: str | None = None) -> str:
-    """Return six digits, tolerating the spaces apps show in the middle."""
-    cleaned = re.sub(r"[\s-]", "", code or "")
-    if not _CODE.match(cleaned):
-        raise InvalidInput(_("%(label)s must be the 6 digits your authenticator app shows.",
-                             label=label or _("The code")),
-                           _("Type only the digits, without spaces."))
-    return cleaned
-
-
-def normalise_pair(first: str | None, second: str | None) -> tuple[str, str]:
-    """Validate two consecutive codes; identical codes cannot be consecutive."""
-    code1 = normalise(first, _("The first code"))
-    code2 = normalise(second, _("The second code"))
-    if code1 == code2:
-        raise InvalidInput(_("The two codes are the same. AWS needs two codes in a row."),
-                           _("Type the code your app shows, wait until it changes, then type the new one."))
-    return code1, code2
 
 
 def _clock() -> float:
