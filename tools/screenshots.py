@@ -2,8 +2,9 @@
 
     .venv/bin/python -m tools.screenshots [--out docs/screenshots] [--chromium /usr/bin/chromium]
 
-Writes sign-in.png, scan.png, credentials.png (1280x900) and scan-mobile.png (390 px wide,
-whole page). Every key, seed and token in them is a fake one the emulator made up.
+Writes sign-in.png, scan.png, credentials.png (1280x900), scan-mobile.png (390 px wide,
+whole page) and scan-ja.png (the QR step for a browser set to Japanese; run
+`make translations-compile` first). Every key, seed and token in them is a fake one the emulator made up.
 With --review DIR it also shoots the other pages and error states there, for a design review.
 """
 
@@ -131,7 +132,32 @@ def take(out: Path, chromium: str, review: Path | None = None) -> list[Path]:
             shots.append(review / "credentials-mobile.png")
             page.screenshot(path=shots[-1], full_page=True)
         mobile.close()
+        shots += _japanese(browser, portal, out, review)
         browser.close()
+    return shots
+
+
+def _japanese(browser, portal, out: Path, review: Path | None) -> list[Path]:
+    """Walk sign-in and the QR step as a browser that asks for Japanese (Accept-Language: ja-JP)."""
+    shots = []
+    for name, options, skip in (("desktop", DESKTOP, 1), ("mobile", MOBILE, 2)):
+        if name == "mobile" and not review:
+            break
+        context = browser.new_context(base_url=portal.url, locale="ja-JP", **options)
+        page = context.new_page()
+        user = portal.first("new hire", skip=skip)
+        page.goto("/login")
+        page.get_by_label("アクセスキー ID").fill(user["access_key_id"])
+        page.get_by_label("シークレットアクセスキー").fill(user["secret_access_key"])
+        if review:
+            shots.append(review / f"sign-in-ja-{name}.png")
+            page.screenshot(path=shots[-1], full_page=True)
+        page.get_by_role("button", name="サインイン").click()
+        page.get_by_role("button", name="MFA デバイスを設定する").click()
+        page.locator(".scan-qr svg.qr-code").wait_for()
+        shots.append(out / "scan-ja.png" if name == "desktop" else review / "scan-ja-mobile.png")
+        page.screenshot(path=shots[-1], full_page=name == "mobile")
+        context.close()
     return shots
 
 
