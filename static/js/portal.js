@@ -11,7 +11,8 @@
         var text = target.id === "manual-key" ? target.textContent.replace(/\s+/g, "") : target.textContent;
         navigator.clipboard.writeText(text).then(function () {
           var original = button.textContent;
-          button.textContent = "Copied";
+          // The page's own word for it (data-copied on <body>), so Japanese pages say コピーしました.
+          button.textContent = document.body.getAttribute("data-copied") || "Copied";
           setTimeout(function () { button.textContent = original; }, 1500);
         });
       });
