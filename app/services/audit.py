@@ -23,7 +23,7 @@ from ..models import AuditEvent, utcnow
 log = logging.getLogger(__name__)
 
 
-class Action(enum.StrEnum):
+class Action(enum.StrEnum):  # event names; some contain "password", none is one
     """Every kind of event the portal records."""
 
     SIGN_IN = "sign_in"
@@ -46,16 +46,16 @@ class Action(enum.StrEnum):
     ACCESS_KEY_STATUS = "access_key_status"
     ACCESS_KEY_DELETED = "access_key_deleted"
     PORTAL_KEY_SWITCHED = "portal_key_switched"
-    CONSOLE_PASSWORD_SET = "console_password_set"  # noqa: S105 - an event name, not a password
-    CONSOLE_PASSWORD_CHANGED = "console_password_changed"  # noqa: S105
-    CONSOLE_PASSWORD_REMOVED = "console_password_removed"  # noqa: S105
+    CONSOLE_PASSWORD_SET = "console_password_set"  # noqa: S105  # nosec B105
+    CONSOLE_PASSWORD_CHANGED = "console_password_changed"  # noqa: S105  # nosec B105
+    CONSOLE_PASSWORD_REMOVED = "console_password_removed"  # noqa: S105  # nosec B105
     SSH_KEY_UPLOADED = "ssh_key_uploaded"
     SSH_KEY_STATUS = "ssh_key_status"
     SSH_KEY_DELETED = "ssh_key_deleted"
     SIGNING_CERT_UPLOADED = "signing_cert_uploaded"
     SIGNING_CERT_STATUS = "signing_cert_status"
     SIGNING_CERT_DELETED = "signing_cert_deleted"
-    HARDWARE_TOKEN_ENABLED = "hardware_token_enabled"  # noqa: S105
+    HARDWARE_TOKEN_ENABLED = "hardware_token_enabled"  # noqa: S105  # nosec B105
     BACKUP_DEVICE_CREATED = "backup_device_created"
 
 
