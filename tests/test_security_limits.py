@@ -6,6 +6,7 @@ import json
 import os
 import re
 import time
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -155,7 +156,7 @@ def test_the_counters_name_no_access_key_id(limited_app, make_user):
         identity = limits.key_id_identity()
     assert identity.startswith("key:") and user.access_key_id not in identity
     path = limited_app.config["RATELIMIT_STORAGE_URI"].split("://", 1)[1]
-    stored = b"".join(open(path + suffix, "rb").read() for suffix in ("", "-wal") if os.path.exists(path + suffix))
+    stored = b"".join(Path(path + suffix).read_bytes() for suffix in ("", "-wal") if os.path.exists(path + suffix))
     assert identity[4:].encode() in stored and user.access_key_id.encode() not in stored
 
 
