@@ -119,7 +119,8 @@ def test_the_whole_journey_works_as_deployed(moto, tmp_path, make_user, monkeypa
         ("device_enabled", "failure"), ("device_enabled", "success"),
         ("credentials_issued", "failure"), ("credentials_issued", "success"), ("enrollment_completed", "success"),
         ("device_resynced", "success"), ("credentials_issued", "success"),
-        ("device_removed", "success"), ("device_created", "success"), ("device_enabled", "success"),
+        ("device_replaced", "success"), ("device_removed", "success"), ("device_created", "success"),
+        ("device_enabled", "success"),
         ("credentials_issued", "success"), ("enrollment_completed", "success"), ("sign_out", "success")]
     assert {r.status_code for r in raw.responses} >= {200, 302, 400, 401, 404, 405, 500, 503}
     assert all("Strict-Transport-Security" in r.headers for r in raw.responses)
