@@ -15,3 +15,13 @@ class EmptyForm(FlaskForm):
 def device_choices(devices: Iterable) -> list[SelectChoice]:
     """Offer the person's own devices, as AWS listed them, in a picker."""
     return [SelectChoice(d.serial, f"{d.name} ({device_kind(d.kind)})") for d in devices]
+
+
+def form_problem(form: FlaskForm):
+    """Summarise a failed submit for the page's error box; each field still shows its own error."""
+    from .errors import InvalidInput
+
+    for field in form:
+        if field.errors:
+            return InvalidInput(str(field.errors[0]))
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pathlib
 import re
 import socket
 import threading
@@ -122,7 +123,8 @@ def store_entry(app, session_id: str):
 def store_files_bytes(app) -> bytes:
     """The raw bytes of the session store's files (database, WAL) as they lie on disk."""
     path = store(app).path
-    return b"".join(open(path + suffix, "rb").read() for suffix in ("", "-wal") if os.path.exists(path + suffix))
+    return b"".join(pathlib.Path(path + suffix).read_bytes() for suffix in ("", "-wal")
+                    if os.path.exists(path + suffix))
 
 
 def session_id(client, name: str = "mfa_portal") -> str | None:

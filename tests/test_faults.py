@@ -270,6 +270,11 @@ def test_resync_answer_lost_then_retry(app, person, iam, faults):
     data = {"device": serial, "code1": code(person.seed, 0), "code2": code(person.seed, 1)}
     faults.fail_once("ResyncMFADevice", answer_lost=True)
     assert_try_again_page(person.client.post("/enroll/resync", data=data))
+    # AWS may have spent those codes: the portal asks for the next ones instead of sending them again.
+    again = person.client.post("/enroll/resync", data=data)
+    assert again.status_code == 400 and "That code was already used" in again.get_data(as_text=True)
+    Clock.advance(2)
+    data = {"device": serial, "code1": code(person.seed, 0), "code2": code(person.seed, 1)}
     page = person.client.post("/enroll/resync", data=data, follow_redirects=True)
     assert "back in sync" in page.get_data(as_text=True)
 
@@ -302,6 +307,7 @@ def test_enable_answer_lost_and_the_retry_refused_still_finishes(app, person, ia
         return real_call(aws_client, operation, **params)
 
     monkeypatch.setattr(aws, "call", refuse_codes)
+    Clock.advance(2)  # new codes: the same ones would find the device enabled without asking AWS
     refused = person.verify()
     assert refused.status_code == 400 and "did not accept those two codes" in refused.get_data(as_text=True)
     page = person.client.post("/enroll/start", follow_redirects=True)  # "Problems? Start over"

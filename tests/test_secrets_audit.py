@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pathlib
 import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -98,7 +99,7 @@ def places_besides_pages(app, raw, caplog) -> dict:
         "cookies": "\n".join(f"{c.key}={c.value}" for c in raw._cookies.values()),
         "logs": caplog.text + "\n".join(str(r.__dict__) for r in caplog.records),
         "database": database_text(app),
-        "database file": open(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"), "rb").read(),
+        "database file": pathlib.Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).read_bytes(),
         "session files": store_files_bytes(app),
     }
 
@@ -171,7 +172,7 @@ def test_the_rate_limit_file_holds_counters_only(moto, tmp_path, make_user):
     session_token = unsealed(app, store_entry(app, session_id(person.client)))["session_credentials"]["session_token"]
     path = app.config["RATELIMIT_STORAGE_URI"].split("://", 1)[1]
     # WAL mode: recent writes sit in the -wal file beside the database until a checkpoint.
-    stored = "".join(open(path + suffix, "rb").read().decode("latin-1") for suffix in ("", "-wal")
+    stored = "".join(pathlib.Path(path + suffix).read_bytes().decode("latin-1") for suffix in ("", "-wal")
                      if os.path.exists(path + suffix))
     assert "codes-per-user" in stored and "codes-per-device" in stored  # the counters are really here
     for secret in (person.user.secret_access_key, "s" * 40, person.seed, session_token):

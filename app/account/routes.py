@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import CodeAlreadyUsed, CodeRejected
-from ..forms import EmptyForm, device_choices
+from ..forms import EmptyForm, device_choices, form_problem
 from ..limits import limit_code_checks
 from ..services import access_keys, devices, enrollment
 from ..sessions import current_actor, portal
@@ -43,7 +43,7 @@ def replace_device():
     form = ReplaceDeviceForm()
     form.device.choices = device_choices(owned)
     if not form.validate_on_submit():
-        return render_template("account/replace.html", form=form), 400 if form.errors else 200
+        return render_template("account/replace.html", form=form, error=form_problem(form)), 400 if form.errors else 200
     try:
         enrollment.replace(state, current_actor(), form.device.data, form.code.data,
                            current_app.config["MFA_DEVICE_NAME_PATTERN"])

@@ -10,7 +10,7 @@ from flask_login import login_required
 
 from ..auth.routes import safe_next
 from ..errors import CodeAlreadyUsed, CodeRejected, InvalidInput
-from ..forms import EmptyForm, device_choices
+from ..forms import EmptyForm, device_choices, form_problem
 from ..limits import limit_code_checks
 from ..services import codes, devices, formats, issuing
 from ..sessions import current_actor, portal
@@ -48,6 +48,7 @@ def get():
 
 def _render(form: CredentialsForm, enrolling: str | None, error=None, status: int = 200):
     """Render the code form, with the enrollment step indicator while enrolling."""
+    error = error or form_problem(form)
     return render_template("credentials/get.html", form=form, enrolling=bool(enrolling), error=error,
                            next_code_in=codes.seconds_until_next()), status
 

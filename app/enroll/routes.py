@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from ..errors import AlreadyEnrolled, CodeAlreadyUsed, CodeRejected, SetupExpired
-from ..forms import EmptyForm, device_choices
+from ..forms import EmptyForm, device_choices, form_problem
 from ..limits import limit_code_checks
 from ..services import codes, devices, enrollment, qr
 from ..sessions import PendingDevice, current_actor, portal
@@ -48,6 +48,7 @@ def scan():
 
 def _render_scan(form: VerifyForm, pending: PendingDevice, error=None, status: int = 200):
     """Render the scan-and-verify page."""
+    error = error or form_problem(form)
     user_name = portal().caller.user_name
     uri = qr.otpauth_uri(_issuer(), user_name, pending.seed)
     return render_template("enroll/scan.html", form=form, start_form=EmptyForm(), manual_key=qr.grouped(pending.seed),
@@ -89,7 +90,7 @@ def resync():
         return redirect(url_for("account.home"))
     form.device.choices = device_choices(owned)
     if not form.validate_on_submit():
-        return render_template("enroll/resync.html", form=form), 400 if form.errors else 200
+        return render_template("enroll/resync.html", form=form, error=form_problem(form)), 400 if form.errors else 200
     try:
         enrollment.resync(state, current_actor(), form.device.data, form.code1.data, form.code2.data)
     except (CodeAlreadyUsed, CodeRejected) as err:

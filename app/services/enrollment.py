@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 
-from ..errors import AlreadyEnrolled, SetupExpired
+from ..errors import AlreadyEnrolled, CodeAlreadyUsed, SetupExpired
 from . import audit, codes, devices
 from .audit import Action
 from .credentials import MIN_DURATION, get_session_token
@@ -55,9 +55,15 @@ def verify(state: PortalSession, actor: audit.Actor, code1: str, code2: str) -> 
     if pending is None:
         raise SetupExpired()
     serial = pending.serial
-    codes.submit(state, actor, Action.DEVICE_ENABLED, serial, (code1, code2),
-                 lambda: devices.enable_device(state.client("iam"), state.caller, serial, code1, code2),
-                 first_enrollment=not state.replacing)
+    try:
+        codes.submit(state, actor, Action.DEVICE_ENABLED, serial, (code1, code2),
+                     lambda: devices.enable_device(state.client("iam"), state.caller, serial, code1, code2),
+                     first_enrollment=not state.replacing)
+    except CodeAlreadyUsed:
+        # The same codes again after AWS's answer was lost: if AWS did enable the device, the setup is done.
+        if recover_lost_enable(state, actor, devices.list_devices(state.client("iam"), state.caller)):
+            return serial
+        raise
     state.drop_pending()
     state.take_replacing()
     state.set_enrolling(serial)

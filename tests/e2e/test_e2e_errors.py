@@ -38,7 +38,7 @@ def test_code_mistakes_during_enrollment_read_well(visitor, page, portal):
     visitor.type_two_codes(visitor.code(seed, step), visitor.code(seed, step))
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Please check what you typed")
-    expect(alert).to_contain_text("The two codes are the same. AWS needs two codes in a row.")
+    expect(alert).to_contain_text("The two codes are the same. AWS needs two codes in a row")
     expect(alert).to_contain_text("wait until it changes, then type the new one")
     expect(alert).to_be_in_viewport()  # below the QR code, so the page scrolls it into view
     # Still on the scan page, QR code and all, so the person can simply try again.
