@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -83,7 +84,7 @@ def test_new_hire_enrolls_and_takes_credentials_away(visitor, page, portal):
     download = download_info.value
     assert download.suggested_filename == "credentials-acme-mfa"
     parser = configparser.ConfigParser()
-    parser.read_string(open(download.path(), encoding="utf-8").read())
+    parser.read_string(Path(download.path()).read_text(encoding="utf-8"))
     assert parser.sections() == ["acme-mfa"]
     section = parser["acme-mfa"]
     assert section["aws_access_key_id"].startswith("ASIA")
