@@ -68,6 +68,7 @@ class Proxy:
         self._links: list[_Link] = []
         self._held: list[socket.socket] = []
         self._listener: socket.socket | None = None
+        self._placeholder: socket.socket | None = None
         self._closing = threading.Event()
         self.port = self._listen(0)
         self._acceptor = threading.Thread(target=self._accept_loop, daemon=True, name="tcp-proxy-accept")
@@ -98,6 +99,18 @@ class Proxy:
             pass
         self._listener.close()
         self._listener = None
+        # Keep the port bound (not listening, so connections are still refused): an unbound port could be
+        # handed to another test's proxy in a parallel worker, and this proxy's clients would reach it.
+        placeholder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        placeholder.bind(("127.0.0.1", self.port))
+        self._placeholder = placeholder
+
+    def _release_placeholder(self) -> None:
+        """Give the port back (caller holds the lock) so the listener can take it again."""
+        if self._placeholder is not None:
+            self._placeholder.close()
+            self._placeholder = None
 
     def _accept_loop(self) -> None:
         """Accept clients; forward them when open, hold them unanswered when blackholed."""
@@ -172,6 +185,7 @@ class Proxy:
         """Reopen the listener on the proxy's port if a refuse cut closed it."""
         with self._lock:
             if self._listener is None:
+                self._release_placeholder()
                 self._listen(self.port)
 
     def stop(self) -> None:
@@ -181,6 +195,7 @@ class Proxy:
         with self._lock:
             if self._listener is not None:
                 self._close_listener()
+            self._release_placeholder()
         self._drop_connections()
 
     @property

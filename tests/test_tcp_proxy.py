@@ -73,6 +73,22 @@ def test_refuse_resets_open_connections_and_refuses_new_ones(tcp_proxy, echo_por
     talk(proxy.port, b"back").close()
 
 
+def test_refuse_keeps_the_port_so_no_other_socket_takes_it(tcp_proxy, echo_port):
+    # In CI a parallel worker's proxy once got a refused proxy's freed port, and the "outage" answered.
+    proxy = tcp_proxy(echo_port)
+    proxy.cut("refuse")
+    other = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        with pytest.raises(OSError, match="in use"):
+            other.bind(("127.0.0.1", proxy.port))
+    finally:
+        other.close()
+    proxy.heal()
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=2) as conn:
+        conn.sendall(b"back")
+        assert conn.recv(4) == b"back"
+
+
 def test_blackhole_accepts_but_never_answers(tcp_proxy, echo_port):
     proxy = tcp_proxy(echo_port)
     conn = talk(proxy.port)
