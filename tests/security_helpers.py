@@ -133,11 +133,13 @@ def session_id(client, name: str = "mfa_portal") -> str | None:
     return cookie.value if cookie else None
 
 
-def closed_port() -> int:
-    """A TCP port on 127.0.0.1 where nothing listens (connections are refused at once)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+@contextmanager
+def closed_port():
+    """A TCP port on 127.0.0.1 where nothing listens (connections are refused at once), for the block."""
+    # Bound but not listening: the port stays refused and no parallel test's server can be given it.
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]
 
 
 @contextmanager

@@ -43,7 +43,8 @@ def test_default_timeouts_keep_the_promise(app):
 @contextmanager
 def closed_endpoint():
     """An endpoint where connections are refused."""
-    yield f"http://127.0.0.1:{closed_port()}"
+    with closed_port() as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 ENDPOINTS = {
