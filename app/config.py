@@ -83,6 +83,8 @@ def _portal(env: Env) -> dict:
         "AWS_MAX_ATTEMPTS": _number(env, "AWS_MAX_ATTEMPTS", 2),
         # The seed policy only allows a device named exactly the user name.
         "MFA_DEVICE_NAME_PATTERN": _text(env, "MFA_DEVICE_NAME_PATTERN", "{username}"),
+        # Backup devices need a policy scoped to mfa/* (AWS's newer example); off until named, e.g. {username}-{label}.
+        "MFA_BACKUP_NAME_PATTERN": _text(env, "MFA_BACKUP_NAME_PATTERN", ""),
         "MFA_ISSUER": _text(env, "MFA_ISSUER"),
         "ADMIN_USERS": _names(env, "ADMIN_USERS"),
         "ADMIN_GROUPS": _names(env, "ADMIN_GROUPS"),

@@ -185,6 +185,18 @@ class PortalSession:
         """Mark the next enabling as a replacement, not a first enrollment."""
         self._raw["replacing"] = True
 
+    @property
+    def adding_backup(self) -> bool:
+        """Tell whether the pending device is a backup next to a device the person already has."""
+        return bool(self._raw.get("adding_backup"))
+
+    def set_adding_backup(self, adding: bool) -> None:
+        """Mark (or unmark) the pending device as a backup: its enabling is not a first enrollment."""
+        if adding:
+            self._raw["adding_backup"] = True
+        else:
+            self._raw.pop("adding_backup", None)
+
     # Codes -----------------------------------------------------------------------------------------
     def spent_codes(self, now: float | None = None) -> list[dict]:
         """Codes recently sent to AWS, which it would refuse a second time."""

@@ -10,6 +10,7 @@ from flask import Flask
 from . import backends, limit_store
 from .config import ConfigurationError
 from .instance_files import private_dir, private_sqlite, sqlite_path
+from .services import more_devices
 
 __all__ = ["ConfigurationError", "configure"]
 
@@ -26,6 +27,10 @@ def configure(app: Flask) -> None:
             )
         # Demo and tests get a random key per process: nothing they hold must outlive them.
         config["SECRET_KEY"] = secrets.token_hex(32)
+    try:
+        more_devices.check_backup_pattern(config.get("MFA_BACKUP_NAME_PATTERN", ""))
+    except ValueError as err:
+        raise ConfigurationError(str(err)) from None
     private_dir(app.instance_path)  # keys, seeds and the audit log live here: owner only
     if not config.get("SQLALCHEMY_DATABASE_URI"):
         config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "mfa-portal.sqlite")

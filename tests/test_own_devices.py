@@ -83,3 +83,109 @@ def test_removal_needs_a_recent_code(client, enrolled, iam, clock):
     assert asked.status_code == 302 and "/credentials?next=" in asked.location
     assert assigned(iam) == [virtual]
     assert client.get("/security/devices/remove/arn:aws:iam::123456789012:mfa/victim").status_code == 404
+
+
+# Backup virtual devices: only where the administrators named them (their policy allows mfa/*).
+BACKUP_PATTERN = "{username}-{label}"
+
+
+@pytest.fixture
+def backup_app(moto, tmp_path):
+    """The portal with backup devices named <user>-<label>."""
+    from conftest import make_test_app
+
+    return make_test_app(tmp_path, MFA_BACKUP_NAME_PATTERN=BACKUP_PATTERN)
+
+
+@pytest.fixture
+def backup_person(backup_app, make_user):
+    """A new hire on that portal, enrolled and holding an MFA session."""
+    from conftest import Person
+
+    walker = Person(backup_app.test_client(), make_user("new.hire"))
+    walker.enroll_fully()
+    return walker
+
+
+def scanned_seed(page: str) -> str:
+    """The manual key the scan page shows."""
+    import re
+
+    return re.search(r'<code id="manual-key">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+
+
+def test_a_backup_device_is_created_enabled_and_gives_codes(backup_app, backup_person, iam, clock):
+    client = backup_person.client
+    page = client.get("/security/devices").get_data(as_text=True)
+    assert "Create the backup device" in page and "allows one virtual MFA device" not in page
+    created = client.post("/security/devices/backup", data={"label": " tablet "})
+    assert created.status_code == 302 and created.location.endswith("/enroll/scan")
+    scan = client.get("/enroll/scan").get_data(as_text=True)
+    assert "new.hire-tablet" in scan and "otpauth://totp/" in scan and "Start over with a new QR code" not in scan
+    seed = scanned_seed(scan)
+    clock.advance(1)
+    enabled = client.post("/enroll/verify", data={"code1": code(seed, -1), "code2": code(seed, 0)})
+    assert enabled.status_code == 302 and enabled.location.endswith("/security/devices")
+    assert "backup device new.hire-tablet is enabled" in client.get("/security/devices").get_data(as_text=True)
+    assert assigned(iam) == ["arn:aws:iam::123456789012:mfa/new.hire", "arn:aws:iam::123456789012:mfa/new.hire-tablet"]
+    assert "Continue the setup" not in client.get("/").get_data(as_text=True)  # the seed is gone, nothing pending
+    assert client.get("/enroll/scan").status_code == 302
+    clock.advance(1)
+    answer = client.post("/credentials", data={"device": "arn:aws:iam::123456789012:mfa/new.hire-tablet",
+                                               "code": code(seed, 0), "duration": "3600", "profile": "default"})
+    assert answer.status_code == 302 and answer.location.endswith("/credentials/result")
+    assert [o for o, _ in audit_rows(backup_app, "backup_device_created")] == ["attempt", "success"]
+    from app.models import AuditEvent
+
+    with backup_app.app_context():
+        enabled_rows = (AuditEvent.query.filter_by(action="device_enabled", outcome="success")
+                        .order_by(AuditEvent.id).all())
+        # The backup's enabling is not a second first enrollment: the admin counts stay right.
+        assert [row.first_enrollment for row in enabled_rows] == [True, False]
+
+
+@pytest.mark.parametrize("label, words", [("", "Name the backup device"), ("my tablet", "letters, digits or hyphens"),
+                                          ("x" * 21, "letters, digits or hyphens")])
+def test_a_bad_backup_name_is_refused_before_aws(backup_person, iam, label, words):
+    refused = backup_person.client.post("/security/devices/backup", data={"label": label})
+    assert refused.status_code == 400 and words in refused.get_data(as_text=True)
+    assert iam.list_virtual_mfa_devices()["VirtualMFADevices"][1:] == []  # only the first device exists
+
+
+def test_a_taken_name_and_the_eight_device_limit_are_explained(backup_person, iam):
+    taken = backup_person.client.post("/security/devices/backup", data={"label": "x"})
+    assert taken.status_code == 302
+    # The same name again while it waits for its codes: the portal replaces the person's own unassigned one.
+    again = backup_person.client.post("/security/devices/backup", data={"label": "x"})
+    assert again.status_code == 302
+    for n in range(7):
+        device = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"extra{n}")["VirtualMFADevice"]
+        seed = device["Base32StringSeed"].decode()
+        iam.enable_mfa_device(UserName="new.hire", SerialNumber=device["SerialNumber"],
+                              AuthenticationCode1=code(seed, -1), AuthenticationCode2=code(seed, 0))
+    full = backup_person.client.post("/security/devices/backup", data={"label": "nine"})
+    assert full.status_code == 409 and "AWS allows 8 MFA devices per user" in full.get_data(as_text=True)
+
+
+def test_an_enabled_name_is_not_taken_twice(backup_person, iam, clock):
+    client = backup_person.client
+    client.post("/security/devices/backup", data={"label": "phone2"})
+    seed = scanned_seed(client.get("/enroll/scan").get_data(as_text=True))
+    clock.advance(1)
+    client.post("/enroll/verify", data={"code1": code(seed, -1), "code2": code(seed, 0)})
+    refused = client.post("/security/devices/backup", data={"label": "phone2"})
+    assert refused.status_code == 400
+    assert "already have a device named new.hire-phone2" in refused.get_data(as_text=True)
+
+
+def test_without_a_backup_pattern_there_is_no_backup_form(client, enrolled):
+    assert client.post("/security/devices/backup", data={"label": "tablet"}).status_code == 404
+    assert "Create the backup device" not in client.get("/security/devices").get_data(as_text=True)
+
+
+def test_a_backup_pattern_without_a_label_stops_start_up(tmp_path):
+    from app.config import ConfigurationError
+    from conftest import make_test_app
+
+    with pytest.raises(ConfigurationError, match=r"must contain \{label\}"):
+        make_test_app(tmp_path, MFA_BACKUP_NAME_PATTERN="{username}-backup")

@@ -173,3 +173,34 @@ def test_signing_certificate_flows_stay_inside_the_policy(iam, make_user, client
                    "DeleteSigningCertificate"}
     assert all(mfa for _s, op, _p, mfa in aws_calls if op in ops)
     assert violations(aws_calls) == []
+
+
+def test_backup_device_flow_stays_inside_a_policy_scoped_to_mfa_star(tmp_path, moto, make_user, clock, aws_calls):
+    """With the newer AWS example's mfa/* scope, a named backup device: created, enabled, used; the seed denies it."""
+    import json
+    import re
+
+    from app.policy import policy_text
+    from conftest import make_test_app
+
+    app = make_test_app(tmp_path, MFA_BACKUP_NAME_PATTERN="{username}-{label}")
+    client = app.test_client()
+    walker = Person(client, make_user("new.hire"))
+    walker.enroll_fully()
+    client.post("/security/devices/backup", data={"label": "tablet"})
+    seed = re.search(r'<code id="manual-key">([A-Z2-7 ]+)</code>',
+                     client.get("/enroll/scan").get_data(as_text=True)).group(1).replace(" ", "")
+    clock.advance(1)
+    client.post("/enroll/verify", data={"code1": code(seed, -1), "code2": code(seed, 0)})
+    clock.advance(1)
+    client.post("/credentials", data={"device": "arn:aws:iam::123456789012:mfa/new.hire-tablet",
+                                      "code": code(seed, 0), "duration": "3600", "profile": "default"})
+
+    backup_calls = [c for c in aws_calls if "new.hire-tablet" in json.dumps(c[2])]
+    assert {op for _s, op, _p, _m in backup_calls} == {"CreateVirtualMFADevice", "EnableMFADevice", "GetSessionToken"}
+    scoped = json.loads(policy_text("force-mfa").replace("mfa/${aws:username}", "mfa/*"))
+    assert [p for s, o, params, mfa in aws_calls
+            for p in check_calls(scoped, [Call(s, o, params)], dataclasses.replace(WHO, mfa_present=mfa))] == []
+    # Under the seed's own document the backup's creation is what would be denied: why it is off by default.
+    denied = violations(aws_calls)
+    assert denied and all("CreateVirtualMFADevice" in p or "EnableMFADevice" in p for p in denied)

@@ -49,10 +49,13 @@ def scan():
 def _render_scan(form: VerifyForm, pending: PendingDevice, error=None, status: int = 200):
     """Render the scan-and-verify page."""
     error = error or form_problem(form)
-    user_name = portal().caller.user_name
-    uri = qr.otpauth_uri(_issuer(), user_name, pending.seed)
+    state = portal()
+    # A backup is listed in the app under its own name, so the person can tell the two entries apart.
+    label = pending.serial.rsplit("/", 1)[-1] if state.adding_backup else state.caller.user_name
+    uri = qr.otpauth_uri(_issuer(), label, pending.seed)
     return render_template("enroll/scan.html", form=form, start_form=EmptyForm(), manual_key=qr.grouped(pending.seed),
                            otpauth_uri=uri, qr_svg=qr.qr_svg(uri), issuer=_issuer(), serial=pending.serial,
+                           account_label=label, backup=state.adding_backup,
                            error=error, next_code_in=codes.seconds_until_next()), status
 
 
@@ -69,10 +72,15 @@ def verify():
     form = VerifyForm()
     if not form.validate_on_submit():
         return _render_scan(form, pending, status=400)
+    backup = state.adding_backup
     try:
         enrollment.verify(state, current_actor(), form.code1.data, form.code2.data)
     except (CodeAlreadyUsed, CodeRejected) as err:
         return _render_scan(form, pending, error=err, status=400)
+    if backup:
+        flash(_("Your backup device %(name)s is enabled. Pick it wherever the portal asks for a code.",
+                name=pending.serial.rsplit("/", 1)[-1]), "success")
+        return redirect(url_for("security_credentials.devices_page"))
     flash(_("Your MFA device is enabled. Last step: prove it works and get your credentials."), "success")
     return redirect(url_for("credentials.get"))
 

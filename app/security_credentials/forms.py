@@ -79,6 +79,16 @@ def _serial(form: FlaskForm, field: StringField) -> None:
         raise ValidationError(err.message) from None
 
 
+class BackupDeviceForm(FlaskForm):
+    """The short name of a backup virtual device, which the configured pattern turns into its AWS name."""
+
+    label = StringField("Name of the backup device", filters=[lambda v: (v or "").strip()],
+                        validators=[InputRequired("Name the backup device, for example tablet."),
+                                    Regexp(r"^[A-Za-z0-9-]{1,20}$",
+                                           message="Use 1 to 20 letters, digits or hyphens, for example tablet.")],
+                        render_kw={"spellcheck": "false", "autocapitalize": "none", "placeholder": "tablet"})
+
+
 class HardwareTokenForm(FlaskForm):
     """A hardware token's serial and two consecutive codes from it."""
 

@@ -8,11 +8,11 @@ from flask_login import current_user, login_required
 from ..errors import AwsUnavailable, PortalError
 from ..forms import EmptyForm
 from ..limits import limit_code_checks
-from ..services import codes, devices, more_devices
+from ..services import codes, devices, enrollment, more_devices
 from ..services.audit import Action
 from ..sessions import current_actor, portal
 from . import bp, journal, state, stepup
-from .forms import HardwareTokenForm
+from .forms import BackupDeviceForm, HardwareTokenForm
 
 
 def _owned() -> list[devices.Device]:
@@ -20,11 +20,34 @@ def _owned() -> list[devices.Device]:
     return devices.list_devices(state.client("iam"), current_user.caller)
 
 
-def _page(form: HardwareTokenForm, error: PortalError | None = None, status: int = 200):
-    """Render the device list and the hardware-token form."""
-    return render_template("security_credentials/devices.html", devices=_owned(), form=form, error=error,
-                           backup=more_devices.backup_allowed(current_app.config["MFA_DEVICE_NAME_PATTERN"]),
+def _page(form: HardwareTokenForm | None = None, error: PortalError | None = None, status: int = 200,
+          backup_form: BackupDeviceForm | None = None, backup_error: PortalError | None = None):
+    """Render the device list, the backup-device form where allowed and the hardware-token form."""
+    pattern = current_app.config["MFA_BACKUP_NAME_PATTERN"]
+    return render_template("security_credentials/devices.html", devices=_owned(), form=form or HardwareTokenForm(),
+                           error=error, backup=more_devices.backup_allowed(pattern),
+                           backup_form=backup_form or BackupDeviceForm(formdata=None), backup_error=backup_error,
                            next_code_in=codes.seconds_until_next()), status
+
+
+@bp.route("/devices/backup", methods=["POST"])
+@login_required
+def add_backup():
+    """Create a named backup virtual device, then show its QR code on the usual scan page."""
+    pattern = current_app.config["MFA_BACKUP_NAME_PATTERN"]
+    if not more_devices.backup_allowed(pattern):
+        abort(404)
+    form = BackupDeviceForm()
+    if not form.validate_on_submit():
+        return _page(backup_form=form, status=400)
+    try:
+        name = more_devices.backup_name(current_user.caller, pattern, form.label.data)
+        enrollment.begin_backup(portal(), current_actor(), name)
+    except AwsUnavailable:
+        raise
+    except PortalError as err:
+        return _page(backup_form=form, backup_error=err, status=err.status)
+    return redirect(url_for("enroll.scan"))
 
 
 @bp.route("/devices", methods=["GET", "POST"])

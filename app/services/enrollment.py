@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 
-from ..errors import AlreadyEnrolled, CodeAlreadyUsed, SetupExpired
-from . import audit, codes, devices
+from ..errors import AlreadyEnrolled, CodeAlreadyUsed, InvalidInput, LimitReached, SetupExpired
+from . import audit, codes, devices, more_devices
 from .audit import Action
 from .credentials import MIN_DURATION, get_session_token
 
@@ -32,9 +32,12 @@ def recover_lost_enable(state: PortalSession, actor: audit.Actor, existing: list
         return False
     # The audit log decides when enrollment is complete, so it must learn of this enabling too.
     state.drop_pending()
-    state.set_enrolling(serial)
+    backup = state.adding_backup
+    state.set_adding_backup(False)
+    if not backup:
+        state.set_enrolling(serial)
     audit.record(Action.DEVICE_ENABLED, actor, device=serial, reason="found enabled on retry",
-                 first_enrollment=not state.take_replacing())
+                 first_enrollment=not (state.take_replacing() or backup))
     return True
 
 
@@ -47,6 +50,23 @@ def begin(state: PortalSession, actor: audit.Actor, iam: Any, pattern: str) -> N
     if new.replaced_stale:
         audit.record(Action.STALE_DEVICE_REPLACED, actor, device=new.serial)
     state.hold_pending(new.serial, new.seed)
+    state.set_adding_backup(False)
+
+
+def begin_backup(state: PortalSession, actor: audit.Actor, name: str) -> None:
+    """Create a named backup virtual device next to the person's devices; enabling it is the usual scan step."""
+    iam = state.client("iam")
+    owned = devices.list_devices(iam, state.caller)
+    if len(owned) >= more_devices.MAX_DEVICES:
+        raise LimitReached(_("AWS allows %(n)d MFA devices per user and you have %(n)d.", n=more_devices.MAX_DEVICES),
+                           _("Remove one you no longer use first."))
+    if any(d.name == name for d in owned):
+        raise InvalidInput(_("You already have a device named %(name)s.", name=name), _("Choose another name."))
+    with audit.attempt(Action.BACKUP_DEVICE_CREATED, actor) as attempt:
+        new = devices.create_device(iam, state.caller, name)
+        attempt.add(device=new.serial)
+    state.hold_pending(new.serial, new.seed)
+    state.set_adding_backup(True)
 
 
 def verify(state: PortalSession, actor: audit.Actor, code1: str, code2: str) -> str:
@@ -58,7 +78,7 @@ def verify(state: PortalSession, actor: audit.Actor, code1: str, code2: str) -> 
     try:
         codes.submit(state, actor, Action.DEVICE_ENABLED, serial, (code1, code2),
                      lambda: devices.enable_device(state.client("iam"), state.caller, serial, code1, code2),
-                     first_enrollment=not state.replacing)
+                     first_enrollment=not (state.replacing or state.adding_backup))
     except CodeAlreadyUsed:
         # The same codes again after AWS's answer was lost: if AWS did enable the device, the setup is done.
         if recover_lost_enable(state, actor, devices.list_devices(state.client("iam"), state.caller)):
@@ -66,6 +86,10 @@ def verify(state: PortalSession, actor: audit.Actor, code1: str, code2: str) -> 
         raise
     state.drop_pending()
     state.take_replacing()
+    if state.adding_backup:
+        # A backup is proven by the next code typed from it; the person's enrollment is done already.
+        state.set_adding_backup(False)
+        return serial
     state.set_enrolling(serial)
     return serial
 

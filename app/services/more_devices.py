@@ -22,10 +22,28 @@ def check_serial(text: str | None) -> str:
     return serial
 
 
-def backup_allowed(pattern: str) -> bool:
-    """Tell whether the configured device names leave room for a second virtual device."""
-    # "{username}" alone is what the seed policy's mfa/${aws:username} allows: one virtual device.
-    return pattern.strip() != "{username}"
+_LABEL = re.compile(r"^[A-Za-z0-9-]{1,20}$")
+
+
+def backup_allowed(backup_pattern: str) -> bool:
+    """Tell whether the administrators named backup devices (their policy then allows more than mfa/<user>)."""
+    # The seed policy's mfa/${aws:username} allows one virtual device, so backups are off unless configured.
+    return bool(backup_pattern.strip())
+
+
+def check_backup_pattern(backup_pattern: str) -> None:
+    """Refuse at start-up a backup pattern that would give every backup device the same name."""
+    if backup_pattern.strip() and "{label}" not in backup_pattern:
+        raise ValueError("MFA_BACKUP_NAME_PATTERN must contain {label}, for example {username}-{label}")
+
+
+def backup_name(caller: Caller, backup_pattern: str, label: str | None) -> str:
+    """Name a backup device from the pattern and the label the person chose (letters, digits, hyphens)."""
+    label = (label or "").strip()
+    if not _LABEL.match(label):
+        raise InvalidInput("Name the backup device with 1 to 20 letters, digits or hyphens, for example tablet.",
+                           "Type a short name without spaces.")
+    return backup_pattern.format(username=caller.user_name, account=caller.account, label=label)
 
 
 def enable_hardware(iam: Any, caller: Caller, serial: str, code1: str, code2: str, owned: int) -> None:
