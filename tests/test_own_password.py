@@ -108,3 +108,23 @@ def test_a_password_change_needs_a_recent_code(client, enrolled, clock):
     asked = set_password(client, GOOD)
     assert asked.status_code == 302 and asked.location.endswith("/credentials?next=/security/password")
     assert stored_password() is None
+
+
+@pytest.mark.parametrize("partition, url", [
+    ("aws", "https://123456789012.signin.aws.amazon.com/console"),
+    ("aws-cn", "https://123456789012.signin.amazonaws.cn/console"),
+    ("aws-us-gov", "https://123456789012.signin.amazonaws-us-gov.com/console")])
+def test_the_sign_in_address_is_the_one_of_the_callers_partition(partition, url):
+    from app.services import login_profile
+
+    assert login_profile.sign_in_url(None, "123456789012", partition) == url
+    assert login_profile.sign_in_url("acme", "123456789012", partition) == url.replace("123456789012", "acme")
+
+
+def test_switch_role_links_go_to_the_roles_partition():
+    from app.services.cli_profiles import Role, switch_role_url
+
+    assert switch_role_url(Role("ops", "arn:aws-cn:iam::111122223333:role/ops")).startswith(
+        "https://signin.amazonaws.cn/switchrole?")
+    assert switch_role_url(Role("ops", "arn:aws:iam::111122223333:role/ops")).startswith(
+        "https://signin.aws.amazon.com/switchrole?")

@@ -14,7 +14,8 @@ from .forms import ChangePasswordForm, SetPasswordForm
 
 def _sign_in() -> dict:
     """The console sign-in address and user name, shown next to every password page."""
-    return {"sign_in_url": login_profile.sign_in_url(state.alias(), current_user.caller.account),
+    caller = current_user.caller
+    return {"sign_in_url": login_profile.sign_in_url(state.alias(), caller.account, caller.partition),
             "user_name": current_user.user_name}
 
 

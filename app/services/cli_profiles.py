@@ -8,6 +8,7 @@ from urllib.parse import quote, urlencode
 
 from .access_keys import NewKey
 from .formats import check_profile
+from .login_profile import SIGN_IN_HOSTS
 
 LONG_TERM_PROFILE = "long-term"  # kept apart from "default", which often holds session credentials
 _PROFILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -80,4 +81,5 @@ def config_blocks(source: str, region: str, mfa_serial: str | None, roles: list[
 def switch_role_url(role: Role) -> str:
     """Return the AWS console's switch-role link for a role."""
     query = urlencode({"roleName": role.name, "account": role.account, "displayName": role.profile})
-    return f"https://signin.aws.amazon.com/switchrole?{query}"
+    host = SIGN_IN_HOSTS.get(role.arn.split(":")[1], SIGN_IN_HOSTS["aws"])
+    return f"https://{host}/switchrole?{query}"

@@ -128,6 +128,11 @@ def remove(iam_with_mfa: Any, user_name: str) -> None:
             raise plain(err, "console password") from None
 
 
-def sign_in_url(alias: str | None, account: str) -> str:
-    """Return the account's console sign-in address."""
-    return f"https://{alias or account}.signin.aws.amazon.com/console"
+# The console's sign-in host in each partition: China and GovCloud have their own.
+SIGN_IN_HOSTS = {"aws": "signin.aws.amazon.com", "aws-cn": "signin.amazonaws.cn",
+                 "aws-us-gov": "signin.amazonaws-us-gov.com"}
+
+
+def sign_in_url(alias: str | None, account: str, partition: str = "aws") -> str:
+    """Return the account's console sign-in address in its partition."""
+    return f"https://{alias or account}.{SIGN_IN_HOSTS.get(partition, SIGN_IN_HOSTS['aws'])}/console"
