@@ -60,6 +60,13 @@ def register_extensions(app: Flask) -> None:
     from .sessions import load_user
 
     db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from sqlalchemy import event
+
+        from .backends import durable_sqlite
+
+        with app.app_context():
+            event.listen(db.engine, "connect", durable_sqlite)
     csrf.init_app(app)
     app.session_interface = PortalSessionInterface(app.config["SESSION_STORE"])
     limiter.init_app(app)

@@ -58,7 +58,8 @@ def test_every_file_the_portal_writes_is_private(moto, tmp_path, make_user, loos
     person.sign_in()  # writes the audit log, the session store and, for the POST, the rate-limit file
     files = [path for path in instance.rglob("*") if path.is_file()]
     names = {path.name for path in files}
-    assert {"mfa-portal.sqlite", "sessions.sqlite", "ratelimits.sqlite", "ratelimits.sqlite-wal"} <= names, names
+    assert {"mfa-portal.sqlite", "mfa-portal.sqlite-wal", "sessions.sqlite", "ratelimits.sqlite",
+            "ratelimits.sqlite-wal"} <= names, names
     for path in files:
         assert mode(path) == 0o600, (path, oct(mode(path)))
     for folder in [instance, *(path for path in instance.rglob("*") if path.is_dir())]:
@@ -74,3 +75,13 @@ def test_the_audit_spool_is_private(app, loose_umask):
         pass  # opening it is what creates it, on the first outcome the database could not take
     assert mode(Path(app.instance_path) / "audit-spool.jsonl") == 0o600
     assert mode(app.instance_path) == 0o700
+
+
+def test_the_sqlite_audit_log_syncs_every_commit_through_a_write_ahead_log(app):
+    from app.extensions import db
+
+    with app.app_context():
+        assert db.session.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
+        # FULL: an audit row survives a power cut, not only a crash.
+        assert db.session.execute(db.text("PRAGMA synchronous")).scalar() == 2
+        assert "pool_pre_ping" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]  # a file has no connection to lose

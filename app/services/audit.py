@@ -110,15 +110,18 @@ def _row(action: Action, actor: Actor, outcome: Outcome, subject: str | None, fi
             "detail": json.dumps(safe, default=str, sort_keys=True) if safe else None}
 
 
-def _insert(rows: list[dict[str, Any]]) -> None:
-    """Write rows in one transaction, skipping any already written (a spool flushed twice)."""
+def _insert(rows: list[dict[str, Any]], spooled: bool = False) -> None:
+    """Write rows in one transaction; spooled rows skip any already written (a spool flushed twice)."""
     from datetime import datetime
 
-    keys = [row["event_key"] for row in rows]
-    present = set(db.session.scalars(db.select(AuditEvent.event_key).where(AuditEvent.event_key.in_(keys))))
-    for row in rows:
-        if row["event_key"] not in present:
-            db.session.add(AuditEvent(**(row | {"at": datetime.fromisoformat(row["at"])})))
+    if spooled:
+        keys = [row["event_key"] for row in rows]
+        present = set(db.session.scalars(db.select(AuditEvent.event_key).where(AuditEvent.event_key.in_(keys))))
+        rows = [row for row in rows if row["event_key"] not in present]
+    if rows:
+        # A Core insert: an event is written once and never read back, so the ORM's bookkeeping buys nothing.
+        values = [row | {"at": datetime.fromisoformat(row["at"])} for row in rows]
+        db.session.execute(db.insert(AuditEvent.__table__), values)
     db.session.commit()
 
 
@@ -152,7 +155,7 @@ def flush_spool() -> int:
         spool.seek(0)
         rows = [json.loads(line) for line in spool if line.strip()]
         if rows:
-            _insert(rows)  # raises while the database is still away: the spool stays as it is
+            _insert(rows, spooled=True)  # raises while the database is still away: the spool stays as it is
         spool.truncate(0)
     log.info("audit spool: %d records landed", len(rows))
     return len(rows)
