@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -91,6 +92,9 @@ CallRecord = tuple[str, str, dict, bool]
 _signing_keys: ContextVar[Keys | None] = ContextVar("signing_keys", default=None)
 # The record lists of watch_calls() blocks open in this context; other threads' calls never reach them.
 _watchers: ContextVar[tuple[list[CallRecord], ...]] = ContextVar("aws_call_watchers", default=())
+# botocore's endpoint data for every AWS service costs each process about 7 MB once parsed; the portal's
+# own copy (written by tools/aws_data.py, checked against botocore by a test) holds only the services it calls.
+DATA_PATH = Path(__file__).resolve().parent / "aws_data"
 _clients_lock = threading.Lock()
 _clients: dict[tuple[str, Settings], Any] = {}
 _session: botocore.session.Session | None = None
@@ -199,6 +203,8 @@ def _shared_client(service: str, settings: Settings) -> Any:
             return made
         if _session is None:
             _session = botocore.session.get_session()
+            # AWS_DATA_PATH's setting: botocore looks here first, then in its own data.
+            _session.set_config_variable("data_path", str(DATA_PATH))
             _session.register_component("credential_provider", CredentialResolver([_PersonsKeysProvider()]))
         made = _session.create_client(
             service,

@@ -86,3 +86,22 @@ def test_watching_calls_sees_only_this_threads_calls(make_user):
         other.start()
         other.join()
     assert mine == [("sts", "GetCallerIdentity", {}, False)]
+
+
+def test_the_shipped_endpoint_data_is_botocores_own_for_the_portals_services():
+    from tools import aws_data
+
+    # After a botocore upgrade this fails until `.venv/bin/python -m tools.aws_data` rewrites the copy.
+    assert aws_data.TARGET.read_text(encoding="utf-8") == aws_data.render()
+
+
+@pytest.mark.parametrize("service, region, url", [
+    ("sts", "us-east-1", "https://sts.us-east-1.amazonaws.com"),
+    ("iam", "us-east-1", "https://iam.amazonaws.com"),
+    ("sts", "cn-north-1", "https://sts.cn-north-1.amazonaws.com.cn"),
+    ("iam", "cn-north-1", "https://iam.cn-north-1.amazonaws.com.cn"),
+    ("iam", "us-gov-west-1", "https://iam.us-gov.amazonaws.com"),
+    ("sts", "eu-west-1", "https://sts.eu-west-1.amazonaws.com")])
+def test_clients_built_on_the_trimmed_data_reach_each_partitions_endpoints(service, region, url):
+    made = aws.client(service, aws.Keys("AKIAABCDEFGHIJKLMNOP", "s" * 40), aws.Settings(region, None, 3, 5, 2))
+    assert made.botocore_client.meta.endpoint_url == url
