@@ -168,6 +168,20 @@ class TooManyFailedSignIns(PortalError):
         self.wait_seconds = wait_seconds
 
 
+class TooManyCodeChecks(PortalError):
+    """A code budget (the person's or the device's) is spent; the code was not sent to AWS."""
+
+    status = 429
+    title = lazy_gettext("Too many attempts")
+
+    def __init__(self, budgets: list[str], wait_seconds: int):
+        super().__init__(_("You made too many attempts in a short time."),
+                         _("Wait until the countdown below ends%(minutes)s, then try again with a fresh code.",
+                           minutes=_in_minutes(wait_seconds)))
+        self.budgets = budgets
+        self.wait_seconds = wait_seconds
+
+
 class LimitsUnavailable(PortalError):
     """The store that counts attempts cannot be reached, so the portal will not send keys or codes to AWS."""
 

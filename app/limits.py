@@ -18,9 +18,9 @@ from flask_login import current_user
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 
-from .errors import LimitsUnavailable, PortalError, TooManyFailedSignIns
+from .errors import LimitsUnavailable, PortalError, TooManyCodeChecks, TooManyFailedSignIns
 from .extensions import limiter
-from .sessions import current_actor, portal
+from .sessions import current_actor
 
 log = logging.getLogger(__name__)
 CODES = "8 per minute;60 per hour"
@@ -147,26 +147,44 @@ def per_user() -> str:
     return f"ip:{request.remote_addr}"
 
 
-def per_device() -> str:
-    """Count code submissions per MFA device: the one picked in the form, else the one being enrolled."""
-    serial = request.form.get("device") or portal().pending_serial
-    return f"device:{serial[:_MAX_SERIAL]}" if serial else per_user()
+def code_counters(user_arn: str | None, serial: str) -> list[tuple[str, RateLimitItem, list[str]]]:
+    """Every (scope, limit, storage identifiers) one code check is counted under: the person's and the device's."""
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
+    # One budget for every code the person types (enable, resync, credentials, replace, hardware token...),
+    # so spreading guesses over the flows gains nothing; the device's own budget is tighter.
+    scopes = [("codes-per-user", CODES, f"user:{user_arn}"),
+              ("codes-per-device", DEVICE_CODES, f"device:{serial[:_MAX_SERIAL]}")]
+    return [(scope, item, [prefix, scope, identity]) for scope, rule, identity in scopes for item in parse_many(rule)]
 
 
-# Shared scopes: every route that sends a code to AWS draws on the same budgets, so spreading
-# guesses over enable, resync, credentials and replace gains nothing.
-_user_codes = limiter.shared_limit(CODES, scope="codes-per-user", key_func=per_user, methods=["POST"])
-_device_codes = limiter.shared_limit(DEVICE_CODES, scope="codes-per-device", key_func=per_device, methods=["POST"])
+def spend_code_budgets(user_arn: str | None, serial: str) -> None:
+    """Count one code about to be sent to AWS; refuse it (nothing sent) once a budget is spent.
+
+    Raises TooManyCodeChecks with the seconds until the last spent budget frees up, or LimitsUnavailable
+    when the counters cannot be reached: a code check nobody can count is not sent (fail closed).
+    """
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return
+    strategy = limiter.limiter
+    counters = code_counters(user_arn, serial)
+    try:
+        # Tested first and spent only if all allow it: a refused code never reaches AWS, so it costs nothing.
+        spent = [(scope, item, ids) for scope, item, ids in counters if not strategy.test(item, *ids)]
+        reset = max((strategy.get_window_stats(item, *ids).reset_time for _scope, item, ids in spent), default=0)
+        if not spent:
+            for _scope, item, ids in counters:
+                strategy.hit(item, *ids)
+    except StorageError as err:
+        log.warning("rate-limit store unreachable (%s): code check refused", type(err.storage_error).__name__)
+        raise LimitsUnavailable.for_actions() from err
+    if spent:
+        raise TooManyCodeChecks(list(dict.fromkeys(scope for scope, _item, _ids in spent)),
+                                max(1, math.ceil(reset - time.time())))
 
 
 # Admins are counted as people, not addresses: several admins behind one office NAT keep their own budgets,
 # and one admin gains nothing by switching networks. One budget covers every admin POST.
 limit_admin_actions = limiter.shared_limit(ADMIN, scope="admin-actions", key_func=per_user, methods=["POST"])
-
-
-def limit_code_checks(view: Callable) -> Callable:
-    """Count each POST of this view against the person's and the device's code budgets."""
-    return _user_codes(_device_codes(view))
 
 
 @limiter.request_filter

@@ -197,6 +197,22 @@ class PortalSession:
         else:
             self._raw.pop("adding_backup", None)
 
+    # Devices ---------------------------------------------------------------------------------------
+    def cached_devices(self, fresh_for: float, now: float | None = None) -> list[dict] | None:
+        """The device list AWS gave this session less than `fresh_for` seconds ago, else None."""
+        cached = self._raw.get("devices")
+        if not cached or (now if now is not None else time.time()) - cached["at"] > fresh_for:
+            return None
+        return cached["rows"]
+
+    def keep_devices(self, rows: list[dict]) -> None:
+        """Remember AWS's device list for the next request or two (serials and dates, nothing secret)."""
+        self._raw["devices"] = {"at": time.time(), "rows": rows}
+
+    def forget_devices(self) -> None:
+        """Drop the remembered device list: the portal is about to change the person's devices."""
+        self._raw.pop("devices", None)
+
     # Codes -----------------------------------------------------------------------------------------
     def spent_codes(self, now: float | None = None) -> list[dict]:
         """Codes recently sent to AWS, which it would refuse a second time."""

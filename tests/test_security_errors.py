@@ -77,20 +77,20 @@ def test_too_many_attempts(moto, tmp_path):
 
 
 def test_aws_denial(client, person, monkeypatch):
-    person.sign_in()
+    person.sign_in(follow=False)  # home not yet shown, so it asks AWS for the devices
     monkeypatch.setattr(aws, "call", fail_with(AwsAccessDenied("iam:ListMFADevices")))
     assert_friendly(client.get("/"), 403, "iam:ListMFADevices", "Ask an AWS administrator")
 
 
 def test_unexpected_aws_answer_shows_the_code_not_the_message(client, person, monkeypatch):
-    person.sign_in()
+    person.sign_in(follow=False)
     monkeypatch.setattr(aws, "call", fail_with(AwsError("WeirdFault", "secret-ish detail from AWS", "ListMFADevices")))
     body = assert_friendly(client.get("/"), 502, "WeirdFault")
     assert "secret-ish detail" not in body
 
 
 def test_aws_unavailable_says_try_again_with_retry_after(client, person, monkeypatch):
-    person.sign_in()
+    person.sign_in(follow=False)
     monkeypatch.setattr(aws, "call", fail_with(AwsUnavailable()))
     page = client.get("/")
     assert_friendly(page, 503, "AWS is not answering", "try again", "nothing was lost")
@@ -99,7 +99,7 @@ def test_aws_unavailable_says_try_again_with_retry_after(client, person, monkeyp
 
 def test_a_bug_is_logged_but_not_shown(production_app, make_user, monkeypatch, caplog):
     person = Person(production_app.test_client(), make_user("bug.finder"))
-    person.sign_in()
+    person.sign_in(follow=False)
     monkeypatch.setattr(aws, "call", fail_with(RuntimeError("internal detail 7f3a")))
     with caplog.at_level(logging.ERROR, logger="app"):
         page = person.client.get("/")

@@ -22,14 +22,19 @@ def store_app(request, moto, tmp_path):
     return make_test_app(tmp_path, **overrides)
 
 
+# A page that asks AWS on every visit (the access keys page: ListAccessKeys); the home page reuses the
+# device list of the last minute, so it may answer without calling AWS at all.
+SLOW_PAGE = "/security/keys"
+
+
 class PausedCall:
-    """Hold the next ListMFADevices inside the emulator until released, as a slow AWS would."""
+    """Hold the next ListAccessKeys inside the emulator until released, as a slow AWS would."""
 
     def __init__(self, monkeypatch):
         self.entered = threading.Event()
         self.release = threading.Event()
         self._armed = True
-        real = IAMBackend.list_mfa_devices
+        real = IAMBackend.list_access_keys
 
         def slow(backend, *args, **kwargs):
             if self._armed:
@@ -38,7 +43,7 @@ class PausedCall:
                 assert self.release.wait(10), "the test never released the paused call"
             return real(backend, *args, **kwargs)
 
-        monkeypatch.setattr(IAMBackend, "list_mfa_devices", slow)
+        monkeypatch.setattr(IAMBackend, "list_access_keys", slow)
 
     def run(self, work) -> threading.Thread:
         """Start `work` in a thread and return once it sits inside the paused call."""
@@ -64,7 +69,7 @@ def test_a_slow_page_cannot_undo_a_sign_out(store_app, make_user, monkeypatch):
     copied = second_tab(store_app, client)
     paused = PausedCall(monkeypatch)
     slow_answers = []
-    thread = paused.run(lambda: slow_answers.append(copied.get("/")))
+    thread = paused.run(lambda: slow_answers.append(copied.get(SLOW_PAGE)))
 
     assert client.post("/logout").status_code == 302
     assert store_entry(store_app, sid) is None
@@ -90,7 +95,7 @@ def test_a_slow_page_cannot_bring_back_an_enabled_devices_seed(store_app, make_u
     assert any(name.endswith("pending_seed") for name in store_entry(store_app, sid))
     slow_tab = second_tab(store_app, client)
     paused = PausedCall(monkeypatch)
-    thread = paused.run(lambda: slow_tab.get("/"))
+    thread = paused.run(lambda: slow_tab.get(SLOW_PAGE))
 
     assert person.verify(follow=False).status_code == 302
     paused.release.set()
@@ -112,7 +117,7 @@ def test_a_late_write_after_the_idle_timeout_does_not_revive_the_session(store_a
     sid = client.get_cookie(COOKIE).value
     store = store_app.config["SESSION_STORE"]
     paused = PausedCall(monkeypatch)
-    thread = paused.run(lambda: second_tab(store_app, client).get("/"))
+    thread = paused.run(lambda: second_tab(store_app, client).get(SLOW_PAGE))
 
     store.delete(sid)  # what the store's own expiry does when the idle time runs out
     paused.release.set()

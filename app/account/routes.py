@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import CodeAlreadyUsed, CodeRejected
 from ..forms import EmptyForm, device_choices, form_problem
-from ..limits import limit_code_checks
 from ..services import access_keys, devices, enrollment
 from ..sessions import current_actor, portal
 from . import bp
@@ -21,7 +20,7 @@ def home():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     state = portal()
-    owned = devices.list_devices(state.client("iam"), state.caller)
+    owned = devices.owned(state)
     # Offered right after enrollment: the key the person signed in with was made (and seen) by an administrator.
     handed = access_keys.handed_over(access_keys.list_keys(state.client("iam"), state.caller.user_name,
                                                            state.keys().access_key_id),
@@ -33,11 +32,10 @@ def home():
 
 @bp.route("/device/replace", methods=["GET", "POST"])
 @login_required
-@limit_code_checks
 def replace_device():
     """Remove the current device after a current code proves the person holds it, then enroll anew."""
     state = portal()
-    owned = [d for d in devices.list_devices(state.client("iam"), state.caller) if d.gives_codes]
+    owned = [d for d in devices.owned(state, including=request.form.get("device")) if d.gives_codes]
     if not owned:
         return redirect(url_for("account.home"))
     form = ReplaceDeviceForm()

@@ -164,6 +164,7 @@ def reset(user_name: str):
     if not form.validate_on_submit():
         return _render_user(user_name, owned, form, status=400)
     serial, reason = form.serial.data, form.reason.data.strip()
+    portal().forget_devices()  # an admin may be resetting a device of their own
     with audit.attempt(Action.ADMIN_RESET, current_actor(), subject=user_name, device=serial, reason=reason):
         devices.remove_device(iam, user_name, serial)
     flash(_("The device %(device)s of %(user)s is reset; they can enroll a new one. The dashboard shows this after "

@@ -11,7 +11,6 @@ from flask_login import login_required
 from ..auth.routes import safe_next
 from ..errors import CodeAlreadyUsed, CodeRejected, InvalidInput
 from ..forms import EmptyForm, device_choices, form_problem
-from ..limits import limit_code_checks
 from ..services import codes, devices, formats, issuing
 from ..sessions import current_actor, portal
 from . import bp
@@ -20,11 +19,10 @@ from .forms import CredentialsForm
 
 @bp.route("", methods=["GET", "POST"])
 @login_required
-@limit_code_checks
 def get():
     """Type one code, pick a duration, receive MFA session credentials."""
     state = portal()
-    owned = [d for d in devices.list_devices(state.client("iam"), state.caller) if d.gives_codes]
+    owned = [d for d in devices.owned(state, including=request.form.get("device")) if d.gives_codes]
     if not owned:
         flash(_("Set up an MFA device first; then you can get session credentials."), "info")
         return redirect(url_for("account.home"))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from ..errors import AlreadyEnrolled, CodeAlreadyUsed, CodeRejected, SetupExpired
 from ..forms import EmptyForm, device_choices, form_problem
-from ..limits import limit_code_checks
 from ..services import codes, devices, enrollment, qr
 from ..sessions import PendingDevice, current_actor, portal
 from . import bp
@@ -61,7 +60,6 @@ def _render_scan(form: VerifyForm, pending: PendingDevice, error=None, status: i
 
 @bp.route("/verify", methods=["POST"])
 @login_required
-@limit_code_checks
 def verify():
     """Enable the device with two consecutive codes."""
     state = portal()
@@ -87,12 +85,11 @@ def verify():
 
 @bp.route("/resync", methods=["GET", "POST"])
 @login_required
-@limit_code_checks
 def resync():
     """Resynchronise a device whose codes AWS no longer accepts."""
     state = portal()
     form = ResyncForm()
-    owned = [d for d in devices.list_devices(state.client("iam"), state.caller) if d.gives_codes]
+    owned = [d for d in devices.owned(state, including=request.form.get("device")) if d.gives_codes]
     if not owned:
         flash(_("You have no MFA device to resync yet."), "info")
         return redirect(url_for("account.home"))

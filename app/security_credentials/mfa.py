@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 
 from ..errors import AwsUnavailable, PortalError
 from ..forms import EmptyForm
-from ..limits import limit_code_checks
 from ..services import codes, devices, enrollment, more_devices
 from ..services.audit import Action
 from ..sessions import current_actor, portal
@@ -15,9 +14,9 @@ from . import bp, journal, state, stepup
 from .forms import BackupDeviceForm, HardwareTokenForm
 
 
-def _owned() -> list[devices.Device]:
+def _owned(including: str | None = None) -> list[devices.Device]:
     """The person's devices as AWS lists them (hardware and FIDO too)."""
-    return devices.list_devices(state.client("iam"), current_user.caller)
+    return devices.owned(portal(), including=including)
 
 
 def _page(form: HardwareTokenForm | None = None, error: PortalError | None = None, status: int = 200,
@@ -52,7 +51,6 @@ def add_backup():
 
 @bp.route("/devices", methods=["GET", "POST"])
 @login_required
-@limit_code_checks
 def devices_page():
     """List the person's MFA devices and add a hardware TOTP token with two consecutive codes."""
     form = HardwareTokenForm()
@@ -61,7 +59,8 @@ def devices_page():
     serial = form.device.data
     try:
         code1, code2 = form.code1.data, form.code2.data
-        count = len(_owned())
+        count = len(devices.owned(portal(), fresh=True))  # AWS's own count, for its 8-device quota
+        portal().forget_devices()
         codes.submit(portal(), current_actor(), Action.HARDWARE_TOKEN_ENABLED, serial, (code1, code2),
                      lambda: more_devices.enable_hardware(state.client("iam"), current_user.caller, serial, code1,
                                                           code2, count))
@@ -77,7 +76,7 @@ def devices_page():
 @login_required
 def remove_device(serial: str):
     """Remove one of the person's devices after a confirmation that warns when it is the last one."""
-    owned = _owned()
+    owned = _owned(including=serial)
     device = next((d for d in owned if d.serial == serial), None)
     if device is None:
         abort(404)
@@ -88,6 +87,7 @@ def remove_device(serial: str):
     asked = stepup.needs_recent_code()
     if asked:
         return asked
+    portal().forget_devices()
     with journal.attempt("device_removed", device=serial, via="security credentials"):
         more_devices.remove(state.mfa_iam(), current_user.user_name, serial)
     flash(f"The device {device.name} is removed.", "success")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask import current_app, flash, render_template, request
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from ..errors import InvalidInput
 from ..services import cli_profiles, devices
-from . import bp, state
+from ..sessions import portal
+from . import bp
 
 
 @bp.route("/profiles")
@@ -20,7 +21,7 @@ def profiles():
     except InvalidInput as err:
         flash(err.message, "error")
         source = cli_profiles.LONG_TERM_PROFILE
-    owned = [d for d in devices.list_devices(state.client("iam"), current_user.caller) if d.gives_codes]
+    owned = [d for d in devices.owned(portal()) if d.gives_codes]
     serial = owned[0].serial if owned else None
     roles = current_app.config["CLI_ROLES"]
     return render_template("security_credentials/profiles.html", source=source, serial=serial, roles=roles,

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected
+from .. import limits
+from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, TooManyCodeChecks
 from . import audit
 
 if TYPE_CHECKING:
@@ -61,11 +62,18 @@ def submit(state: PortalSession, actor: audit.Actor, action: audit.Action, seria
     Refuses a code already spent on this device before AWS would; announces the action in the audit
     log (or refuses to act); remembers the codes as spent once AWS took them, or once its answer was
     lost and it may have (a code AWS refused, or that never reached AWS, was not spent); and records
-    how it ended. The format was checked by the form; the rate limits by the view's decorator.
+    how it ended; counts it against the person's and the device's rate limits first. The format was
+    checked by the form.
     """
     now = _clock()
     for code in codes:
         refuse_reuse(code, state.spent_codes(now), serial, now)
+    try:
+        limits.spend_code_budgets(actor.arn, serial)
+    except TooManyCodeChecks as err:
+        for budget in err.budgets:
+            audit.record(audit.Action.RATE_LIMITED, actor, audit.Outcome.REFUSED, reason=action.value, budget=budget)
+        raise
     with audit.attempt(action, actor, device=serial, **detail) as attempt:
         attempt.first_enrollment = first_enrollment
         try:
@@ -76,6 +84,7 @@ def submit(state: PortalSession, actor: audit.Actor, action: audit.Action, seria
             raise
         except CodeRejected:
             attempt.settle(audit.Outcome.FAILURE, reason="code rejected")
+            state.forget_devices()  # the device may have changed elsewhere: the next page asks AWS again
             raise
     state.spend(serial, *codes, now=now)
     state.mark_proven(now)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 
 from .. import aws
 from ..errors import AwsError, CodeRejected, DeviceProblem
 from .identity import Caller
+
+if TYPE_CHECKING:
+    from ..sessions import PortalSession
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,28 @@ class NewDevice:
 def device_name(caller: Caller, pattern: str) -> str:
     """Name the device from the configured pattern (the seed policy wants exactly the user name)."""
     return pattern.format(username=caller.user_name, account=caller.account)
+
+
+# How long this session may reuse AWS's device list: a flow's next page comes seconds later, and the portal
+# forgets the list before every change it makes itself. AWS stays the judge of every action: a device
+# removed elsewhere within this minute fails its next call with a clear message, then the list is fresh.
+DEVICES_FRESH_SECONDS = 60
+
+
+def owned(state: PortalSession, fresh: bool = False, including: str | None = None) -> list[Device]:
+    """Return the person's devices, reusing this session's list of the last minute unless `fresh`.
+
+    `including`: a serial the person just picked; if the remembered list lacks it (a device added
+    elsewhere meanwhile), AWS is asked again rather than the choice refused.
+    """
+    rows = None if fresh else state.cached_devices(DEVICES_FRESH_SECONDS)
+    if rows is not None and (not including or any(row["serial"] == including for row in rows)):
+        return [Device(row["serial"], datetime.fromisoformat(row["enabled_at"]) if row["enabled_at"] else None)
+                for row in rows]
+    found = list_devices(state.client("iam"), state.caller)
+    state.keep_devices([{"serial": d.serial, "enabled_at": d.enabled_at.isoformat() if d.enabled_at else None}
+                        for d in found])
+    return found
 
 
 def list_devices(iam: Any, caller: Caller) -> list[Device]:

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 def start(state: PortalSession, actor: audit.Actor, pattern: str) -> None:
     """Create the device (replacing an abandoned one), unless the person already has one."""
     iam = state.client("iam")
-    existing = devices.list_devices(iam, state.caller)
+    # A setup whose enabling may have happened unseen needs AWS's own answer, not the remembered one.
+    existing = devices.owned(state, fresh=state.pending_serial is not None)
     recover_lost_enable(state, actor, existing)
     if existing:
         raise AlreadyEnrolled(_("You already have an MFA device. To switch phones, use 'Replace device'."))
@@ -56,7 +57,7 @@ def begin(state: PortalSession, actor: audit.Actor, iam: Any, pattern: str) -> N
 def begin_backup(state: PortalSession, actor: audit.Actor, name: str) -> None:
     """Create a named backup virtual device next to the person's devices; enabling it is the usual scan step."""
     iam = state.client("iam")
-    owned = devices.list_devices(iam, state.caller)
+    owned = devices.owned(state, fresh=True)
     if len(owned) >= more_devices.MAX_DEVICES:
         raise LimitReached(_("AWS allows %(n)d MFA devices per user and you have %(n)d.", n=more_devices.MAX_DEVICES),
                            _("Remove one you no longer use first."))
@@ -75,13 +76,14 @@ def verify(state: PortalSession, actor: audit.Actor, code1: str, code2: str) -> 
     if pending is None:
         raise SetupExpired()
     serial = pending.serial
+    state.forget_devices()
     try:
         codes.submit(state, actor, Action.DEVICE_ENABLED, serial, (code1, code2),
                      lambda: devices.enable_device(state.client("iam"), state.caller, serial, code1, code2),
                      first_enrollment=not (state.replacing or state.adding_backup))
     except CodeAlreadyUsed:
         # The same codes again after AWS's answer was lost: if AWS did enable the device, the setup is done.
-        if recover_lost_enable(state, actor, devices.list_devices(state.client("iam"), state.caller)):
+        if recover_lost_enable(state, actor, devices.owned(state, fresh=True)):
             return serial
         raise
     state.drop_pending()
@@ -106,6 +108,7 @@ def replace(state: PortalSession, actor: audit.Actor, serial: str, code: str, pa
     proof = codes.submit(state, actor, Action.DEVICE_REPLACED, serial, (code,),
                          lambda: get_session_token(state.client("sts"), serial, code, MIN_DURATION))
     state.keep_credentials(proof)
+    state.forget_devices()
     with audit.attempt(Action.DEVICE_REMOVED, actor, device=serial, via="replace"):
         devices.remove_device(state.mfa_client("iam"), state.caller.user_name, serial)
     state.set_replacing()

@@ -1,0 +1,71 @@
+"""The person's device list is asked of AWS once per flow, not on every page, and never trusted against AWS."""
+
+from __future__ import annotations
+
+from app.services import devices
+from conftest import Person, code, operations
+
+
+def listings(calls) -> int:
+    """How many times the portal asked AWS for the person's devices."""
+    return operations(calls).count("ListMFADevices")
+
+
+def test_a_whole_enrollment_lists_the_devices_twice_not_six_times(client, make_user, aws_calls):
+    person = Person(client, make_user("new.hire"))
+    person.enroll_fully()  # sign-in, home, start, scan, two codes, credentials form, one code, result
+    client.get("/")
+    # Home (before the device exists) and the credentials form (after enabling changed the list).
+    assert listings(aws_calls) == 2
+
+
+def test_the_portal_forgets_the_list_before_each_change_it_makes(client, make_user, aws_calls, iam, clock):
+    person = Person(client, make_user("new.hire"))
+    person.enroll_fully()
+    serial = "arn:aws:iam::123456789012:mfa/new.hire"
+    before = listings(aws_calls)
+    client.get("/")
+    assert listings(aws_calls) == before  # reused
+    client.post(f"/security/devices/remove/{serial}")
+    assert iam.list_mfa_devices(UserName="new.hire")["MFADevices"] == []
+    home = client.get("/").get_data(as_text=True)
+    assert listings(aws_calls) > before and "Set up my MFA device" in home  # asked again: the removal shows
+
+
+def test_a_device_added_elsewhere_is_found_when_the_person_picks_it(client, make_user, iam, clock):
+    person = Person(client, make_user("new.hire"))
+    person.enroll_fully()
+    other = iam.create_virtual_mfa_device(VirtualMFADeviceName="new.hire-console")["VirtualMFADevice"]
+    seed = other["Base32StringSeed"].decode()
+    iam.enable_mfa_device(UserName="new.hire", SerialNumber=other["SerialNumber"],
+                          AuthenticationCode1=code(seed, -1), AuthenticationCode2=code(seed, 0))
+    clock.advance(1)
+    # The remembered list (seconds old) lacks it; picking it makes the portal ask AWS instead of refusing.
+    answer = client.post("/credentials", data={"device": other["SerialNumber"], "code": code(seed, 0),
+                                               "duration": "3600", "profile": "default"})
+    assert answer.status_code == 302 and answer.location.endswith("/credentials/result")
+
+
+def test_a_device_removed_elsewhere_fails_at_aws_then_the_list_is_fresh(client, make_user, iam, clock):
+    person = Person(client, make_user("new.hire"))
+    person.enroll_fully()
+    serial = "arn:aws:iam::123456789012:mfa/new.hire"
+    iam.deactivate_mfa_device(UserName="new.hire", SerialNumber=serial)  # an administrator, in the console
+    clock.advance(1)
+    refused = client.post("/credentials", data={"device": serial, "code": code(person.seed, 1),
+                                                "duration": "3600", "profile": "default"})
+    assert refused.status_code == 400  # AWS, not the remembered list, decided
+    assert client.get("/credentials").status_code == 302  # asked again: no device left, so off to set one up
+
+
+def test_the_list_is_remembered_for_a_minute_only():
+    from app.sessions import PortalSession
+
+    state = PortalSession({}, sealer=None, settings=None)
+    state.keep_devices([{"serial": "arn:aws:iam::123456789012:mfa/gone", "enabled_at": None}])
+    kept_at = state._raw["devices"]["at"]
+    fresh_for = devices.DEVICES_FRESH_SECONDS
+    assert state.cached_devices(fresh_for, now=kept_at + fresh_for - 1) is not None
+    assert state.cached_devices(fresh_for, now=kept_at + fresh_for + 1) is None
+    state.forget_devices()
+    assert state.cached_devices(fresh_for, now=kept_at) is None
