@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cryptography import x509
-
 from .. import aws
 from ..errors import InvalidInput
 from .access_keys import aware
@@ -28,6 +26,8 @@ class SigningCert:
 
 def check_pem(text: str | None) -> str:
     """Return a PEM certificate as IAM will take it, or say what is wrong before AWS is asked."""
+    from cryptography import x509  # only here, as in ssh_keys.check_body: it costs every worker ~7 MB
+
     body = (text or "").strip()
     if "PRIVATE KEY" in body:
         raise InvalidInput("That is a private key. Never paste a private key anywhere.",

@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import load_pem_public_key, load_ssh_public_key
-
 from .. import aws
 from ..errors import InvalidInput
 from .access_keys import aware
@@ -33,6 +30,10 @@ class SshKey:
 
 def check_body(text: str | None) -> str:
     """Return the key as IAM will take it (ssh-rsa or PEM, RSA of 2048 bits or more), or say what is wrong."""
+    # Imported here: cryptography costs every worker ~7 MB, and only this check and the certificates' need it.
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key, load_ssh_public_key
+
     body = (text or "").strip()
     if not body.startswith(_PEM) and "\n" in body:
         # A terminal wraps the one line anywhere: join the pieces as they were before wrapping.
