@@ -88,11 +88,30 @@ def test_watching_calls_sees_only_this_threads_calls(make_user):
     assert mine == [("sts", "GetCallerIdentity", {}, False)]
 
 
-def test_the_shipped_endpoint_data_is_botocores_own_for_the_portals_services():
+def test_the_shipped_aws_data_is_botocores_own_for_what_the_portal_calls():
     from tools import aws_data
 
-    # After a botocore upgrade this fails until `.venv/bin/python -m tools.aws_data` rewrites the copy.
-    assert aws_data.TARGET.read_text(encoding="utf-8") == aws_data.render()
+    # After a botocore upgrade, or once app/ names an IAM operation it did not before, this fails until
+    # `.venv/bin/python -m tools.aws_data` rewrites the copies.
+    for path, text in aws_data.files().items():
+        assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run python -m tools.aws_data"
+    shipped = {str(p.relative_to(aws_data.DATA)) for p in aws_data.DATA.rglob("*.json")}
+    assert shipped == {str(p.relative_to(aws_data.DATA)) for p in aws_data.files()}
+
+
+def test_the_trimmed_iam_model_keeps_every_operation_the_portal_names():
+    import json
+
+    from tools import aws_data
+
+    version, model = aws_data.trimmed_model("iam")
+    kept = set(model["operations"])
+    assert {"CreateVirtualMFADevice", "EnableMFADevice", "ListMFADevices", "ResyncMFADevice", "ListUsers",
+            "GenerateCredentialReport", "CreateAccessKey", "UploadSSHPublicKey"} <= kept
+    assert "CreateRole" not in kept and "documentation" not in json.dumps(model)
+    client = aws.client("iam", aws.Keys("AKIAABCDEFGHIJKLMNOP", "s" * 40), aws.Settings("us-east-1", None, 3, 5, 2))
+    assert client.botocore_client.meta.service_model.api_version == version
+    assert set(client.botocore_client.meta.service_model.operation_names) == kept  # botocore reads the copy
 
 
 @pytest.mark.parametrize("service, region, url", [
