@@ -112,6 +112,8 @@ def test_the_trimmed_iam_model_keeps_every_operation_the_portal_names():
     client = aws.client("iam", aws.Keys("AKIAABCDEFGHIJKLMNOP", "s" * 40), aws.Settings("us-east-1", None, 3, 5, 2))
     assert client.botocore_client.meta.service_model.api_version == version
     assert set(client.botocore_client.meta.service_model.operation_names) == kept  # botocore reads the copy
+    sts = aws.client("sts", aws.Keys("AKIAABCDEFGHIJKLMNOP", "s" * 40), aws.Settings("us-east-1", None, 3, 5, 2))
+    assert set(sts.botocore_client.meta.service_model.operation_names) == {"GetCallerIdentity", "GetSessionToken"}
 
 
 @pytest.mark.parametrize("service, region, url", [

@@ -6,8 +6,8 @@
 - endpoints.json: botocore's own lists every AWS service (1.2 MB on disk, about 7 MB once parsed in every
   process that makes a client). The portal calls IAM and STS (and Security Hub for the admin area's
   findings), so its copy keeps every partition's metadata and only those services.
-- iam/<version>/service-2.json: the IAM model (2.3 MB parsed, most of it documentation of some 170
-  operations) with only the operations named in app/ and the shapes they use, without documentation.
+- iam/ and sts/<version>/service-2.json: the models (IAM's is 2.3 MB parsed, most of it documentation of
+  some 170 operations) with only the operations named in app/ and the shapes they use, undocumented.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from botocore.loaders import Loader
 
 SERVICES = ("iam", "sts", "securityhub")
+MODELS = ("iam", "sts")  # the services the portal makes clients for
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app"
 DATA = APP / "aws_data"
@@ -76,9 +77,11 @@ def trimmed_model(service: str) -> tuple[str, dict]:
 
 def files() -> dict[Path, str]:
     """Return every file of app/aws_data and its text: stable key order, so a rewrite shows only real changes."""
-    version, iam = trimmed_model("iam")
-    return {TARGET: json.dumps(trimmed(), indent=1, sort_keys=True) + "\n",
-            DATA / "iam" / version / "service-2.json": json.dumps(iam, indent=None, sort_keys=True) + "\n"}
+    texts = {TARGET: json.dumps(trimmed(), indent=1, sort_keys=True) + "\n"}
+    for service in MODELS:
+        version, model = trimmed_model(service)
+        texts[DATA / service / version / "service-2.json"] = json.dumps(model, sort_keys=True) + "\n"
+    return texts
 
 
 def render() -> str:
