@@ -10,7 +10,8 @@ from flask_login import current_user, login_required
 from ..errors import AwsUnavailable, PortalError
 from ..forms import EmptyForm
 from ..services import signing_certs
-from . import bp, journal, state, stepup
+from ..sessions import portal
+from . import bp, journal, stepup
 from .forms import CertificateForm
 
 _CERT_ID = re.compile(r"^[A-Za-z0-9]{16,128}$")  # AWS: upper case; moto: lower
@@ -18,7 +19,7 @@ _CERT_ID = re.compile(r"^[A-Za-z0-9]{16,128}$")  # AWS: upper case; moto: lower
 
 def _listed() -> list[signing_certs.SigningCert]:
     """The person's certificates (ListSigningCertificates needs the MFA session)."""
-    return signing_certs.list_certs(state.mfa_iam(), current_user.user_name)
+    return signing_certs.list_certs(portal().mfa_client("iam"), current_user.user_name)
 
 
 def _own(cert_id: str) -> signing_certs.SigningCert:
@@ -43,7 +44,7 @@ def certificates():
             return asked
         try:
             with journal.attempt("signing_cert_uploaded") as attempt:
-                cert = signing_certs.upload(state.mfa_iam(), current_user.user_name, form.body.data)
+                cert = signing_certs.upload(portal().mfa_client("iam"), current_user.user_name, form.body.data)
                 attempt.add(cert_id=cert.cert_id)
         except AwsUnavailable:
             raise
@@ -68,7 +69,8 @@ def cert_status(cert_id: str):
     if EmptyForm().validate_on_submit():
         status = "Inactive" if cert.status == "Active" else "Active"
         with journal.attempt("signing_cert_status", cert_id=cert.cert_id, status=status):
-            signing_certs.set_status(state.mfa_iam(), current_user.user_name, cert.cert_id, status == "Active")
+            signing_certs.set_status(portal().mfa_client("iam"), current_user.user_name, cert.cert_id,
+                                     status == "Active")
     return redirect(url_for("security_credentials.certificates"))
 
 
@@ -82,6 +84,6 @@ def delete_cert(cert_id: str):
     cert = _own(cert_id)
     if EmptyForm().validate_on_submit():
         with journal.attempt("signing_cert_deleted", cert_id=cert.cert_id):
-            signing_certs.delete(state.mfa_iam(), current_user.user_name, cert.cert_id)
+            signing_certs.delete(portal().mfa_client("iam"), current_user.user_name, cert.cert_id)
         flash(f"Certificate {cert.cert_id} is deleted.", "success")
     return redirect(url_for("security_credentials.certificates"))

@@ -10,7 +10,7 @@ from ..forms import EmptyForm
 from ..services import codes, devices, enrollment, more_devices
 from ..services.audit import Action
 from ..sessions import current_actor, portal
-from . import bp, journal, state, stepup
+from . import bp, journal, stepup
 from .forms import BackupDeviceForm, HardwareTokenForm
 
 
@@ -62,7 +62,7 @@ def devices_page():
         count = len(devices.owned(portal(), fresh=True))  # AWS's own count, for its 8-device quota
         portal().forget_devices()
         codes.submit(portal(), current_actor(), Action.HARDWARE_TOKEN_ENABLED, serial, (code1, code2),
-                     lambda: more_devices.enable_hardware(state.client("iam"), current_user.caller, serial, code1,
+                     lambda: more_devices.enable_hardware(portal().client("iam"), current_user.caller, serial, code1,
                                                           code2, count))
     except AwsUnavailable:
         raise
@@ -89,7 +89,7 @@ def remove_device(serial: str):
         return asked
     portal().forget_devices()
     with journal.attempt("device_removed", device=serial, via="security credentials"):
-        more_devices.remove(state.mfa_iam(), current_user.user_name, serial)
+        more_devices.remove(portal().mfa_client("iam"), current_user.user_name, serial)
     flash(f"The device {device.name} is removed.", "success")
     if len(owned) == 1:
         return redirect(url_for("account.home"))

@@ -8,14 +8,15 @@ from flask_login import current_user, login_required
 from ..errors import AwsUnavailable, PortalError
 from ..forms import EmptyForm
 from ..services import login_profile
-from . import bp, journal, state, stepup
+from ..sessions import portal
+from . import bp, journal, stepup
 from .forms import ChangePasswordForm, SetPasswordForm
 
 
 def _sign_in() -> dict:
     """The console sign-in address and user name, shown next to every password page."""
     caller = current_user.caller
-    return {"sign_in_url": login_profile.sign_in_url(state.alias(), caller.account, caller.partition),
+    return {"sign_in_url": login_profile.sign_in_url(portal().alias, caller.account, caller.partition),
             "user_name": current_user.user_name}
 
 
@@ -26,7 +27,7 @@ def password():
     asked = stepup.needs_recent_code()
     if asked:
         return asked
-    iam = state.mfa_iam()
+    iam = portal().mfa_client("iam")
     existing = login_profile.profile(iam, current_user.user_name)
     rules = login_profile.rules(iam)
     form = (ChangePasswordForm if existing else SetPasswordForm)(rules, current_user.user_name)
@@ -58,6 +59,6 @@ def remove_password():
     if not form.validate_on_submit():
         return render_template("security_credentials/remove_password.html", form=form, **_sign_in())
     with journal.attempt("console_password_removed"):
-        login_profile.remove(state.mfa_iam(), current_user.user_name)
+        login_profile.remove(portal().mfa_client("iam"), current_user.user_name)
     flash("Console access is removed. Your access keys and MFA device work as before.", "success")
     return redirect(url_for("security_credentials.keys"))

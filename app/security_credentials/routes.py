@@ -12,7 +12,7 @@ from ..errors import AwsUnavailable, LimitReached, PortalError
 from ..forms import EmptyForm
 from ..services import access_keys, audit, cli_profiles, rotation
 from ..sessions import current_actor, portal
-from . import bp, journal, state, stepup
+from . import bp, journal, stepup
 from .forms import RotateForm
 
 _KEY_ID = re.compile(r"^AKIA[A-Z0-9]{16}$")
@@ -20,7 +20,7 @@ _KEY_ID = re.compile(r"^AKIA[A-Z0-9]{16}$")
 
 def _keys(iam=None) -> list[access_keys.AccessKey]:
     """List the person's keys; ListAccessKeys works with the long-term key, before MFA too."""
-    return access_keys.list_keys(iam or state.client("iam"), current_user.user_name, state.keys().access_key_id)
+    return access_keys.list_keys(iam or portal().client("iam"), current_user.user_name, portal().keys().access_key_id)
 
 
 def _other_key(key_id: str) -> access_keys.AccessKey:
@@ -40,7 +40,7 @@ def keys():
     """List the person's access keys, their age, status and (where the policy allows) last use."""
     listed = _keys()
     if current_user.has_mfa_session:
-        listed = access_keys.with_last_use(state.mfa_iam(), listed)
+        listed = access_keys.with_last_use(portal().mfa_client("iam"), listed)
     return render_template("security_credentials/keys.html", keys=listed, stale_days=access_keys.STALE_DAYS,
                            hidden=access_keys.HIDDEN, needs_mfa=access_keys.NEEDS_MFA, form=EmptyForm())
 
@@ -53,13 +53,13 @@ def rotate():
     if asked:
         return asked
     form = RotateForm()
-    lost = state.flow("rotation").get("lost_before")
+    lost = (portal().flow("rotation") or {}).get("lost_before")
     plan = rotation.plan(_keys(), lost)
     if not form.validate_on_submit() or plan.blocker:
         status = 409 if plan.blocker and form.is_submitted() else 400 if form.errors else 200
         return render_template("security_credentials/rotate.html", form=form, plan=plan, act=EmptyForm()), status
-    iam = state.mfa_iam()
-    old = state.keys().access_key_id
+    iam = portal().mfa_client("iam")
+    old = portal().keys().access_key_id
     try:
         with journal.attempt("access_key_created", old_key_id=old) as attempt:
             new = access_keys.create_key(iam, current_user.user_name)
@@ -67,20 +67,20 @@ def rotate():
     except AwsUnavailable as err:
         if err.may_have_acted:
             # AWS may hold a key whose secret nobody saw: the next visit finds it and offers to delete it.
-            state.set_flow("rotation", {"lost_before": [k.key_id for k in plan.keys]})
+            portal().set_flow("rotation", {"lost_before": [k.key_id for k in plan.keys]})
         raise
     except LimitReached:
         # Another tab or window took the second slot a moment ago: AWS's quota lets only one rotation win.
         flash("Another window has just created a new key, so this one did not. Continue there, or check the "
               "keys below.", "info")
         return redirect(url_for("security_credentials.keys"))
-    state.put_secret("new_key", {"key_id": new.key_id, "secret": new.secret, "created": new.created.isoformat(),
+    portal().put_secret("new_key", {"key_id": new.key_id, "secret": new.secret, "created": new.created.isoformat(),
                                  "profile": form.profile.data})
     switched = rotation.prove(new, current_user.arn, portal().settings)
     if switched:
-        state.replace_keys(aws.Keys(new.key_id, new.secret))
+        portal().replace_keys(aws.Keys(new.key_id, new.secret))
         audit.record(audit.Action.PORTAL_KEY_SWITCHED, current_actor(), key_id=new.key_id, old_key_id=old)
-    state.set_flow("rotation", {"new": new.key_id, "old": old, "switched": switched})
+    portal().set_flow("rotation", {"new": new.key_id, "old": old, "switched": switched})
     return redirect(url_for("security_credentials.new_key"))
 
 
@@ -88,7 +88,7 @@ def rotate():
 @login_required
 def new_key():
     """Show the new key's secret exactly once, with its downloads embedded in this one page."""
-    held = state.take_secret("new_key")
+    held = portal().take_secret("new_key")
     if held is None:
         flash("A new key's secret is shown only once. If you did not save it, delete that key and rotate again.",
               "info")
@@ -98,21 +98,21 @@ def new_key():
              "ini": cli_profiles.data_uri(cli_profiles.credentials_profile(new, held["profile"]), "text/plain")}
     return render_template("security_credentials/new_key.html", new=new, profile=held["profile"], files=files,
                            ini=cli_profiles.credentials_profile(new, held["profile"]),
-                           flow=state.flow("rotation"), form=EmptyForm())
+                           flow=portal().flow("rotation") or {}, form=EmptyForm())
 
 
 @bp.route("/keys/rotate/finish", methods=["POST"])
 @login_required
 def finish_rotation():
     """Once the person has saved the new key, deactivate the old one (the portal no longer signs with it)."""
-    flow = state.flow("rotation")
+    flow = dict(portal().flow("rotation") or {})
     if not EmptyForm().validate_on_submit() or not flow.get("switched"):
         return redirect(url_for("security_credentials.keys"))
     asked = stepup.needs_mfa_session()
     if asked:
         return asked
     _set_status(flow["old"], active=False)
-    state.set_flow("rotation", None)
+    portal().set_flow("rotation", None)
     flash("Your old key is now inactive. Delete it once nothing uses it any more.", "success")
     return redirect(url_for("security_credentials.delete_key", key_id=flow["old"]))
 
@@ -135,7 +135,7 @@ def _set_status(key_id: str, active: bool) -> None:
     status = "Active" if active else "Inactive"
     try:
         with journal.attempt("access_key_status", key_id=key_id, status=status):
-            access_keys.set_status(state.mfa_iam(), current_user.user_name, key_id, active)
+            access_keys.set_status(portal().mfa_client("iam"), current_user.user_name, key_id, active)
     except AwsUnavailable:
         raise
     except PortalError as err:
@@ -157,11 +157,11 @@ def delete_key(key_id: str):
         return asked
     try:
         with journal.attempt("access_key_deleted", key_id=key.key_id):
-            access_keys.delete_key(state.mfa_iam(), current_user.user_name, key.key_id)
+            access_keys.delete_key(portal().mfa_client("iam"), current_user.user_name, key.key_id)
     except AwsUnavailable:
         raise
     except PortalError as err:
         return render_template("security_credentials/delete_key.html", key=key, form=form, error=err), err.status
-    state.set_flow("rotation", None)
+    portal().set_flow("rotation", None)
     flash(f"Key {key.key_id} is deleted.", "success")
     return redirect(url_for("security_credentials.keys"))

@@ -10,7 +10,8 @@ from flask_login import current_user, login_required
 from ..errors import AwsUnavailable, PortalError
 from ..forms import EmptyForm
 from ..services import ssh_keys
-from . import bp, journal, state, stepup
+from ..sessions import portal
+from . import bp, journal, stepup
 from .forms import SshKeyForm
 
 _KEY_ID = re.compile(r"^APKA[A-Z0-9]{16}$")
@@ -18,7 +19,7 @@ _KEY_ID = re.compile(r"^APKA[A-Z0-9]{16}$")
 
 def _listed() -> list[ssh_keys.SshKey]:
     """The person's SSH keys (ListSSHPublicKeys is allowed before MFA)."""
-    return ssh_keys.list_keys(state.client("iam"), current_user.user_name)
+    return ssh_keys.list_keys(portal().client("iam"), current_user.user_name)
 
 
 def _own(key_id: str) -> ssh_keys.SshKey:
@@ -49,7 +50,7 @@ def ssh():
         return asked
     try:
         with journal.attempt("ssh_key_uploaded") as attempt:
-            key = ssh_keys.upload(state.mfa_iam(), current_user.user_name, form.body.data)
+            key = ssh_keys.upload(portal().mfa_client("iam"), current_user.user_name, form.body.data)
             attempt.add(ssh_key_id=key.key_id)
     except AwsUnavailable:
         raise
@@ -70,7 +71,7 @@ def ssh_status(key_id: str):
             return asked
         status = "Inactive" if key.status == "Active" else "Active"
         with journal.attempt("ssh_key_status", ssh_key_id=key.key_id, status=status):
-            ssh_keys.set_status(state.mfa_iam(), current_user.user_name, key.key_id, status == "Active")
+            ssh_keys.set_status(portal().mfa_client("iam"), current_user.user_name, key.key_id, status == "Active")
         flash(f"SSH key {key.key_id} is now {status.lower()}.", "success")
     return redirect(url_for("security_credentials.ssh"))
 
@@ -87,6 +88,6 @@ def delete_ssh(key_id: str):
     if asked:
         return asked
     with journal.attempt("ssh_key_deleted", ssh_key_id=key.key_id):
-        ssh_keys.delete(state.mfa_iam(), current_user.user_name, key.key_id)
+        ssh_keys.delete(portal().mfa_client("iam"), current_user.user_name, key.key_id)
     flash(f"SSH key {key.key_id} is deleted.", "success")
     return redirect(url_for("security_credentials.ssh"))

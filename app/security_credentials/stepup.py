@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response, flash, redirect, request, url_for
 from flask_login import current_user
 
-from . import state
+from ..services import codes
+from ..sessions import portal
 
 STEP_UP_SECONDS = 300
 
@@ -26,6 +27,6 @@ def needs_mfa_session() -> Response | None:
 
 def needs_recent_code() -> Response | None:
     """Return a redirect to the code page unless AWS accepted one of the person's codes in the last 5 minutes."""
-    if current_user.has_mfa_session and state.proven_within(STEP_UP_SECONDS):
+    if current_user.has_mfa_session and portal().proven_within(STEP_UP_SECONDS, now=codes.now()):
         return None
     return _ask("For this change, type a current code from your authenticator app (codes count for 5 minutes).")
