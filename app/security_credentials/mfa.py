@@ -59,11 +59,12 @@ def devices_page():
     serial = form.device.data
     try:
         code1, code2 = form.code1.data, form.code2.data
-        count = len(devices.owned(portal(), fresh=True))  # AWS's own count, for its 8-device quota
-        portal().forget_devices()
-        codes.submit(portal(), current_actor(), Action.HARDWARE_TOKEN_ENABLED, serial, (code1, code2),
-                     lambda: more_devices.enable_hardware(portal().client("iam"), current_user.caller, serial, code1,
-                                                          code2, count))
+        state = portal()
+        count = len(devices.list_devices(state.client("iam"), state.caller))  # AWS's own count, for its quota
+        state.forget_devices()
+        codes.submit(state, current_actor(), Action.HARDWARE_TOKEN_ENABLED, serial, (code1, code2),
+                     lambda: more_devices.enable_hardware(state.client("iam"), state.caller, serial, code1, code2,
+                                                          count))
     except AwsUnavailable:
         raise
     except PortalError as err:
