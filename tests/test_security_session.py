@@ -163,3 +163,15 @@ def test_abandoned_sessions_are_swept_from_disk(app, make_user, store_clock, mon
     remaining = stored_session_ids(app)
     assert len(remaining) == 1 and remaining != abandoned
     assert arriving.client.get("/").status_code == 200
+
+
+def test_the_vault_seals_with_a_key_of_its_own_and_opens_nothing_tampered():
+    from app.sessions import Sealer
+
+    sealer = Sealer("k" * 64)
+    token = sealer.seal({"secret": "s" * 40})
+    assert "s" * 10 not in token and sealer.seal({"secret": "s" * 40}) != token  # a fresh nonce each time
+    assert sealer.unseal(token) == {"secret": "s" * 40}
+    assert Sealer("other" * 13).unseal(token) is None  # a rotated SECRET_KEY forgets, never fails
+    flipped = token[:-6] + ("A" if token[-6] != "A" else "B") + token[-5:]
+    assert sealer.unseal(flipped) is None and sealer.unseal("not base64 !") is None and sealer.unseal(None) is None
