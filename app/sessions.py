@@ -62,6 +62,11 @@ class PendingDevice:
     created: float
     seed: str
 
+    @property
+    def name(self) -> str:
+        """The device's name, as the serial ARN ends and the authenticator app lists it."""
+        return self.serial.rsplit("/", 1)[-1]
+
 
 @dataclass(frozen=True)
 class CredentialsChoice:

@@ -50,7 +50,7 @@ def _render_scan(form: VerifyForm, pending: PendingDevice, error=None, status: i
     error = error or form_problem(form)
     state = portal()
     # A backup is listed in the app under its own name, so the person can tell the two entries apart.
-    label = pending.serial.rsplit("/", 1)[-1] if state.adding_backup else state.caller.user_name
+    label = pending.name if state.adding_backup else state.caller.user_name
     uri = qr.otpauth_uri(_issuer(), label, pending.seed)
     return render_template("enroll/scan.html", form=form, start_form=EmptyForm(), manual_key=qr.grouped(pending.seed),
                            otpauth_uri=uri, qr_svg=qr.qr_svg(uri), issuer=_issuer(), serial=pending.serial,
@@ -77,7 +77,7 @@ def verify():
         return _render_scan(form, pending, error=err, status=400)
     if backup:
         flash(_("Your backup device %(name)s is enabled. Pick it wherever the portal asks for a code.",
-                name=pending.serial.rsplit("/", 1)[-1]), "success")
+                name=pending.name), "success")
         return redirect(url_for("security_credentials.devices_page"))
     flash(_("Your MFA device is enabled. Last step: prove it works and get your credentials."), "success")
     return redirect(url_for("credentials.get"))

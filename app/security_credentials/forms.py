@@ -84,7 +84,7 @@ class BackupDeviceForm(FlaskForm):
 
     label = StringField("Name of the backup device", filters=[lambda v: (v or "").strip()],
                         validators=[InputRequired("Name the backup device, for example tablet."),
-                                    Regexp(r"^[A-Za-z0-9-]{1,20}$",
+                                    Regexp(more_devices.LABEL_PATTERN,
                                            message="Use 1 to 20 letters, digits or hyphens, for example tablet.")],
                         render_kw={"spellcheck": "false", "autocapitalize": "none", "placeholder": "tablet"})
 
