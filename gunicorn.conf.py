@@ -65,13 +65,39 @@ class _DropQueryStrings(logging.Filter):
         return True
 
 
+_ATOM = re.compile(r"%\(([^)]*)\)")
+# The atoms of the request itself; header and environ atoms ({...}i, {...}o, {...}e) need gunicorn's own.
+_PLAIN_ATOMS = frozenset("hlutrsmUqHbBfaTDMLp")
+
+
 class PortalLogger(Logger):
-    """gunicorn's logger, minus query strings in error lines."""
+    """gunicorn's logger, minus query strings in error lines and header copies the format never prints."""
 
     def setup(self, cfg) -> None:
-        """Install the filter after gunicorn has built its handlers."""
+        """Install the filter after gunicorn has built its handlers; note which atoms the format names."""
         super().setup(cfg)
         self.error_log.addFilter(_DropQueryStrings())
+        # An operator's own format may name headers or environ keys; those get gunicorn's full atoms.
+        self._plain_format = set(_ATOM.findall(cfg.access_log_format or "")) <= _PLAIN_ATOMS
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        """gunicorn's atoms, without copying every header and environ entry when the format prints none."""
+        # gunicorn adds a dict entry per request header, response header and environ key to each access
+        # line's atoms: about a fifth of a millisecond per request, for atoms this format never uses.
+        if not getattr(self, "_plain_format", False):
+            return super().atoms(resp, req, environ, request_time)
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        sent = getattr(resp, "sent", None)
+        seconds, micros = request_time.seconds, request_time.microseconds
+        return {
+            "h": environ.get("REMOTE_ADDR", "-"), "l": "-", "u": self._get_user(environ) or "-", "t": self.now(),
+            "r": f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}",
+            "s": status, "m": environ.get("REQUEST_METHOD"), "U": environ.get("PATH_INFO"),
+            "q": environ.get("QUERY_STRING"), "H": environ.get("SERVER_PROTOCOL"),
+            "b": str(sent) if sent is not None else "-", "B": sent, "f": environ.get("HTTP_REFERER", "-"),
+            "a": environ.get("HTTP_USER_AGENT", "-"), "T": seconds, "D": seconds * 1_000_000 + micros,
+            "M": seconds * 1000 + micros // 1000, "L": f"{seconds}.{micros:06d}", "p": f"<{os.getpid()}>",
+        }
 
 
 logger_class = PortalLogger

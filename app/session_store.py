@@ -155,6 +155,11 @@ class SqliteStore:
         """Read, merge and write back inside one IMMEDIATE transaction, so no other write interleaves."""
         db = self._connect()
         now = _now()
+        if not changed and not removed:
+            # Most pages change nothing: one statement restarts the idle time of a session that still
+            # exists, without reading, decoding and rewriting its data.
+            return db.execute("UPDATE portal_session SET expires = ? WHERE sid = ? AND expires > ?",
+                              (now + ttl, sid, now)).rowcount == 1
         db.execute("BEGIN IMMEDIATE")
         try:
             row = db.execute("SELECT data FROM portal_session WHERE sid = ? AND expires > ?", (sid, now)).fetchone()

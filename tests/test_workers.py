@@ -60,9 +60,41 @@ def test_logs_never_carry_query_strings(monkeypatch, tmp_path):
     except RuntimeError:
         log.exception("Error handling request %s %s", "GET", "/credentials/result?code=123456")
     log.error_log.log(logging.WARNING, "Invalid request from ip=1.2.3.4: 'GET /x?secret=abc HTTP/1.1'")
+    for handler in log.error_log.handlers:
+        handler.close()
     text = (tmp_path / "error.log").read_text()
     assert "/credentials/result?[query removed]" in text
     assert "123456" not in text and "secret=abc" not in text
+
+
+def _access_line(logger_class, log_format: str, path) -> str:
+    """Write one access line for a made-up request through the given logger class and return it."""
+    import datetime
+
+    cfg = Config()
+    cfg.set("accesslog", str(path))
+    cfg.set("access_log_format", log_format)
+    log = logger_class(cfg)
+    response = SimpleNamespace(status="200 OK", sent=321, headers=[("Content-Type", "text/html")])
+    request = SimpleNamespace(headers=[("USER-AGENT", 'Mozilla "5"'), ("X-TEST", "seen")])
+    environ = {"REMOTE_ADDR": "127.0.0.1", "REQUEST_METHOD": "POST", "RAW_URI": "/login", "PATH_INFO": "/login",
+               "SERVER_PROTOCOL": "HTTP/1.1", "QUERY_STRING": "", "HTTP_USER_AGENT": 'Mozilla "5"'}
+    log.access(response, request, environ, datetime.timedelta(seconds=1, microseconds=2500))
+    for handler in log.access_log.handlers:
+        handler.close()
+    return path.read_text().replace(f"<{os.getpid()}>", "<pid>")
+
+
+def test_access_lines_are_gunicorns_own_without_copying_headers(monkeypatch, tmp_path):
+    from gunicorn.glogging import Logger
+
+    conf = load_config(monkeypatch)
+    plain = conf["access_log_format"] + " %(T)s %(D)s %(L)s %(b)s %(l)s %(u)s"
+    ours = _access_line(conf["logger_class"], plain, tmp_path / "ours.log")
+    assert ours == _access_line(Logger, plain, tmp_path / "gunicorn.log")
+    assert '"POST /login HTTP/1.1" 200 321 1002ms' in ours and 'Mozilla \\"5\\"' in ours
+    # A format that names a header gets gunicorn's full atoms, header included.
+    assert _access_line(conf["logger_class"], "%(h)s %({x-test}i)s", tmp_path / "header.log") == "127.0.0.1 seen\n"
 
 
 def test_healthz_is_cheap(client):

@@ -249,11 +249,14 @@ def enrollment_unproven(user_name: str, fallback: bool = False) -> bool:
     """
     try:
         flush_spool()
-        latest = {action: db.session.query(db.func.max(AuditEvent.id)).filter_by(
-            action=action.value, subject=user_name, outcome=Outcome.SUCCESS.value).scalar()
-            for action in (Action.DEVICE_ENABLED, Action.ENROLLMENT_COMPLETED)}
+        # One grouped query for both actions' latest success, on the subject index.
+        latest = dict(db.session.execute(
+            db.select(AuditEvent.action, db.func.max(AuditEvent.id))
+            .where(AuditEvent.subject == user_name, AuditEvent.outcome == Outcome.SUCCESS.value,
+                   AuditEvent.action.in_([Action.DEVICE_ENABLED.value, Action.ENROLLMENT_COMPLETED.value]))
+            .group_by(AuditEvent.action)).all())
     except SQLAlchemyError:
         _discard_transaction()
         return fallback
-    return latest[Action.DEVICE_ENABLED] is not None and (
-        latest[Action.ENROLLMENT_COMPLETED] or 0) < latest[Action.DEVICE_ENABLED]
+    enabled = latest.get(Action.DEVICE_ENABLED.value)
+    return enabled is not None and latest.get(Action.ENROLLMENT_COMPLETED.value, 0) < enabled
