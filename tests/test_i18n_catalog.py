@@ -71,3 +71,49 @@ def test_translations_keep_their_placeholders(language):
     """A translation may reorder %(name)s placeholders but never invent or mistype one."""
     errors = [f"{message.id!r}: {', '.join(map(str, errs))}" for message, errs in catalog(language).check()]
     assert not errors, "\n".join(errors)
+
+
+# Calls whose arguments people read, and which of them: positions, then keyword names.
+_WORDS_FOR_PEOPLE = {
+    "flash": ((0,), ()), "ValidationError": ((0,), ()),
+    "InputRequired": ((0,), ("message",)), "DataRequired": ((0,), ("message",)),
+    "EqualTo": ((1,), ("message",)), "Regexp": ((2,), ("message",)), "Length": ((), ("message",)),
+    "NumberRange": ((), ("message",)), "AnyOf": ((1,), ("message",)),
+    **{field: ((0,), ("label", "description")) for field in (
+        "StringField", "PasswordField", "TextAreaField", "SelectField", "IntegerField", "BooleanField",
+        "RadioField", "DateField", "SubmitField")},
+    # The portal's domain errors: (message, next step).
+    **{error: ((0, 1), ("message", "next_step")) for error in (
+        "PortalError", "InvalidInput", "CodeRejected", "CodeAlreadyUsed", "DeviceProblem", "LimitReached",
+        "NotThere", "TryShortly", "StepUpNeeded", "AlreadyEnrolled", "SetupExpired", "SessionEnded")},
+}
+
+
+def _plain_words(node) -> bool:
+    """Tell whether an argument is text written in the code (a literal or an f-string), not a gettext call."""
+    import ast
+
+    if isinstance(node, ast.JoinedStr):  # words between the {}: "{err.message} {err.next_step}" has none
+        return any(_plain_words(part) for part in node.values if isinstance(part, ast.Constant))
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return any(ch.isalpha() for ch in node.value)
+    if isinstance(node, ast.BinOp):
+        return _plain_words(node.left) or _plain_words(node.right)
+    return False
+
+
+def test_no_words_for_people_are_left_unmarked_in_the_code():
+    """Labels, validation messages, flashes and domain errors in app/ go through gettext, so Japanese sees them."""
+    import ast
+
+    unmarked = []
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            positions, keywords = _WORDS_FOR_PEOPLE.get(name, ((), ()))
+            arguments = [node.args[i] for i in positions if i < len(node.args)]
+            arguments += [k.value for k in node.keywords if k.arg in keywords]
+            unmarked += [f"{path.relative_to(ROOT)}:{arg.lineno} {name}" for arg in arguments if _plain_words(arg)]
+    assert unmarked == []

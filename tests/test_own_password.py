@@ -72,7 +72,7 @@ def test_the_account_policy_is_shown_checked_and_its_refusal_explained(client, e
     page = client.get("/security/password").get_data(as_text=True)
     assert "At least 12 characters" in page and "Not one of your last 3 passwords." in page
     refused = set_password(client, "NoSymbolsHere123")
-    assert refused.status_code == 400 and "At least a symbol" in refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "At least one symbol" in refused.get_data(as_text=True)
     set_password(client, "First-Password-1")
     client.post("/security/password", data={"current": "First-Password-1", "new": "Second-Password-2",
                                             "confirm": "Second-Password-2"})
@@ -128,3 +128,16 @@ def test_switch_role_links_go_to_the_roles_partition():
         "https://signin.amazonaws.cn/switchrole?")
     assert switch_role_url(Role("ops", "arn:aws:iam::111122223333:role/ops")).startswith(
         "https://signin.aws.amazon.com/switchrole?")
+
+
+def test_a_japanese_reader_gets_the_form_its_rules_and_refusals_in_japanese(client, enrolled):
+    japanese = {"Accept-Language": "ja"}
+    page = client.get("/security/password", headers=japanese).get_data(as_text=True)
+    assert "新しいパスワード" in page and "大文字・小文字・数字・記号" in page and "New password" not in page
+    refused = client.post("/security/password", data={"new": "short1A", "confirm": "short1B"}, headers=japanese)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "8 文字以上" in text and "2 つのパスワードが一致しません。" in text
+    pasted = client.post("/security/ssh", data={"body": "-----BEGIN OPENSSH PRIVATE KEY-----\nabc"},
+                         headers=japanese).get_data(as_text=True)
+    assert "それは秘密キーです。" in pasted and "private key" not in pasted
+    assert stored_password() is None

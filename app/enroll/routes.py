@@ -65,7 +65,7 @@ def verify():
     state = portal()
     pending = state.pending
     if pending is None:
-        flash(SetupExpired().message + " Start again to get a new QR code.", "info")
+        flash(SetupExpired().message + " " + _("Start again to get a new QR code."), "info")
         return redirect(url_for("account.home"))
     form = VerifyForm()
     if not form.validate_on_submit():

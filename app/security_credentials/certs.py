@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import AwsUnavailable, PortalError
@@ -51,7 +52,7 @@ def certificates():
         except PortalError as err:
             error = err
         else:
-            flash(f"Certificate {cert.cert_id} is uploaded.", "success")
+            flash(_("Certificate %(id)s is uploaded.", id=cert.cert_id), "success")
             return redirect(url_for("security_credentials.certificates"))
     status = error.status if error else 400 if form.errors else 200
     return render_template("security_credentials/certificates.html", certs=_listed(), form=form, error=error,
@@ -85,5 +86,5 @@ def delete_cert(cert_id: str):
     if EmptyForm().validate_on_submit():
         with journal.attempt("signing_cert_deleted", cert_id=cert.cert_id):
             signing_certs.delete(portal().mfa_client("iam"), current_user.user_name, cert.cert_id)
-        flash(f"Certificate {cert.cert_id} is deleted.", "success")
+        flash(_("Certificate %(id)s is deleted.", id=cert.cert_id), "success")
     return redirect(url_for("security_credentials.certificates"))

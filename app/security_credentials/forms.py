@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import EqualTo, InputRequired, Length, Regexp, ValidationError
@@ -16,10 +17,11 @@ PROFILE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 class RotateForm(FlaskForm):
     """Start a rotation; the profile name only shapes the downloadable file."""
 
-    profile = StringField("Profile name for the new key", default="long-term",
+    profile = StringField(_l("Profile name for the new key"), default="long-term",
                           filters=[lambda v: (v or "").strip()],
-                          validators=[InputRequired("Name the profile, for example long-term."),
-                                      Regexp(PROFILE_PATTERN, message="Use 1 to 64 letters, digits, '.', '_' or '-'.")],
+                          validators=[InputRequired(_l("Name the profile, for example long-term.")),
+                                      Regexp(PROFILE_PATTERN,
+                                             message=_l("Use 1 to 64 letters, digits, '.', '_' or '-'."))],
                           render_kw={"spellcheck": "false", "autocapitalize": "none"})
 
 
@@ -30,17 +32,18 @@ def _follows_rules(form: FlaskForm, field: PasswordField) -> None:
         raise ValidationError(" ".join(problems))
 
 
-def _password(label: str, autocomplete: str, *checks) -> PasswordField:
+def _password(label: str, missing: str, autocomplete: str, *checks) -> PasswordField:
     """A password input password managers understand; its value is never rendered back."""
-    return PasswordField(label, validators=[InputRequired(f"Type the {label.lower()}."), Length(max=128), *checks],
+    return PasswordField(label, validators=[InputRequired(missing), Length(max=128), *checks],
                          render_kw={"autocomplete": autocomplete, "spellcheck": "false", "autocapitalize": "none"})
 
 
 class SetPasswordForm(FlaskForm):
     """A first console password, typed twice."""
 
-    new = _password("New password", "new-password", _follows_rules)
-    confirm = _password("New password again", "new-password", EqualTo("new", "The two passwords differ."))
+    new = _password(_l("New password"), _l("Type the new password."), "new-password", _follows_rules)
+    confirm = _password(_l("New password again"), _l("Type the new password again."), "new-password",
+                        EqualTo("new", _l("The two passwords differ.")))
 
     def __init__(self, rules, user_name: str, *args, **kwargs):
         """Attach the account's rules and the user name the password must not equal."""
@@ -51,7 +54,7 @@ class SetPasswordForm(FlaskForm):
 class ChangePasswordForm(SetPasswordForm):
     """The current password, then the new one twice."""
 
-    current = _password("Current password", "current-password")
+    current = _password(_l("Current password"), _l("Type the current password."), "current-password")
 
 
 def _ssh_key(form: FlaskForm, field: TextAreaField) -> None:
@@ -65,8 +68,8 @@ def _ssh_key(form: FlaskForm, field: TextAreaField) -> None:
 class SshKeyForm(FlaskForm):
     """One SSH public key, pasted from its .pub file."""
 
-    body = TextAreaField("SSH public key", validators=[InputRequired("Paste the contents of your .pub file."),
-                                                       _ssh_key],
+    body = TextAreaField(_l("SSH public key"), validators=[InputRequired(_l("Paste the contents of your .pub file.")),
+                                                           _ssh_key],
                          render_kw={"rows": "4", "spellcheck": "false", "autocapitalize": "none",
                                     "placeholder": "ssh-rsa AAAAB3Nza… you@laptop"})
 
@@ -82,10 +85,10 @@ def _serial(form: FlaskForm, field: StringField) -> None:
 class BackupDeviceForm(FlaskForm):
     """The short name of a backup virtual device, which the configured pattern turns into its AWS name."""
 
-    label = StringField("Name of the backup device", filters=[lambda v: (v or "").strip()],
-                        validators=[InputRequired("Name the backup device, for example tablet."),
+    label = StringField(_l("Name of the backup device"), filters=[lambda v: (v or "").strip()],
+                        validators=[InputRequired(_l("Name the backup device, for example tablet.")),
                                     Regexp(more_devices.LABEL_PATTERN,
-                                           message="Use 1 to 20 letters, digits or hyphens, for example tablet.")],
+                                           message=_l("Use 1 to 20 letters, digits or hyphens, for example tablet."))],
                         render_kw={"spellcheck": "false", "autocapitalize": "none", "placeholder": "tablet"})
 
 
@@ -93,12 +96,13 @@ class HardwareTokenForm(FlaskForm):
     """A hardware token's serial and two consecutive codes from it."""
 
     # Named "device" so the per-device code budget counts this token's serial.
-    device = StringField("Serial number", validators=[InputRequired("Type the serial number on the token's back."),
-                                                      Length(max=64), _serial],
+    device = StringField(_l("Serial number"),
+                         validators=[InputRequired(_l("Type the serial number on the token's back.")),
+                                     Length(max=64), _serial],
                          render_kw={"spellcheck": "false", "autocapitalize": "characters",
                                     "placeholder": "GAHT12345678"})
-    code1 = StringField("First code", **code_field("Press the button and type the code."))
-    code2 = StringField("Next code", **code_field("Press the button again and type the new code."))
+    code1 = StringField(_l("First code"), **code_field(_l("Press the button and type the code.")))
+    code2 = StringField(_l("Next code"), **code_field(_l("Press the button again and type the new code.")))
 
     validate_code2 = VerifyForm.validate_code2  # two codes in a row are never the same
 
@@ -114,6 +118,6 @@ def _pem(form: FlaskForm, field: TextAreaField) -> None:
 class CertificateForm(FlaskForm):
     """One X.509 certificate in PEM."""
 
-    body = TextAreaField("Certificate (PEM)", validators=[InputRequired("Paste the certificate."), _pem],
+    body = TextAreaField(_l("Certificate (PEM)"), validators=[InputRequired(_l("Paste the certificate.")), _pem],
                          render_kw={"rows": "8", "spellcheck": "false", "autocapitalize": "none",
                                     "placeholder": "-----BEGIN CERTIFICATE-----"})

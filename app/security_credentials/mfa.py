@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import AwsUnavailable, PortalError
@@ -69,7 +70,8 @@ def devices_page():
         raise
     except PortalError as err:
         return _page(form, err, err.status)
-    flash(f"Your hardware token {serial} is enabled. You can pick it wherever the portal asks for a code.", "success")
+    flash(_("Your hardware token %(serial)s is enabled. You can pick it wherever the portal asks for a code.",
+            serial=serial), "success")
     return redirect(url_for("security_credentials.devices_page"))
 
 
@@ -91,7 +93,7 @@ def remove_device(serial: str):
     portal().forget_devices()
     with journal.attempt("device_removed", device=serial, via="security credentials"):
         more_devices.remove(portal().mfa_client("iam"), current_user.user_name, serial)
-    flash(f"The device {device.name} is removed.", "success")
+    flash(_("The device %(name)s is removed.", name=device.name), "success")
     if len(owned) == 1:
         return redirect(url_for("account.home"))
     return redirect(url_for("security_credentials.devices_page"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import AwsUnavailable, PortalError
@@ -60,5 +61,5 @@ def remove_password():
         return render_template("security_credentials/remove_password.html", form=form, **_sign_in())
     with journal.attempt("console_password_removed"):
         login_profile.remove(portal().mfa_client("iam"), current_user.user_name)
-    flash("Console access is removed. Your access keys and MFA device work as before.", "success")
+    flash(_("Console access is removed. Your access keys and MFA device work as before."), "success")
     return redirect(url_for("security_credentials.keys"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import aws
@@ -71,8 +72,8 @@ def rotate():
         raise
     except LimitReached:
         # Another tab or window took the second slot a moment ago: AWS's quota lets only one rotation win.
-        flash("Another window has just created a new key, so this one did not. Continue there, or check the "
-              "keys below.", "info")
+        flash(_("Another window has just created a new key, so this one did not. Continue there, or check the "
+                "keys below."), "info")
         return redirect(url_for("security_credentials.keys"))
     portal().put_secret("new_key", {"key_id": new.key_id, "secret": new.secret, "created": new.created.isoformat(),
                                  "profile": form.profile.data})
@@ -90,7 +91,7 @@ def new_key():
     """Show the new key's secret exactly once, with its downloads embedded in this one page."""
     held = portal().take_secret("new_key")
     if held is None:
-        flash("A new key's secret is shown only once. If you did not save it, delete that key and rotate again.",
+        flash(_("A new key's secret is shown only once. If you did not save it, delete that key and rotate again."),
               "info")
         return redirect(url_for("security_credentials.keys"))
     new = access_keys.NewKey(held["key_id"], held["secret"], access_keys.from_iso(held["created"]))
@@ -113,7 +114,7 @@ def finish_rotation():
         return asked
     _set_status(flow["old"], active=False)
     portal().set_flow("rotation", None)
-    flash("Your old key is now inactive. Delete it once nothing uses it any more.", "success")
+    flash(_("Your old key is now inactive. Delete it once nothing uses it any more."), "success")
     return redirect(url_for("security_credentials.delete_key", key_id=flow["old"]))
 
 
@@ -141,7 +142,8 @@ def _set_status(key_id: str, active: bool) -> None:
     except PortalError as err:
         flash(f"{err.message} {err.next_step or ''}", "error")
         return
-    flash(f"Key {key_id} is now {status.lower()}.", "success")
+    flash(_("Key %(id)s is now active.", id=key_id) if active else _("Key %(id)s is now inactive.", id=key_id),
+          "success")
 
 
 @bp.route("/keys/<key_id>/delete", methods=["GET", "POST"])
@@ -163,5 +165,5 @@ def delete_key(key_id: str):
     except PortalError as err:
         return render_template("security_credentials/delete_key.html", key=key, form=form, error=err), err.status
     portal().set_flow("rotation", None)
-    flash(f"Key {key.key_id} is deleted.", "success")
+    flash(_("Key %(id)s is deleted.", id=key.key_id), "success")
     return redirect(url_for("security_credentials.keys"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import AwsUnavailable, PortalError
@@ -56,7 +57,8 @@ def ssh():
         raise
     except PortalError as err:
         return _page(form, err, err.status)
-    flash(f"Your SSH key is uploaded. Its SSH key ID, {key.key_id}, is the user name for CodeCommit.", "success")
+    flash(_("Your SSH key is uploaded. Its SSH key ID, %(id)s, is the user name for CodeCommit.", id=key.key_id),
+          "success")
     return redirect(url_for("security_credentials.ssh"))
 
 
@@ -72,7 +74,8 @@ def ssh_status(key_id: str):
         status = "Inactive" if key.status == "Active" else "Active"
         with journal.attempt("ssh_key_status", ssh_key_id=key.key_id, status=status):
             ssh_keys.set_status(portal().mfa_client("iam"), current_user.user_name, key.key_id, status == "Active")
-        flash(f"SSH key {key.key_id} is now {status.lower()}.", "success")
+        flash(_("SSH key %(id)s is now active.", id=key.key_id) if status == "Active"
+              else _("SSH key %(id)s is now inactive.", id=key.key_id), "success")
     return redirect(url_for("security_credentials.ssh"))
 
 
@@ -89,5 +92,5 @@ def delete_ssh(key_id: str):
         return asked
     with journal.attempt("ssh_key_deleted", ssh_key_id=key.key_id):
         ssh_keys.delete(portal().mfa_client("iam"), current_user.user_name, key.key_id)
-    flash(f"SSH key {key.key_id} is deleted.", "success")
+    flash(_("SSH key %(id)s is deleted.", id=key.key_id), "success")
     return redirect(url_for("security_credentials.ssh"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..services import codes
@@ -22,11 +23,11 @@ def needs_mfa_session() -> Response | None:
     """Return a redirect to the code page unless this portal session holds MFA session credentials."""
     if current_user.has_mfa_session:
         return None
-    return _ask("AWS allows this only with an MFA session: type a code from your authenticator app first.")
+    return _ask(_("AWS allows this only with an MFA session: type a code from your authenticator app first."))
 
 
 def needs_recent_code() -> Response | None:
     """Return a redirect to the code page unless AWS accepted one of the person's codes in the last 5 minutes."""
     if current_user.has_mfa_session and portal().proven_within(STEP_UP_SECONDS, now=codes.now()):
         return None
-    return _ask("For this change, type a current code from your authenticator app (codes count for 5 minutes).")
+    return _ask(_("For this change, type a current code from your authenticator app (codes count for 5 minutes)."))

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import gettext as _
+
 from .. import aws
 from ..errors import AwsAccessDenied, AwsError, AwsUnavailable
 from .refusals import refused
@@ -14,8 +16,6 @@ MAX_KEYS = 2  # AWS's quota of access keys per IAM user
 STALE_DAYS = 90  # Security Hub IAM.3 and CIS AWS Foundations: rotate keys older than this
 HIDDEN = "hidden"  # last use not readable under the account's policy (no iam:GetAccessKeyLastUsed)
 NEEDS_MFA = "needs-mfa"  # not asked: every policy of this kind denies GetAccessKeyLastUsed before MFA
-_LIMIT = ("AWS allows two access keys per user and you have two. Deactivate or delete the one the portal is "
-          "not using, then rotate.")
 
 
 @dataclass(frozen=True)
@@ -83,21 +83,22 @@ def with_last_use(iam: Any, keys: list[AccessKey]) -> list[AccessKey]:
 
 def create_key(iam: Any, user_name: str) -> NewKey:
     """Create a new key; AWS returns its secret in this answer and never again."""
-    with refused("access key", limit=_LIMIT):
+    with refused(_("access key"), limit=_("AWS allows two access keys per user and you have two. Deactivate or "
+                                          "delete the one the portal is not using, then rotate.")):
         made = aws.call(iam, "CreateAccessKey", UserName=user_name)["AccessKey"]
     return NewKey(made["AccessKeyId"], made["SecretAccessKey"], aware(made["CreateDate"]))
 
 
 def set_status(iam: Any, user_name: str, key_id: str, active: bool) -> None:
     """Activate or deactivate one of the user's keys."""
-    with refused("access key"):
+    with refused(_("access key")):
         aws.call(iam, "UpdateAccessKey", UserName=user_name, AccessKeyId=key_id,
                  Status="Active" if active else "Inactive")
 
 
 def delete_key(iam: Any, user_name: str, key_id: str) -> None:
     """Delete one of the user's keys for good."""
-    with refused("access key"):
+    with refused(_("access key")):
         aws.call(iam, "DeleteAccessKey", UserName=user_name, AccessKeyId=key_id)
 
 

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
+
 from .. import aws
 from ..errors import AwsAccessDenied, AwsError, InvalidInput
 from .refusals import plain
 
 SYMBOLS = "!@#$%^&*()_+-=[]{}|'"  # the non-alphanumeric characters IAM's policy counts as symbols
 MAX_LENGTH = 128
-_TOO_MANY = "AWS has refused several password attempts in a row and is pausing them."
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,16 @@ class PasswordRules:
 
     def describe(self) -> list[str]:
         """Say each rule in words, for display next to the field."""
-        said = [f"At least {self.min_length} characters (at most {MAX_LENGTH})."]
+        said = [_("At least %(min)d characters (at most %(max)d).", min=self.min_length, max=MAX_LENGTH)]
         if self.is_default:
-            said.append("At least three of: capital letters, small letters, digits, symbols (" + SYMBOLS + ").")
-        kinds = [("a capital letter", self.upper), ("a small letter", self.lower), ("a digit", self.digit),
-                 (f"a symbol ({SYMBOLS})", self.symbol)]
-        said += [f"At least {name}." for name, wanted in kinds if wanted]
+            said.append(_("At least three of: capital letters, small letters, digits, symbols (%(symbols)s).",
+                          symbols=SYMBOLS))
+        kinds = [(_("At least one capital letter."), self.upper), (_("At least one small letter."), self.lower),
+                 (_("At least one digit."), self.digit),
+                 (_("At least one symbol (%(symbols)s).", symbols=SYMBOLS), self.symbol)]
+        said += [rule for rule, wanted in kinds if wanted]
         if self.reuse_prevention:
-            said.append(f"Not one of your last {self.reuse_prevention} passwords.")
+            said.append(_("Not one of your last %(n)d passwords.", n=self.reuse_prevention))
         return said
 
     def broken(self, password: str, user_name: str) -> list[str]:
@@ -47,11 +50,12 @@ class PasswordRules:
         problems = [said[0]] if not self.min_length <= len(password) <= MAX_LENGTH else []
         if self.is_default and sum(found) < 3:
             problems.append(said[1])
-        names = ["a capital letter", "a small letter", "a digit", "a symbol"]
+        rules = [_("At least one capital letter."), _("At least one small letter."), _("At least one digit."),
+                 _("At least one symbol.")]
         wanted = [self.upper, self.lower, self.digit, self.symbol]
-        problems += [f"At least {n}." for n, w, f in zip(names, wanted, found, strict=True) if w and not f]
+        problems += [rule for rule, w, f in zip(rules, wanted, found, strict=True) if w and not f]
         if password.lower() == user_name.lower():
-            problems.append("Not your user name.")
+            problems.append(_("Not your user name."))
         return problems
 
 
@@ -91,11 +95,13 @@ def profile(iam_with_mfa: Any, user_name: str) -> LoginProfile | None:
 def _explained(err: AwsError, found: PasswordRules) -> Exception:
     """Turn a refused password into the rule that was broken."""
     if err.code == "PasswordPolicyViolation":
-        reuse = (f" Most likely it is one of your last {found.reuse_prevention} passwords, which the account's "
-                 "policy forbids." if found.reuse_prevention else "")
-        return InvalidInput("AWS refused the new password under the account's password policy." + reuse,
-                            "Choose a different password that follows every rule listed.")
-    return plain(err, "console password", limit=_TOO_MANY)
+        refusal = _("AWS refused the new password under the account's password policy.")
+        if found.reuse_prevention:
+            refusal += " " + _("Most likely it is one of your last %(n)d passwords, which the account's policy "
+                               "forbids.", n=found.reuse_prevention)
+        return InvalidInput(refusal, _("Choose a different password that follows every rule listed."))
+    return plain(err, _("console password"),
+                 limit=_("AWS has refused several password attempts in a row and is pausing them."))
 
 
 def create(iam_with_mfa: Any, user_name: str, password: str, found: PasswordRules) -> None:
@@ -112,9 +118,10 @@ def change(iam_with_mfa: Any, old: str, new: str, found: PasswordRules) -> None:
     try:
         aws.call(iam_with_mfa, "ChangePassword", OldPassword=old, NewPassword=new)
     except AwsAccessDenied:
-        raise InvalidInput("AWS did not accept the change: the current password is wrong, or your permissions "
-                           "do not allow iam:ChangePassword.",
-                           "Type your current console password again; if it is right, ask an administrator.") from None
+        refusal = InvalidInput(_("AWS did not accept the change: the current password is wrong, or your "
+                                 "permissions do not allow iam:ChangePassword."),
+                               _("Type your current console password again; if it is right, ask an administrator."))
+        raise refusal from None
     except AwsError as err:
         raise _explained(err, found) from None
 
@@ -125,7 +132,7 @@ def remove(iam_with_mfa: Any, user_name: str) -> None:
         aws.call(iam_with_mfa, "DeleteLoginProfile", UserName=user_name)
     except AwsError as err:
         if err.code != "NoSuchEntity":  # already gone: the wish is fulfilled
-            raise plain(err, "console password") from None
+            raise plain(err, _("console password")) from None
 
 
 # The console's sign-in host in each partition: China and GovCloud have their own.

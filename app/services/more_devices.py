@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import gettext as _
+
 from ..errors import AwsError, CodeRejected, DeviceProblem, InvalidInput, LimitReached
 from . import devices
 from .identity import Caller
@@ -17,8 +19,8 @@ def check_serial(text: str | None) -> str:
     """Return a hardware token's serial as AWS expects it (printed on its back, e.g. GAHT12345678)."""
     serial = re.sub(r"[\s-]", "", text or "").upper()
     if not _SERIAL.match(serial):
-        raise InvalidInput("A hardware token's serial number is 9 to 32 letters and digits, printed on its back "
-                           "(for example GAHT12345678).", "Type it without spaces.")
+        raise InvalidInput(_("A hardware token's serial number is 9 to 32 letters and digits, printed on its back "
+                             "(for example GAHT12345678)."), _("Type it without spaces."))
     return serial
 
 
@@ -46,19 +48,20 @@ def backup_name(caller: Caller, backup_pattern: str, label: str) -> str:
 def enable_hardware(iam: Any, caller: Caller, serial: str, code1: str, code2: str, owned: int) -> None:
     """Assign a hardware TOTP token to the caller with two consecutive codes (EnableMFADevice)."""
     if owned >= MAX_DEVICES:
-        raise LimitReached(f"AWS allows {MAX_DEVICES} MFA devices per user and you have {MAX_DEVICES}.",
-                           "Remove one you no longer use first.")
+        raise LimitReached(_("AWS allows %(n)d MFA devices per user and you have %(n)d.", n=MAX_DEVICES),
+                           _("Remove one you no longer use first."))
     try:
         devices.enable_device(iam, caller, serial, code1, code2)
     except CodeRejected:
-        raise CodeRejected("AWS did not accept those two codes for this token.",
-                           "Press the token's button, type the code, press again and type the next one.") from None
+        raise CodeRejected(_("AWS did not accept those two codes for this token."),
+                           _("Press the token's button, type the code, press again and type the next one.")) from None
     except DeviceProblem:
-        raise DeviceProblem("AWS does not know a hardware token with this serial number, or it is assigned to "
-                            "someone else.", "Check the serial on the token's back.") from None
+        raise DeviceProblem(_("AWS does not know a hardware token with this serial number, or it is assigned to "
+                              "someone else."), _("Check the serial on the token's back.")) from None
     except AwsError as err:
         if err.code == "LimitExceeded":
-            raise LimitReached(f"AWS allows {MAX_DEVICES} MFA devices per user.", "Remove one first.") from None
+            raise LimitReached(_("AWS allows %(n)d MFA devices per user.", n=MAX_DEVICES),
+                               _("Remove one first.")) from None
         raise
 
 

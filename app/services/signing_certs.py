@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
+
 from .. import aws
 from ..errors import InvalidInput
 from .access_keys import aware
@@ -30,16 +32,16 @@ def check_pem(text: str | None) -> str:
 
     body = (text or "").strip()
     if "PRIVATE KEY" in body:
-        raise InvalidInput("That is a private key. Never paste a private key anywhere.",
-                           "Paste the certificate: the block starting -----BEGIN CERTIFICATE-----.")
+        raise InvalidInput(_("That is a private key. Never paste a private key anywhere."),
+                           _("Paste the certificate: the block starting -----BEGIN CERTIFICATE-----."))
     if len(body) > MAX_BODY or not body.startswith("-----BEGIN CERTIFICATE-----"):
-        raise InvalidInput("A signing certificate is one PEM block starting -----BEGIN CERTIFICATE-----.",
-                           "Paste the whole .pem or .crt file.")
+        raise InvalidInput(_("A signing certificate is one PEM block starting -----BEGIN CERTIFICATE-----."),
+                           _("Paste the whole .pem or .crt file."))
     try:
         x509.load_pem_x509_certificate(body.encode())
     except ValueError:
-        raise InvalidInput("This certificate is damaged: part of it is missing or changed.",
-                           "Copy the whole file again.") from None
+        raise InvalidInput(_("This certificate is damaged: part of it is missing or changed."),
+                           _("Copy the whole file again.")) from None
     return body
 
 
@@ -52,8 +54,8 @@ def list_certs(iam_with_mfa: Any, user_name: str) -> list[SigningCert]:
 
 def upload(iam_with_mfa: Any, user_name: str, body: str) -> SigningCert:
     """Upload a checked certificate; AWS refuses a duplicate and a third one."""
-    with refused("signing certificate", limit=f"AWS allows {MAX_CERTS} signing certificates per user.",
-                 bad_input="AWS did not accept this certificate (it may already be uploaded, or have expired)."):
+    with refused(_("signing certificate"), limit=_("AWS allows %(n)d signing certificates per user.", n=MAX_CERTS),
+                 bad_input=_("AWS did not accept this certificate (it may already be uploaded, or have expired).")):
         made = aws.call(iam_with_mfa, "UploadSigningCertificate", UserName=user_name, CertificateBody=body)
     cert = made["Certificate"]
     return SigningCert(cert["CertificateId"], cert["Status"], aware(cert["UploadDate"]))
@@ -61,12 +63,12 @@ def upload(iam_with_mfa: Any, user_name: str, body: str) -> SigningCert:
 
 def set_status(iam_with_mfa: Any, user_name: str, cert_id: str, active: bool) -> None:
     """Activate or deactivate one of the user's certificates."""
-    with refused("signing certificate"):
+    with refused(_("signing certificate")):
         aws.call(iam_with_mfa, "UpdateSigningCertificate", UserName=user_name, CertificateId=cert_id,
                  Status="Active" if active else "Inactive")
 
 
 def delete(iam_with_mfa: Any, user_name: str, cert_id: str) -> None:
     """Delete one of the user's certificates."""
-    with refused("signing certificate"):
+    with refused(_("signing certificate")):
         aws.call(iam_with_mfa, "DeleteSigningCertificate", UserName=user_name, CertificateId=cert_id)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
+
 from .. import aws
 from ..errors import InvalidInput
 from .access_keys import aware
@@ -16,7 +18,12 @@ MAX_KEYS = 5  # AWS's quota of SSH public keys per IAM user
 MIN_BITS = 2048
 MAX_BODY = 16_384  # UploadSSHPublicKey's length limit
 _PEM = "-----BEGIN PUBLIC KEY-----"
-_HOW = "Make one with: ssh-keygen -t rsa -b 4096 -f ~/.ssh/codecommit_rsa, then paste ~/.ssh/codecommit_rsa.pub."
+_KEYGEN = "ssh-keygen -t rsa -b 4096 -f ~/.ssh/codecommit_rsa"
+
+
+def _how() -> str:
+    """The next step for a key IAM cannot take: make an RSA one."""
+    return _("Make one with: %(command)s, then paste ~/.ssh/codecommit_rsa.pub.", command=_KEYGEN)
 
 
 @dataclass(frozen=True)
@@ -40,20 +47,22 @@ def check_body(text: str | None) -> str:
         body = "".join(line.strip() for line in body.splitlines())
         body = re.sub(r"^(ssh-rsa)(?=AAAA)", r"\1 ", body)
     if len(body) > MAX_BODY:
-        raise InvalidInput("That is far too long for an SSH public key.", "Paste the one line of your .pub file.")
+        raise InvalidInput(_("That is far too long for an SSH public key."), _("Paste the one line of your .pub file."))
     if (body.startswith("-----BEGIN") and not body.startswith(_PEM)) or "PRIVATE KEY" in body:
-        raise InvalidInput("That is a private key. Never paste a private key anywhere.",
-                           "Paste the public half: the .pub file next to it.")
+        raise InvalidInput(_("That is a private key. Never paste a private key anywhere."),
+                           _("Paste the public half: the .pub file next to it."))
     kind = body.split(" ", 1)[0]
     if kind != "ssh-rsa" and not body.startswith(_PEM):
-        raise InvalidInput(f"IAM accepts only RSA keys (ssh-rsa or PEM){f', not {kind}' if kind else ''}.", _HOW)
+        said = (_("IAM accepts only RSA keys (ssh-rsa or PEM), not %(kind)s.", kind=kind) if kind
+                else _("IAM accepts only RSA keys (ssh-rsa or PEM)."))
+        raise InvalidInput(said, _how())
     try:
         key = load_pem_public_key(body.encode()) if body.startswith(_PEM) else load_ssh_public_key(body.encode())
     except (ValueError, TypeError):
-        raise InvalidInput("This SSH public key is damaged: part of it is missing or changed.",
-                           "Copy the whole line of the .pub file again.") from None
+        raise InvalidInput(_("This SSH public key is damaged: part of it is missing or changed."),
+                           _("Copy the whole line of the .pub file again.")) from None
     if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_BITS:
-        raise InvalidInput(f"IAM needs an RSA key of at least {MIN_BITS} bits.", _HOW)
+        raise InvalidInput(_("IAM needs an RSA key of at least %(bits)d bits.", bits=MIN_BITS), _how())
     return body
 
 
@@ -66,8 +75,9 @@ def list_keys(iam: Any, user_name: str) -> list[SshKey]:
 
 def upload(iam_with_mfa: Any, user_name: str, body: str) -> SshKey:
     """Upload a checked key; AWS refuses duplicates and a sixth key."""
-    with refused("SSH public key", limit=f"AWS allows {MAX_KEYS} SSH public keys per user and you have {MAX_KEYS}.",
-                 bad_input="AWS did not accept this SSH public key (it may already be uploaded)."):
+    with refused(_("SSH public key"),
+                 limit=_("AWS allows %(n)d SSH public keys per user and you have %(n)d.", n=MAX_KEYS),
+                 bad_input=_("AWS did not accept this SSH public key (it may already be uploaded).")):
         made = aws.call(iam_with_mfa, "UploadSSHPublicKey", UserName=user_name, SSHPublicKeyBody=body)
     key = made["SSHPublicKey"]
     return SshKey(key["SSHPublicKeyId"], key["Status"], aware(key["UploadDate"]))
@@ -75,14 +85,14 @@ def upload(iam_with_mfa: Any, user_name: str, body: str) -> SshKey:
 
 def set_status(iam_with_mfa: Any, user_name: str, key_id: str, active: bool) -> None:
     """Activate or deactivate one of the user's SSH keys."""
-    with refused("SSH public key"):
+    with refused(_("SSH public key")):
         aws.call(iam_with_mfa, "UpdateSSHPublicKey", UserName=user_name, SSHPublicKeyId=key_id,
                  Status="Active" if active else "Inactive")
 
 
 def delete(iam_with_mfa: Any, user_name: str, key_id: str) -> None:
     """Delete one of the user's SSH keys."""
-    with refused("SSH public key"):
+    with refused(_("SSH public key")):
         aws.call(iam_with_mfa, "DeleteSSHPublicKey", UserName=user_name, SSHPublicKeyId=key_id)
 
 
