@@ -143,3 +143,17 @@ def duration(value: timedelta) -> str:
 def device_kind(kind: str) -> str:
     """A device kind in this language."""
     return str(DEVICE_KINDS.get(kind, kind))
+
+
+# Sentences end with "。" in Japanese, which needs no space after it (one there shows as a gap).
+_CLOSED_WITHOUT_SPACE = ("。", "！", "？", "）")
+
+
+def sentences(*parts: str | None) -> str:
+    """Join translated sentences the way their language does: a space after "." but none after "。"."""
+    text = ""
+    for part in (str(p).strip() for p in parts if p):
+        if not part:
+            continue
+        text += part if not text or text.endswith(_CLOSED_WITHOUT_SPACE) else " " + part
+    return text

@@ -165,3 +165,11 @@ def test_durations_in_words(app):
         assert i18n.duration(timedelta(minutes=15)) == "15 minutes"
         assert i18n.duration(timedelta(hours=1, minutes=1)) == "1 hour 1 minute"
         assert i18n.duration(timedelta(seconds=-5)) == "0 minutes"
+
+
+def test_sentences_join_without_a_gap_after_a_japanese_full_stop():
+    from app.i18n import sentences
+
+    assert sentences("A private key.", "Paste the public half.") == "A private key. Paste the public half."
+    assert sentences("秘密キーです。", "公開キーを貼ってください。") == "秘密キーです。公開キーを貼ってください。"
+    assert sentences("Only this.", None, "") == "Only this."

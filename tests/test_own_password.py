@@ -139,5 +139,5 @@ def test_a_japanese_reader_gets_the_form_its_rules_and_refusals_in_japanese(clie
     assert refused.status_code == 400 and "8 文字以上" in text and "2 つのパスワードが一致しません。" in text
     pasted = client.post("/security/ssh", data={"body": "-----BEGIN OPENSSH PRIVATE KEY-----\nabc"},
                          headers=japanese).get_data(as_text=True)
-    assert "それは秘密キーです。" in pasted and "private key" not in pasted
+    assert "秘密キーはどこにも貼り付けないでください。公開キーの方" in pasted and "private key" not in pasted
     assert stored_password() is None

@@ -11,7 +11,7 @@ from wtforms.validators import InputRequired, Length
 
 from ..enroll.forms import code_field
 from ..errors import InvalidInput
-from ..i18n import duration
+from ..i18n import duration, sentences
 from ..services.credentials import DEFAULT_DURATION, DURATION_CHOICES
 from ..services.formats import check_profile
 
@@ -34,4 +34,4 @@ class CredentialsForm(FlaskForm):
         try:
             check_profile(field.data)
         except InvalidInput as err:
-            raise ValidationError(f"{err.message} {err.next_step}") from None
+            raise ValidationError(sentences(err.message, err.next_step)) from None

@@ -8,6 +8,7 @@ from flask_login import login_required
 
 from ..errors import AlreadyEnrolled, CodeAlreadyUsed, CodeRejected, SetupExpired
 from ..forms import EmptyForm, device_choices, form_problem
+from ..i18n import sentences
 from ..services import codes, devices, enrollment, qr
 from ..sessions import PendingDevice, current_actor, portal
 from . import bp
@@ -65,7 +66,7 @@ def verify():
     state = portal()
     pending = state.pending
     if pending is None:
-        flash(SetupExpired().message + " " + _("Start again to get a new QR code."), "info")
+        flash(sentences(SetupExpired().message, _("Start again to get a new QR code.")), "info")
         return redirect(url_for("account.home"))
     form = VerifyForm()
     if not form.validate_on_submit():

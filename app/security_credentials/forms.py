@@ -9,6 +9,7 @@ from wtforms.validators import EqualTo, InputRequired, Length, Regexp, Validatio
 
 from ..enroll.forms import VerifyForm, code_field
 from ..errors import InvalidInput
+from ..i18n import sentences
 from ..services import more_devices, signing_certs, ssh_keys
 
 PROFILE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -62,7 +63,7 @@ def _ssh_key(form: FlaskForm, field: TextAreaField) -> None:
     try:
         field.data = ssh_keys.check_body(field.data)
     except InvalidInput as err:
-        raise ValidationError(f"{err.message} {err.next_step or ''}".strip()) from None
+        raise ValidationError(sentences(err.message, err.next_step)) from None
 
 
 class SshKeyForm(FlaskForm):
@@ -112,7 +113,7 @@ def _pem(form: FlaskForm, field: TextAreaField) -> None:
     try:
         field.data = signing_certs.check_pem(field.data)
     except InvalidInput as err:
-        raise ValidationError(f"{err.message} {err.next_step or ''}".strip()) from None
+        raise ValidationError(sentences(err.message, err.next_step)) from None
 
 
 class CertificateForm(FlaskForm):

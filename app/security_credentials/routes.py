@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from .. import aws
 from ..errors import AwsUnavailable, LimitReached, PortalError
 from ..forms import EmptyForm
+from ..i18n import sentences
 from ..services import access_keys, audit, cli_profiles, rotation
 from ..sessions import current_actor, portal
 from . import bp, journal, stepup
@@ -140,7 +141,7 @@ def _set_status(key_id: str, active: bool) -> None:
     except AwsUnavailable:
         raise
     except PortalError as err:
-        flash(f"{err.message} {err.next_step or ''}", "error")
+        flash(sentences(err.message, err.next_step), "error")
         return
     flash(_("Key %(id)s is now active.", id=key_id) if active else _("Key %(id)s is now inactive.", id=key_id),
           "success")

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from .. import aws
 from ..errors import AwsAccessDenied, AwsError, InvalidInput
+from ..i18n import sentences
 from .refusals import plain
 
 SYMBOLS = "!@#$%^&*()_+-=[]{}|'"  # the non-alphanumeric characters IAM's policy counts as symbols
@@ -97,8 +98,8 @@ def _explained(err: AwsError, found: PasswordRules) -> Exception:
     if err.code == "PasswordPolicyViolation":
         refusal = _("AWS refused the new password under the account's password policy.")
         if found.reuse_prevention:
-            refusal += " " + _("Most likely it is one of your last %(n)d passwords, which the account's policy "
-                               "forbids.", n=found.reuse_prevention)
+            refusal = sentences(refusal, _("Most likely it is one of your last %(n)d passwords, which the "
+                                           "account's policy forbids.", n=found.reuse_prevention))
         return InvalidInput(refusal, _("Choose a different password that follows every rule listed."))
     return plain(err, _("console password"),
                  limit=_("AWS has refused several password attempts in a row and is pausing them."))

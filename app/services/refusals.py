@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from flask_babel import gettext as _
 
 from ..errors import AwsError, InvalidInput, LimitReached, NotThere, PortalError, StepUpNeeded, TryShortly
+from ..i18n import sentences
 
 # Codes AWS gives for an upload or a value it will not take, already explained by the caller's `bad_input`.
 _BAD_VALUE = {"InvalidInput", "ValidationError", "MalformedCertificate", "InvalidCertificate",
@@ -34,9 +35,8 @@ def plain(err: AwsError, thing: str, limit: str | None = None, bad_input: str | 
     if err.code == "AccessDenied" and err.aws_message.startswith("MultiFactorAuthentication"):
         return StepUpNeeded(_("AWS wants an MFA session for this change."), _("Type a current code, then try again."))
     if err.code in _BAD_VALUE:
-        said = bad_input or _("AWS did not accept this %(thing)s.", thing=thing)
-        if bad_input is None:
-            said += " " + _("AWS says: %(code)s.", code=err.code)
+        said = bad_input or sentences(_("AWS did not accept this %(thing)s.", thing=thing),
+                                      _("AWS says: %(code)s.", code=err.code))
         return InvalidInput(said, _("Check the value and try again."))
     return err
 
