@@ -9,6 +9,7 @@ from flask import Blueprint, Flask, abort, current_app, g, has_request_context, 
 from flask.sessions import NullSession
 from flask_babel import format_timedelta, get_locale, get_timezone, get_translations, lazy_gettext
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from .extensions import babel
 
@@ -41,6 +42,7 @@ def init_i18n(app: Flask) -> None:
         newstyle=True,
     )
     app.jinja_env.filters.update(when=when, day=day, duration=duration, device_kind=device_kind)
+    app.jinja_env.globals["sentences"] = sentences
     app.context_processor(lambda: {"languages": LANGUAGES, "language": language(), "switcher_token": switcher_token,
                                          "switch_back": switch_back})
     app.after_request(language_headers)
@@ -150,10 +152,15 @@ _CLOSED_WITHOUT_SPACE = ("。", "！", "？", "）")
 
 
 def sentences(*parts: str | None) -> str:
-    """Join translated sentences the way their language does: a space after "." but none after "。"."""
+    """Join translated sentences the way their language does: a space after "." but none after "。".
+
+    Markup in (a template's translated HTML) gives Markup out, with any plain part escaped.
+    """
+    marked = any(isinstance(p, Markup) for p in parts)
     text = ""
-    for part in (str(p).strip() for p in parts if p):
-        if not part:
-            continue
-        text += part if not text or text.endswith(_CLOSED_WITHOUT_SPACE) else " " + part
-    return text
+    for part in parts:
+        piece = (escape(part) if marked else str(part)).strip() if part else ""
+        if piece:
+            text += piece if not text or text.endswith(_CLOSED_WITHOUT_SPACE) else " " + piece
+    # Every piece of a marked result is Markup already or was escaped above.
+    return Markup(text) if marked else text  # noqa: S704  # nosec B704

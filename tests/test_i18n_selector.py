@@ -173,3 +173,32 @@ def test_sentences_join_without_a_gap_after_a_japanese_full_stop():
     assert sentences("A private key.", "Paste the public half.") == "A private key. Paste the public half."
     assert sentences("秘密キーです。", "公開キーを貼ってください。") == "秘密キーです。公開キーを貼ってください。"
     assert sentences("Only this.", None, "") == "Only this."
+    from markupsafe import Markup
+
+    joined = sentences(Markup("Use <code>x</code>."), "a < b")
+    assert isinstance(joined, Markup) and joined == "Use <code>x</code>. a &lt; b"
+
+
+def test_japanese_pages_leave_no_gap_after_a_full_stop_inside_a_paragraph(client, make_user):
+    """Two sentences on two template lines render with a space between them, a visible gap in Japanese."""
+    import re
+
+    from conftest import Person
+
+    japanese = {"Accept-Language": "ja"}
+    person = Person(client, make_user("new.hire"))
+    pages = {"/login": client.get("/login", headers=japanese)}
+    person.sign_in()
+    person.start_enrollment()
+    pages["/enroll/scan"] = client.get("/enroll/scan", headers=japanese)
+    person.verify()
+    pages["/credentials"] = client.get("/credentials", headers=japanese)
+    person.get_credentials()
+    for path in ("/credentials/result", "/", "/security/keys", "/security/password", "/security/ssh",
+                 "/security/certificates", "/security/devices", "/security/profiles", "/device/replace"):
+        pages[path] = client.get(path, headers=japanese)
+    # A full stop, white space, then more text or an inline element of the same paragraph.
+    gap = re.compile(r"[。）]\s+(?:[^<\s]|<(?:a|code|strong|em|kbd|span)\b)")
+    found = {path: gap.findall(page.get_data(as_text=True)) for path, page in pages.items()}
+    assert all(page.status_code == 200 for page in pages.values())
+    assert {path: hits for path, hits in found.items() if hits} == {}
