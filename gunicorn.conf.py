@@ -24,6 +24,16 @@ from app.config import server_settings  # noqa: E402  (needs the path above)
 # The same environs parsing as the portal's own settings: defaults and their reasons are in app/config.py.
 _settings = server_settings()
 
+if _settings.metrics and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Every worker writes its counts to files here and /metrics adds them up (prometheus_client's
+    # multiprocess mode); it must be set before the master imports the app, and start empty.
+    from app.instance_files import private_dir
+
+    _metrics_dir = private_dir(Path(_settings.instance_path) / "metrics")
+    for _stale in _metrics_dir.glob("*.db"):
+        _stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
+
 bind = _settings.bind
 # Without REDIS_URL the workers share rate-limit counters through a SQLite file (app/limit_store.py).
 workers = _settings.workers
@@ -135,3 +145,11 @@ def on_starting(server) -> None:
     # Objects that exist now live as long as the master: keep the collector off their pages so that
     # workers do not copy them just by collecting.
     gc.freeze()
+
+
+def child_exit(server, worker) -> None:
+    """Let /metrics drop a finished worker's live gauges (its counters stay counted)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

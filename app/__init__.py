@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_static_files(app)
     register_blueprints(app)
     register_error_handlers(app)
+    register_metrics(app)
     register_commands(app)
     register_database(app)
     return app
@@ -122,6 +123,13 @@ def register_error_handlers(app: Flask) -> None:
     from .error_pages import init_error_pages
 
     init_error_pages(app)
+
+
+def register_metrics(app: Flask) -> None:
+    """Prometheus metrics at /metrics, when METRICS is on."""
+    from .metrics import init_metrics
+
+    init_metrics(app)
 
 
 def register_commands(app: Flask) -> None:

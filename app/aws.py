@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,6 +29,7 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 from flask_babel import gettext as _
 
+from . import metrics
 from .errors import AwsAccessDenied, AwsError, AwsUnavailable, KeysRejected, PortalError
 
 log = logging.getLogger(__name__)
@@ -250,26 +252,38 @@ def pages(aws_client: Client, operation: str, result_key: str, **params: Any) ->
     iterator = iter(paginator.paginate(**params, PaginationConfig={"PageSize": 1000}))
     while True:
         # The keys are set only while a page is fetched, never across a yield to the caller.
-        with _translated(aws_client, operation), aws_client.signing():
+        with _translated(aws_client, operation) as call, aws_client.signing():
             page = next(iterator, None)
+            call["made"] = page is not None
         if page is None:
             return
         yield from page.get(result_key, [])
 
 
 @contextmanager
-def _translated(aws_client: Any, operation: str) -> Iterator[None]:
-    """Turn whatever botocore raises inside the block into a domain error."""
+def _translated(aws_client: Any, operation: str) -> Iterator[dict]:
+    """Turn whatever botocore raises inside the block into a domain error (and count the call).
+
+    The block may set `made` to False in what it is given: a paginator's last step asks AWS nothing.
+    """
+    service = aws_client.meta.service_model.service_name
+    started, outcome, call = time.perf_counter(), "ok", {"made": True}
     try:
-        yield
+        yield call
     except ClientError as err:
-        raise translate(err, aws_client.meta.service_model.service_name, operation) from None
+        outcome = str(err.response.get("Error", {}).get("Code", "Unknown"))
+        raise translate(err, service, operation) from None
     except _UNREACHABLE as err:
+        outcome = "unavailable"
         log.warning("AWS unreachable during %s: %s", operation, type(err).__name__)
         raise AwsUnavailable(may_have_acted=not isinstance(err, _NEVER_SENT)) from None
     except _GARBLED as err:
+        outcome = "garbled"
         log.warning("botocore failure during %s: %s", operation, type(err).__name__)
         raise AwsUnavailable(_("The portal could not complete the request to AWS.")) from None
+    finally:
+        if call["made"]:
+            metrics.aws_call(service, operation, outcome, time.perf_counter() - started)
 
 
 def translate(err: ClientError, service: str, operation: str) -> PortalError:

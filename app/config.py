@@ -114,6 +114,10 @@ def _portal(env: Env) -> dict:
         "SIGN_IN_LIMIT_PER_KEY": _rate(env, "SIGN_IN_LIMIT_PER_KEY", "5 per minute;20 per hour"),
         "SIGN_IN_LIMIT_PER_ADDRESS": _rate(env, "SIGN_IN_LIMIT_PER_ADDRESS", "60 per minute;300 per hour"),
         "LOG_LEVEL": _text(env, "LOG_LEVEL", "INFO"),
+        # Prometheus metrics at /metrics (app/metrics.py): off unless asked for. Without a token only a
+        # scraper on this machine may read them; with one, any bearer of it (behind a proxy, set one).
+        "METRICS": _flag(env, "METRICS", False),
+        "METRICS_TOKEN": _text(env, "METRICS_TOKEN", ""),
         # Roles offered as AWS CLI profiles and console switch-role links (README: CLI profiles).
         "CLI_ROLES": _roles(_text(env, "CLI_ROLES")),
     }
@@ -164,6 +168,8 @@ class ServerSettings:
     demo: bool
     auto_migrate: bool
     has_secret_key: bool
+    metrics: bool
+    instance_path: str
 
 
 def server_settings() -> ServerSettings:
@@ -197,4 +203,6 @@ def _server(env: Env) -> ServerSettings:
         demo=_flag(env, "MFA_PORTAL_DEMO", False),
         auto_migrate=_flag(env, "AUTO_MIGRATE", True),
         has_secret_key=bool(_text(env, "SECRET_KEY")),
+        metrics=_flag(env, "METRICS", False),
+        instance_path=_text(env, "INSTANCE_PATH", str(ROOT / "instance")),
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import metrics
 from ..errors import AuditUnavailable, AwsAccessDenied, AwsUnavailable, PortalError
 from ..extensions import db
 from ..instance_files import private_file
@@ -174,12 +175,15 @@ def record(action: Action, actor: Actor, outcome: Outcome = Outcome.SUCCESS, sub
            first_enrollment: bool = False, attempt: str | None = None, **detail: Any) -> str:
     """Append one event; if the database cannot take it, spool it durably. Return its key."""
     row = _row(action, actor, outcome, subject, first_enrollment, attempt, detail)
+    spooled = False
     try:
         flush_spool()
         _insert([row])
     except SQLAlchemyError:
         _discard_transaction()
         _spool(row)
+        spooled = True
+    metrics.audit_event(row["action"], row["outcome"], spooled=spooled)
     log.info("audit %s %s subject=%s", row["action"], row["outcome"], row["subject"])
     return row["event_key"]
 
@@ -215,8 +219,10 @@ def attempt(action: Action, actor: Actor, subject: str | None = None, **detail: 
         _insert([row])
     except SQLAlchemyError:
         _discard_transaction()
+        metrics.audit_refused(row["action"])
         log.warning("audit: database unavailable, refused %s before calling AWS", row["action"])
         raise AuditUnavailable() from None
+    metrics.audit_event(row["action"], row["outcome"])
     pending = Attempt(action, actor, subject, row["event_key"], dict(detail))
     try:
         yield pending
