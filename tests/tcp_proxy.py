@@ -28,8 +28,9 @@ class _Link:
         self.client = client
         self.upstream = upstream
         self.stop = threading.Event()
+        # Started by the proxy once the link is registered: a link that forwarded bytes before a cut could
+        # see it would survive the cut.
         self.thread = threading.Thread(target=self._pump, daemon=True, name="tcp-proxy-link")
-        self.thread.start()
 
     def _pump(self) -> None:
         """Copy bytes both ways until either side closes or the proxy resets the link."""
@@ -55,7 +56,8 @@ class _Link:
     def reset(self) -> None:
         """Reset both ends and wait until the link's thread has closed them."""
         self.stop.set()
-        self.thread.join(5)
+        if self.thread.is_alive() or self.thread.ident is not None:
+            self.thread.join(5)
 
 
 class Proxy:
@@ -144,9 +146,12 @@ class Proxy:
             # A cut may have come while we connected upstream: then this link must not survive it.
             survives = self.mode == "open" and not self._closing.is_set()
             if survives:
+                # Registered before it forwards a byte, so any cut from now on finds it.
                 self._links.append(link)
+                link.thread.start()
         if not survives:
-            link.reset()
+            _reset(client)
+            _reset(upstream)
 
     def _drop_connections(self) -> None:
         """Reset every forwarded and every held connection."""
