@@ -102,3 +102,9 @@ def test_under_gunicorn_one_scrape_counts_every_workers_requests(tmp_path):
     healthz = ("mfa_portal_http_requests_total", (("endpoint", "health.healthz"), ("method", "GET"), ("status", "200")))
     assert counted[healthz] >= 6  # one worker alone knows of three (more: gunicorn's own readiness probes)
     assert all(any(str(pid) in name for name in files) for pid in workers)
+
+
+def test_with_portal_hosts_a_scrape_names_one_of_them(moto, tmp_path):
+    client = make_test_app(tmp_path, METRICS=True, PORTAL_HOSTS=["portal.test"]).test_client()
+    assert client.get("/metrics").status_code == 400  # "localhost" is not one of the portal's names
+    assert client.get("/metrics", headers={"Host": "portal.test"}).status_code == 200
