@@ -30,8 +30,10 @@ def event_days(person) -> tuple:
 def audit_rows(html: str) -> list[tuple[str, str, str]]:
     """Return (action, outcome, user) for each row of the audit table."""
     body = html.split('<table class="table audit">', 1)[1]
-    return re.findall(r"<td>(\w+)(?: <span[^>]*>first enrollment</span>)?</td>\s*"
-                      r'<td><span class="pill[^"]*">(\w+)</span></td>\s*<td>(?:<a href="[^"]+">)?([^<]+)', body)
+    # The stored identifiers ride along in data attributes; the cells show them in words.
+    return re.findall(r'<td data-action="(\w+)">[^<]+(?: <span[^>]*>first enrollment</span>)?</td>\s*'
+                      r'<td><span class="pill[^"]*" data-outcome="(\w+)">[^<]+</span></td>\s*'
+                      r'<td>(?:<a href="[^"]+">)?([^<]+)', body)
 
 
 def read_csv(answer) -> list[dict[str, str]]:
@@ -51,8 +53,8 @@ def test_first_enrollments_are_highlighted(history):
     """Whoever enrolls first holds the device: each first enrollment stands out, with time and address."""
     html = history.client.get("/admin/audit").get_data(as_text=True)
     assert "1 first enrollment in the last 30 days" in html
-    highlighted = re.findall(r'<tr class="highlight">\s*<td class="nowrap">[^<]+</td>\s*<td>(\w+) <span class="pill '
-                             r'warn">first enrollment</span></td>.*?<td>([\d.]+)</td>', html, re.S)
+    highlighted = re.findall(r'<tr class="highlight">\s*<td class="nowrap">[^<]+</td>\s*<td data-action="(\w+)">'
+                             r'[^<]+ <span class="pill warn">first enrollment</span></td>.*?<td>([\d.]+)</td>', html, re.S)
     assert highlighted == [("device_enabled", "127.0.0.1")]
 
 
@@ -139,3 +141,15 @@ def test_every_step_is_audited_and_no_secret_is_stored(admin_app, iam, make_user
     assert len(secrets) == 8 and all(len(s) >= 16 for s in secrets)
     leaks = [s[:6] for s in secrets if any(s in value for value in stored)]
     assert leaks == []
+
+
+def test_every_action_and_outcome_has_words_and_japanese_admins_read_them(history):
+    from app.admin.labels import ACTIONS, OUTCOMES
+    from app.services.audit import Action, Outcome
+
+    assert set(ACTIONS) == set(Action) and set(OUTCOMES) == set(Outcome)
+    english = history.client.get("/admin/audit").get_data(as_text=True)
+    assert ">Session credentials issued<" in english and '" data-outcome="failure">failure<' in english
+    japanese = history.client.get("/admin/audit", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert ">セッション認証情報を発行<" in japanese and ">失敗<" in japanese
+    assert '<option value="credentials_issued">セッション認証情報を発行</option>' in japanese

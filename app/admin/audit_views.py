@@ -18,6 +18,7 @@ from . import bp
 from .access import admin_required
 from .exports import csv_response, stamp
 from .forms import AuditExportForm, AuditFilterForm
+from .labels import action_label, outcome_label
 
 PER_PAGE = 100
 AUDIT_CSV_HEADER = ["at", "action", "outcome", "subject", "actor_arn", "source_ip", "user_agent", "first_enrollment",
@@ -27,8 +28,8 @@ AUDIT_CSV_HEADER = ["at", "action", "outcome", "subject", "actor_arn", "source_i
 def _with_choices(form: AuditFilterForm | AuditExportForm) -> AuditFilterForm | AuditExportForm:
     """Offer the actions and outcomes that occur in the log."""
     actions, outcomes = snapshots.event_choices()
-    form.action.choices = [SelectChoice("", _("Any action")), *(SelectChoice(a, a) for a in actions)]
-    form.outcome.choices = [SelectChoice("", _("Any outcome")), *(SelectChoice(o, o) for o in outcomes)]
+    form.action.choices = [SelectChoice("", _("Any action")), *(SelectChoice(a, action_label(a)) for a in actions)]
+    form.outcome.choices = [SelectChoice("", _("Any outcome")), *(SelectChoice(o, outcome_label(o)) for o in outcomes)]
     return form
 
 
