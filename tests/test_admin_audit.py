@@ -54,7 +54,8 @@ def test_first_enrollments_are_highlighted(history):
     html = history.client.get("/admin/audit").get_data(as_text=True)
     assert "1 first enrollment in the last 30 days" in html
     highlighted = re.findall(r'<tr class="highlight">\s*<td class="nowrap">[^<]+</td>\s*<td data-action="(\w+)">'
-                             r'[^<]+ <span class="pill warn">first enrollment</span></td>.*?<td>([\d.]+)</td>', html, re.S)
+                             r'[^<]+ <span class="pill warn">first enrollment</span></td>.*?<td>([\d.]+)</td>',
+                             html, re.S)
     assert highlighted == [("device_enabled", "127.0.0.1")]
 
 

@@ -51,19 +51,21 @@ OUTCOMES = {
 }
 
 
-@bp.app_template_filter("audit_action")
-def action_label(value: str) -> str:
-    """An audit action in the page's language; an identifier from an older version as it is."""
+def _words(table: dict, kind: type, value: str) -> str:
+    """The words for a stored identifier in the page's language; one from an older version as it is."""
     try:
-        return str(ACTIONS[Action(value)])
+        return str(table[kind(value)])
     except (ValueError, KeyError):
         return value
+
+
+@bp.app_template_filter("audit_action")
+def action_label(value: str) -> str:
+    """An audit action in the page's language."""
+    return _words(ACTIONS, Action, value)
 
 
 @bp.app_template_filter("audit_outcome")
 def outcome_label(value: str) -> str:
     """An audit outcome in the page's language."""
-    try:
-        return str(OUTCOMES[Outcome(value)])
-    except (ValueError, KeyError):
-        return value
+    return _words(OUTCOMES, Outcome, value)
