@@ -30,7 +30,7 @@ def _follows_rules(form: FlaskForm, field: PasswordField) -> None:
     """Check the new password against the account's rules the view attached to the form."""
     problems = form.rules.broken(field.data or "", form.user_name)
     if problems:
-        raise ValidationError(" ".join(problems))
+        raise ValidationError(sentences(*problems))
 
 
 def _password(label: str, missing: str, autocomplete: str, *checks) -> PasswordField:
