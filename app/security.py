@@ -21,7 +21,7 @@ CSP = {
     "default-src": "'self'",
     "script-src": "'self'",
     "style-src": "'self'",
-    "img-src": "'self'",
+    "img-src": "'self' data:",  # data: for the icon written into each page (static_files.py)
     "form-action": "'self'",
     "frame-ancestors": "'none'",
     "base-uri": "'none'",

@@ -184,6 +184,15 @@ class PortalSession:
             self._raw["enrolling"] = serial
 
     @property
+    def enrolled_first_with(self) -> str | None:
+        """The access key ID this session signed with when it enabled the person's first device."""
+        return self._raw.get("enrolled_first_with")
+
+    def set_enrolled_first_with(self, access_key_id: str) -> None:
+        """Remember that this session, signed with this key, enabled the person's first device."""
+        self._raw["enrolled_first_with"] = access_key_id
+
+    @property
     def replacing(self) -> bool:
         """Tell whether this enrollment replaces a removed device."""
         return bool(self._raw.get("replacing"))

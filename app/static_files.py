@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import Flask, Response, request
 
@@ -13,7 +14,10 @@ VERSIONED_MAX_AGE = 31_536_000
 
 def init_static_files(app: Flask) -> None:
     """Hash every static file once at start; url_for('static') adds the hash, matching requests are cached."""
-    versions = file_versions(Path(app.static_folder or ""))
+    folder = Path(app.static_folder or "")
+    versions = file_versions(folder)
+    # The 169-byte icon goes inside every page: a fresh browser would otherwise spend a request on it.
+    app.jinja_env.globals["favicon_href"] = icon_data_uri(folder / "favicon.svg")
 
     @app.url_defaults
     def add_version(endpoint: str, values: dict) -> None:
@@ -41,3 +45,10 @@ def file_versions(folder: Path) -> dict[str, str]:
         return {}
     return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()[:12]
             for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def icon_data_uri(path: Path) -> str:
+    """Return an SVG file as a data: URL (empty when the file is missing)."""
+    if not path.is_file():
+        return ""
+    return "data:image/svg+xml," + quote(path.read_text(encoding="utf-8").strip(), safe=" :/=")

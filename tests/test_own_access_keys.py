@@ -14,7 +14,7 @@ from own_helpers import audit_rows, fail_call
 from app import aws
 from app.errors import AwsAccessDenied, AwsUnavailable
 from app.services import access_keys
-from conftest import Person
+from conftest import Person, operations
 
 SECRET = re.compile(r'<code id="new-key-secret">([A-Za-z0-9/+]{40})</code>')
 NEW_ID = re.compile(r'<code id="new-key-id">(AKIA[A-Z0-9]{16})</code>')
@@ -202,3 +202,15 @@ def test_home_offers_rotation_of_the_handed_over_key_until_it_is_done(client, en
     assert 'id="rotate-offer"' in home and enrolled.user.access_key_id in home
     rotate(enrolled)
     assert 'id="rotate-offer"' not in client.get("/").get_data(as_text=True)  # the new key postdates the device
+
+
+def test_the_offer_needs_no_key_listing_right_after_enrolling_and_one_in_a_later_session(client, enrolled,
+                                                                                         aws_calls):
+    assert 'id="rotate-offer"' in client.get("/").get_data(as_text=True)
+    # This session signed in with the key, then enabled the person's first device: the key predates it.
+    assert "ListAccessKeys" not in operations(aws_calls)
+    client.post("/logout")
+    enrolled.sign_in(follow=False)
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="rotate-offer"' in home and enrolled.user.access_key_id in home
+    assert operations(aws_calls).count("ListAccessKeys") == 1  # a new session asks AWS

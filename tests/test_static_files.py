@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from urllib.parse import unquote
 
 from app import ROOT
 
@@ -53,3 +54,14 @@ def test_static_requests_open_no_session(app, client, person, monkeypatch):
     assert client.get("/static/missing.css").status_code == 404  # the error page renders without a session too
     assert len(opened) == pages
     assert "Sign out" in client.get("/").get_data(as_text=True)  # and the session is still there
+
+
+def test_the_icon_is_written_into_the_page_and_only_images_may_be_data_urls(client):
+    page = client.get("/login")
+    html = page.get_data(as_text=True)
+    href = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', html).group(1)
+    assert href.startswith("data:image/svg+xml,%3Csvg") and "%23ffb000" in href  # '#' encoded, or it cuts the URL
+    assert unquote(href.removeprefix("data:image/svg+xml,")) == (ROOT / "static" / "favicon.svg").read_text().strip()
+    policy = dict(part.strip().split(" ", 1) for part in page.headers["Content-Security-Policy"].split(";") if part)
+    assert policy["img-src"] == "'self' data:"
+    assert "data:" not in policy["script-src"] + policy["style-src"] + policy["default-src"]

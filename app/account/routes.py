@@ -22,9 +22,7 @@ def home():
     state = portal()
     owned = devices.owned(state)
     # Offered right after enrollment: the key the person signed in with was made (and seen) by an administrator.
-    handed = access_keys.handed_over(access_keys.list_keys(state.client("iam"), state.caller.user_name,
-                                                           state.keys().access_key_id),
-                                     [d.enabled_at for d in owned]) if owned else None
+    handed = access_keys.handed_over_key(state, [d.enabled_at for d in owned]) if owned else None
     return render_template("account/home.html", devices=owned, pending=state.has_pending, alias=state.alias,
                            caller=state.caller, start_form=EmptyForm(),
                            has_credentials=state.mfa_credentials is not None, handed_over=handed)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 
 from .. import aws
 from ..errors import AwsAccessDenied, AwsError, AwsUnavailable
 from .refusals import refused
+
+if TYPE_CHECKING:
+    from ..sessions import PortalSession
 
 MAX_KEYS = 2  # AWS's quota of access keys per IAM user
 STALE_DAYS = 90  # Security Hub IAM.3 and CIS AWS Foundations: rotate keys older than this
@@ -121,6 +124,15 @@ def of_user(iam_with_mfa: Any, user_name: str) -> OwnCredentials:
     except (AwsAccessDenied, AwsUnavailable):
         password = None
     return OwnCredentials(keys, password)
+
+
+def handed_over_key(state: PortalSession, enabled: list[datetime | None]) -> str | None:
+    """Return the ID of the key in use if an administrator made it: it predates the first MFA device."""
+    in_use = state.keys().access_key_id
+    if state.enrolled_first_with == in_use:
+        return in_use  # this session signed in with it, then enabled the person's first device
+    key = handed_over(list_keys(state.client("iam"), state.caller.user_name, in_use), enabled)
+    return key.key_id if key else None
 
 
 def handed_over(keys: list[AccessKey], enabled: list[datetime | None]) -> AccessKey | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
@@ -80,6 +80,11 @@ def owned(state: PortalSession, fresh: bool = False, including: str | None = Non
     state.keep_devices([{"serial": d.serial, "enabled_at": d.enabled_at.isoformat() if d.enabled_at else None}
                         for d in found])
     return found
+
+
+def keep_enabled_alone(state: PortalSession, serial: str) -> None:
+    """Remember that the person's only device is the one AWS has just enabled."""
+    state.keep_devices([{"serial": serial, "enabled_at": datetime.now(UTC).isoformat()}])
 
 
 def list_devices(iam: Any, caller: Caller) -> list[Device]:

@@ -87,11 +87,18 @@ def verify(state: PortalSession, actor: audit.Actor, code1: str, code2: str) -> 
             return serial
         raise
     state.drop_pending()
-    state.take_replacing()
+    replaced = state.take_replacing()
     if state.adding_backup:
         # A backup is proven by the next code typed from it; the person's enrollment is done already.
         state.set_adding_backup(False)
         return serial
+    if not replaced:
+        # A first enrollment began (start) only when AWS listed no device: the list is now this one
+        # device, which AWS just accepted, so the next pages need not ask again (a replacement may leave
+        # other devices, so it asks). The key this session signs with predates the device: the home
+        # page offers to rotate it without listing the keys.
+        devices.keep_enabled_alone(state, serial)
+        state.set_enrolled_first_with(state.keys().access_key_id)
     state.set_enrolling(serial)
     return serial
 
