@@ -34,6 +34,25 @@ if _settings.metrics and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         _stale.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
 
+
+def _one_malloc_arena() -> None:
+    """Let every thread of a worker share glibc's main heap, unless the operator set MALLOC_ARENA_MAX."""
+    # glibc gives each new thread its own arena (up to 8 per core), each keeping freed memory for itself:
+    # ~1.6 MB of a worker's RSS after ten enrollments. Threads here take turns under the GIL anyway, so one
+    # arena costs no waiting. Set in the master before any thread exists; forked workers inherit it.
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return
+    import ctypes  # ~0.4 MB; ctypes.util's find_library would cost 3 MB more (and run ldconfig)
+
+    try:
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1)  # the process's own symbols include libc's
+    except (OSError, AttributeError):
+        pass  # not glibc (musl, say): nothing to tune
+
+
+_M_ARENA_MAX = -8  # glibc's malloc.h
+_one_malloc_arena()
+
 bind = _settings.bind
 # Without REDIS_URL the workers share rate-limit counters through a SQLite file (app/limit_store.py).
 workers = _settings.workers

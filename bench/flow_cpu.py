@@ -10,7 +10,11 @@ The floor is the CPU this process spends on the flow's six essential AWS calls (
 ListAccountAliases, ListMFADevices, CreateVirtualMFADevice, EnableMFADevice, GetSessionToken) with
 ready botocore clients, against the same emulator: what any portal must pay. It is measured right after
 each enrollment, so each pair sees the same machine; the ratio is given per pair and of the medians.
-The worker's RSS is read after the last enrollment. Figures only; nothing here fails.
+The **framework floor** is a bare Flask page (bench/bare_app.py) under the same gunicorn.conf.py and one
+worker, loaded in a fresh browser profile as many times as an enrollment makes requests: what gunicorn and
+Flask cost for the flow's requests before any page does anything. Floor plus framework floor is the least a
+portal of this shape could score. The worker's RSS is read after the last enrollment. Figures only;
+nothing here fails.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import pyotp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._util import process_cpu_seconds, rss_mb  # noqa: E402
+from bench._util import gunicorn, process_cpu_seconds, rss_mb  # noqa: E402
 from tools.live_portal import live_portal  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -40,6 +44,12 @@ def codes(seed: str) -> tuple[str, str, str]:
     step = int(time.time()) // STEP
     totp = pyotp.TOTP(seed)
     return totp.generate_otp(step - 1), totp.generate_otp(step), totp.generate_otp(step + 1)
+
+
+def served(log: Path) -> int:
+    """Count the requests a gunicorn has answered so far, from its access log (the shipped format)."""
+    # Only what reached the server: the browser's cache answers its own repeats of the stylesheet and script.
+    return sum(1 for line in log.read_text(errors="replace").splitlines() if " pid=<" in line)
 
 
 def enroll(browser, url: str, user: dict) -> None:
@@ -64,6 +74,15 @@ def enroll(browser, url: str, user: dict) -> None:
         page.locator("#panel-ini").get_by_role("link", name="Download as a file").click()
     page.get_by_role("link", name="My MFA").click()
     page.get_by_role("heading", name="MFA is set up").wait_for()
+    context.close()
+
+
+def bare_walk(browser, url: str, requests: int) -> None:
+    """Load the bare Flask page `requests` times in a fresh browser profile, as an enrollment's requests."""
+    context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    for number in range(requests):
+        page.goto(f"/?n={number}")
     context.close()
 
 
@@ -110,15 +129,24 @@ def main() -> None:
 
     # +1: the first enrollment is a warm-up (Jinja compiles templates, botocore loads its models).
     needed = 2 * args.enrollments + 1
-    with live_portal(seed_users=needed * 8, workers=1) as portal, sync_playwright() as playwright:
+    bench_dir = str(Path(__file__).resolve().parent)
+    with live_portal(seed_users=needed * 8, workers=1) as portal, sync_playwright() as playwright, \
+            gunicorn("bare_app:app", {"WEB_CONCURRENCY": "1"}, log=portal.folder / "bare.log",
+                     args=["--chdir", bench_dir]) as bare:
         hires = [u for u in portal.users.values() if u["role"] == "new hire" and u["name"] != "new.hire"]
         if len(hires) < needed:
             raise SystemExit(f"only {len(hires)} new hires seeded, {needed} needed: raise seed_users")
         master = portal.processes[-1].pid
         worker = int(Path(f"/proc/{master}/task/{master}/children").read_text().split()[0])
         browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+        portal_log, bare_log = portal.folder / "portal.log", portal.folder / "bare.log"
+        before = served(portal_log)
         enroll(browser, portal.url, hires[0])
-        portal_ms, floor = [], []
+        requests = served(portal_log) - before
+        bare_worker = bare.worker_pids()[0]
+        bare_walk(browser, bare.url, requests)
+        bare_served = served(bare_log)
+        portal_ms, floor, framework = [], [], []
         # Each enrollment is followed at once by one floor measurement: the two see the same machine, so
         # their ratio holds even while a shared VM speeds up and slows down during the run.
         for user, floor_user in zip(hires[1:args.enrollments + 1], hires[args.enrollments + 1:needed], strict=True):
@@ -126,7 +154,11 @@ def main() -> None:
             enroll(browser, portal.url, user)
             portal_ms.append((process_cpu_seconds(worker) - before) * 1000)
             floor.append(floor_ms(portal.endpoint_url, floor_user))
+            before = process_cpu_seconds(bare_worker)
+            bare_walk(browser, bare.url, requests)
+            framework.append((process_cpu_seconds(bare_worker) - before) * 1000)
         rss = rss_mb(worker)
+        bare_served = (served(bare_log) - bare_served) / args.enrollments
         browser.close()
     ratios = [p / f for p, f in zip(portal_ms, floor, strict=True)]
     median = statistics.median
@@ -136,6 +168,12 @@ def main() -> None:
     print(f"floor, six botocore calls:   median {median(floor):.1f} ms  (min {min(floor):.1f}, max {max(floor):.1f})")
     print(f"ratio portal / floor:        median {median(ratios):.1f} of the pairs, "
           f"{median(portal_ms) / median(floor):.1f} of the medians  (goal <= 4)")
+    least = [(b + f) / f for b, f in zip(framework, floor, strict=True)]
+    print(f"framework floor:             median {median(framework):.1f} ms  (a bare Flask page: {bare_served:.0f} "
+          f"requests a walk, as the portal served per enrollment ({requests}); same gunicorn settings)")
+    print(f"least ratio of this shape:   median {median(least):.1f} of the pairs  ((framework floor + floor) / floor)")
+    above = [(p - b - f) / f for p, b, f in zip(portal_ms, framework, floor, strict=True)]
+    print(f"the portal's own work:       median {median(above):.1f} floors  ((portal - both floors) / floor)")
     print(f"worker RSS after {len(portal_ms) + 1} enrollments: {rss:.1f} MB  (goal <= 80)")
 
 
