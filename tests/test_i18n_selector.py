@@ -167,6 +167,18 @@ def test_durations_in_words(app):
         assert i18n.duration(timedelta(seconds=-5)) == "0 minutes"
 
 
+@pytest.mark.parametrize("source, expected", [
+    ('{{ _("Sign in") }}', "サインイン"),  # translated
+    ('{{ _("100%% sure") }}', "100% sure"),  # a newstyle string is a format string even without variables
+    ('{{ _("Hello %(name)s", name="<b>") }}', "Hello &lt;b&gt;"),  # variables escaped into the Markup
+    ('{{ gettext("a <b> c") }}', "a <b> c"),  # template text: Markup, not escaped again
+    ('{% trans %}50% off{% endtrans %}', "50% off"),  # trans blocks double their "%" and get it back
+])
+def test_template_gettext_keeps_jinja_newstyle_rules(app, source, expected):
+    with app.test_request_context("/", headers={"Accept-Language": "ja"}):
+        assert app.jinja_env.from_string(source).render() == expected
+
+
 def test_sentences_join_without_a_gap_after_a_japanese_full_stop():
     from app.i18n import sentences
 
