@@ -17,6 +17,9 @@ ANONYMOUS_COOKIE = "mfa_portal_pre"
 SIGNED_IN_KEY = "identity"
 STORE_ERROR = "mfa_portal.session_store_error"
 _SWEEP_EVERY = 60  # seconds between sweeps of a store that does not expire entries itself, per process
+# A page that changes nothing restarts the idle time only if the last restart is older than this: most
+# page views then cost the store one read and no write, and a session ends at most this much early.
+RESTART_AFTER = 60
 
 
 class _AnonymousCookie(SecureCookieSessionInterface):
@@ -30,9 +33,10 @@ class _AnonymousCookie(SecureCookieSessionInterface):
 class ServerSession(dict, SessionMixin):
     """A signed-in session that remembers which keys this request changed, so only those are written."""
 
-    def __init__(self, data: dict[str, Any], sid: str | None):
+    def __init__(self, data: dict[str, Any], sid: str | None, expires: float = 0.0):
         super().__init__(data)
         self.sid = sid
+        self.expires = expires  # when the idle time ran out as loaded (store clock); 0 for "unknown"
         self.changed: set[str] = set()
         self.removed: set[str] = set()
         self.cleared = False  # sign-in again or sign-out: this id ends
@@ -140,14 +144,14 @@ class PortalSessionInterface(SessionInterface):
         if sid or request.method == "POST":  # every signed-in page, and every sign-in
             try:
                 self._sweep()
-                data = self.store.load(sid) if sid else None
+                stored = self.store.load(sid) if sid else None
             except StoreUnavailable as err:
                 # The request goes on so the error page can render with its headers; a before_request
                 # check turns this into the portal's 503 page.
                 request.environ[STORE_ERROR] = err
-                data = None
-            if data and SIGNED_IN_KEY in data:
-                return ServerSession(data, sid)
+                stored = None
+            if stored and SIGNED_IN_KEY in stored.data:
+                return ServerSession(stored.data, sid, stored.expires)
         return self.cookie.open_session(app, request)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
@@ -168,6 +172,8 @@ class PortalSessionInterface(SessionInterface):
         name, options = self.get_cookie_name(app), self._cookie_options(app)
         if isinstance(session, ServerSession) and session.sid and not session.cleared:
             changed, removed = session.changes()
+            if not changed and not removed and session.expires - session_store._now() > self._ttl(app) - RESTART_AFTER:
+                return  # restarted under a minute ago: the entry and the cookie both still have ~the full idle time
             if self.store.update(session.sid, changed, removed, self._ttl(app)):
                 response.set_cookie(name, session.sid, expires=self.get_expiration_time(app, session), **options)
             else:

@@ -7,7 +7,7 @@ import os
 import sqlite3
 import threading
 import time
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from .errors import StoreUnavailable
 
@@ -30,14 +30,21 @@ def _now() -> float:
     return time.time()
 
 
+class Stored(NamedTuple):
+    """A live session as read: its data, and when its idle time runs out (the store's clock, in seconds)."""
+
+    data: dict[str, Any]
+    expires: float
+
+
 class SessionStore(Protocol):
     """What the session interface needs from a backend."""
 
     def create(self, sid: str, data: dict[str, Any], ttl: float) -> None:
         """Store a brand-new session."""
 
-    def load(self, sid: str) -> dict[str, Any] | None:
-        """Return a live session's data, or None."""
+    def load(self, sid: str) -> Stored | None:
+        """Return a live session's data and idle deadline, or None."""
 
     def update(self, sid: str, changed: dict[str, Any], removed: set[str], ttl: float) -> bool:
         """Apply these changes and restart the idle time, only if the session still exists."""
@@ -88,10 +95,19 @@ class RedisStore:
             pipe.execute()
         self._guarded(work)
 
-    def load(self, sid: str) -> dict[str, Any] | None:
-        """Read every field of the hash."""
-        raw = self._guarded(lambda: self.redis.hgetall(self._key(sid)))
-        return {name.decode(): json.loads(value) for name, value in raw.items()} or None
+    def load(self, sid: str) -> Stored | None:
+        """Read every field of the hash and its remaining TTL, in one round trip."""
+        def work():
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hgetall(self._key(sid))
+            pipe.pttl(self._key(sid))
+            return pipe.execute()
+        raw, left_ms = self._guarded(work)
+        if not raw:
+            return None
+        # -1 (no TTL) never happens to an entry this store wrote; read it as "restart the idle time now".
+        return Stored({name.decode(): json.loads(value) for name, value in raw.items()},
+                      _now() + max(left_ms, 0) / 1000)
 
     def update(self, sid: str, changed: dict[str, Any], removed: set[str], ttl: float) -> bool:
         """Apply the changes atomically in a Lua script that first checks the hash exists."""
@@ -145,11 +161,11 @@ class SqliteStore:
         self._connect().execute("INSERT INTO portal_session VALUES (?, ?, ?)",
                                 (sid, json.dumps(data), _now() + ttl))
 
-    def load(self, sid: str) -> dict[str, Any] | None:
+    def load(self, sid: str) -> Stored | None:
         """Read a session that has not passed its idle timeout."""
-        row = self._connect().execute("SELECT data FROM portal_session WHERE sid = ? AND expires > ?",
+        row = self._connect().execute("SELECT data, expires FROM portal_session WHERE sid = ? AND expires > ?",
                                       (sid, _now())).fetchone()
-        return json.loads(row[0]) if row else None
+        return Stored(json.loads(row[0]), row[1]) if row else None
 
     def update(self, sid: str, changed: dict[str, Any], removed: set[str], ttl: float) -> bool:
         """Read, merge and write back inside one IMMEDIATE transaction, so no other write interleaves."""

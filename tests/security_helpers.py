@@ -117,7 +117,8 @@ def store(app):
 
 def store_entry(app, session_id: str):
     """The stored session for an id, or None when the store has no such entry."""
-    return store(app).load(session_id) if session_id else None
+    stored = store(app).load(session_id) if session_id else None
+    return stored.data if stored else None
 
 
 def store_files_bytes(app) -> bytes:

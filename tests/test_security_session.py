@@ -175,3 +175,14 @@ def test_the_vault_seals_with_a_key_of_its_own_and_opens_nothing_tampered():
     assert Sealer("other" * 13).unseal(token) is None  # a rotated SECRET_KEY forgets, never fails
     flipped = token[:-6] + ("A" if token[-6] != "A" else "B") + token[-5:]
     assert sealer.unseal(flipped) is None and sealer.unseal("not base64 !") is None and sealer.unseal(None) is None
+
+
+def test_an_idle_session_may_end_up_to_a_minute_early_never_late(client, person, app, store_clock):
+    person.sign_in()  # written: the idle time starts
+    sid = session_id(client)
+    store_clock.seconds += 30
+    assert client.get("/").status_code == 200  # 30 s after the last write, nothing changed: not written
+    store_clock.seconds += 14 * 60 + 31  # 15:01 after the last write, 14:31 after the last visit
+    page = client.get("/")
+    assert page.status_code == 302 and page.headers["Location"].endswith("/login")
+    assert store_entry(app, sid) is None

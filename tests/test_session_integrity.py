@@ -169,7 +169,7 @@ def test_a_page_that_changes_nothing_restarts_the_idle_time_only_for_a_live_sess
     now[0] += 50
     assert store.update("live", {}, set(), ttl=60) is True
     now[0] += 50  # 100 s after creation: alive only because the unchanged page restarted the idle time
-    assert store.load("live") == {"identity": "a", "n": 1}
+    assert store.load("live") == ({"identity": "a", "n": 1}, now[0] + 10)  # restarted at 50 s: 60 s from then
 
     store.create("idle", {"identity": "b"}, ttl=60)
     now[0] += 61
@@ -177,3 +177,26 @@ def test_a_page_that_changes_nothing_restarts_the_idle_time_only_for_a_live_sess
     assert store.load("idle") is None
     store.delete("live")
     assert store.update("live", {}, set(), ttl=60) is False
+
+
+def test_an_unchanged_page_restarts_the_idle_time_at_most_once_a_minute(store_app, make_user, monkeypatch):
+    """A page view that changes nothing writes nothing within a minute of the last write; after it, TTL only."""
+    from app import session_interface
+
+    client = store_app.test_client()
+    person = Person(client, make_user("new.hire"))
+    person.sign_in()
+    client.get("/")  # the first home page keeps the device list it asked AWS for: a change, written
+    store = store_app.config["SESSION_STORE"]
+    writes = []
+    real_update = store.update
+    monkeypatch.setattr(store, "update", lambda *args: writes.append(args[1:3]) or real_update(*args))
+
+    page = client.get("/")
+    assert page.status_code == 200 and writes == []
+    assert COOKIE not in page.headers.get("Set-Cookie", "")  # the cookie's expiry moves with the entry's
+
+    monkeypatch.setattr(session_interface, "RESTART_AFTER", 0)  # as if the last write were a minute old
+    page = client.get("/")
+    assert page.status_code == 200 and writes == [({}, set())]  # the idle time restarts; no data rewritten
+    assert COOKIE in page.headers["Set-Cookie"]
