@@ -145,7 +145,7 @@ def main() -> None:
         requests = served(portal_log) - before
         bare_worker = bare.worker_pids()[0]
         bare_walk(browser, bare.url, requests)
-        bare_served = served(bare_log)
+        bare_before = served(bare_log)
         portal_ms, floor, framework = [], [], []
         # Each enrollment is followed at once by one floor measurement: the two see the same machine, so
         # their ratio holds even while a shared VM speeds up and slows down during the run.
@@ -158,7 +158,7 @@ def main() -> None:
             bare_walk(browser, bare.url, requests)
             framework.append((process_cpu_seconds(bare_worker) - before) * 1000)
         rss = rss_mb(worker)
-        bare_served = (served(bare_log) - bare_served) / args.enrollments
+        bare_per_walk = (served(bare_log) - bare_before) / args.enrollments
         browser.close()
     ratios = [p / f for p, f in zip(portal_ms, floor, strict=True)]
     median = statistics.median
@@ -169,7 +169,7 @@ def main() -> None:
     print(f"ratio portal / floor:        median {median(ratios):.1f} of the pairs, "
           f"{median(portal_ms) / median(floor):.1f} of the medians  (goal <= 4)")
     least = [(b + f) / f for b, f in zip(framework, floor, strict=True)]
-    print(f"framework floor:             median {median(framework):.1f} ms  (a bare Flask page: {bare_served:.0f} "
+    print(f"framework floor:             median {median(framework):.1f} ms  (a bare Flask page: {bare_per_walk:.0f} "
           f"requests a walk, as the portal served per enrollment ({requests}); same gunicorn settings)")
     print(f"least ratio of this shape:   median {median(least):.1f} of the pairs  ((framework floor + floor) / floor)")
     above = [(p - b - f) / f for p, b, f in zip(portal_ms, framework, floor, strict=True)]

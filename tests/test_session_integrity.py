@@ -186,7 +186,7 @@ def test_an_unchanged_page_restarts_the_idle_time_at_most_once_a_minute(store_ap
     client = store_app.test_client()
     person = Person(client, make_user("new.hire"))
     person.sign_in()
-    client.get("/")  # the first home page keeps the device list it asked AWS for: a change, written
+    client.get("/")  # a first home page before counting: whatever a first visit keeps is written uncounted
     store = store_app.config["SESSION_STORE"]
     writes = []
     real_update = store.update
