@@ -19,6 +19,7 @@ from botocore.credentials import CredentialProvider, CredentialResolver, Credent
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
     ReadTimeoutError,
@@ -40,11 +41,18 @@ _UNAVAILABLE = {
     "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure", "InternalError",
     "RequestTimeout", "RequestTimeoutException",
 }
-_UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, BotoConnectionError)
+# ConnectionClosedError: the connection dropped after the request left, so AWS may have acted on it.
+_UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, BotoConnectionError,
+                ConnectionClosedError)
 # Of those, the ones raised before a single byte of the request left: AWS cannot have acted on it.
 _NEVER_SENT = (EndpointConnectionError, ConnectTimeoutError)
 # A proxy's HTML page or a cut-off answer fails parsing, and ResponseParserError is no BotoCoreError.
 _GARBLED = (BotoCoreError, ResponseParserError)
+# Throttling answers say AWS refused to start the work: a change refused this way may be sent again.
+_NOT_STARTED = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+# Calls that only read may be resent freely; every other call changes something (GetSessionToken spends a code).
+_READ_PREFIXES = ("Get", "List")
+_SPENDS_A_CODE = {"GetSessionToken"}
 _BAD_KEYS = {
     "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException",
     "InvalidAccessKeyId", "ExpiredToken", "ExpiredTokenException", "AuthFailure",
@@ -221,10 +229,38 @@ def _shared_client(service: str, settings: Settings) -> Any:
             ),
         )
         made.meta.events.register("provide-client-params", _notify(service))
+        # Registered first at the service's level, so botocore's own retry handler (later at that level)
+        # never decides alone: the emitter takes the first answer that is not None, and False means "do not".
+        made.meta.events.register_first(f"needs-retry.{made.meta.service_model.service_id.hyphenize()}",
+                                        _resend_only_reads)
         if len(_clients) >= _MAX_CLIENTS:
             _clients.clear()
         _clients[(service, settings)] = made
         return made
+
+
+def changes_something(operation: str) -> bool:
+    """Tell whether an operation changes something at AWS (or spends an MFA code), so it must not be resent."""
+    return not operation.startswith(_READ_PREFIXES) or operation in _SPENDS_A_CODE
+
+
+def _resend_only_reads(operation: Any, caught_exception: Exception | None = None, response: Any = None,
+                       **_: Any) -> bool | None:
+    """Forbid botocore to resend a change unless the failure proves AWS never acted on it.
+
+    A change is sent again only when the connection was never made (nothing left the portal) or AWS
+    answered that it refused to start (throttling); after a dropped connection, a timeout while waiting
+    for the answer or a 5xx, AWS may have acted, and a resend would act twice. Returning None lets
+    botocore's retry handler decide as usual (attempts, back-off, its retry quota).
+    """
+    if not changes_something(operation.name):
+        return None
+    if caught_exception is not None:
+        return None if isinstance(caught_exception, _NEVER_SENT) else False
+    if response is not None:
+        code = (response[1] or {}).get("Error", {}).get("Code") if len(response) > 1 else None
+        return None if code in _NOT_STARTED else False
+    return None
 
 
 def _notify(service: str) -> Callable[..., None]:

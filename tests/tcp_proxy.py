@@ -1,4 +1,8 @@
-"""A threaded TCP proxy on 127.0.0.1 that a test can cut and heal, to stage outages of PostgreSQL or Redis."""
+"""A threaded TCP proxy on 127.0.0.1 that a test can cut and heal, to stage outages of PostgreSQL, Redis or AWS.
+
+Besides outages it can lose answers: requests still reach the target, which acts on them, and the
+connection is reset as its answer comes back, as when a network drops mid-call.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import struct
 import threading
 
 POLL_SECONDS = 0.05
-MODES = ("refuse", "blackhole")
+MODES = ("refuse", "blackhole", "lose-answers")
 
 
 def _reset(sock: socket.socket) -> None:
@@ -24,9 +28,10 @@ def _reset(sock: socket.socket) -> None:
 class _Link:
     """One client connection forwarded to the target by its own thread."""
 
-    def __init__(self, client: socket.socket, upstream: socket.socket):
+    def __init__(self, client: socket.socket, upstream: socket.socket, proxy: Proxy):
         self.client = client
         self.upstream = upstream
+        self.proxy = proxy
         self.stop = threading.Event()
         # Started by the proxy once the link is registered: a link that forwarded bytes before a cut could
         # see it would survive the cut.
@@ -43,6 +48,11 @@ class _Link:
                     try:
                         data = key.fileobj.recv(65536)
                         if not data:
+                            self.stop.set()
+                            break
+                        if key.fileobj is self.upstream and self.proxy.mode == "lose-answers":
+                            # The target has read the request and answered: it acted. The client never hears.
+                            self.proxy.count_lost_answer()
                             self.stop.set()
                             break
                         peers[key.fileobj].sendall(data)
@@ -72,9 +82,15 @@ class Proxy:
         self._listener: socket.socket | None = None
         self._placeholder: socket.socket | None = None
         self._closing = threading.Event()
+        self.answers_lost = 0  # answers dropped in "lose-answers" mode
         self.port = self._listen(0)
         self._acceptor = threading.Thread(target=self._accept_loop, daemon=True, name="tcp-proxy-accept")
         self._acceptor.start()
+
+    def count_lost_answer(self) -> None:
+        """Count one answer dropped in "lose-answers" mode (called by a link's thread)."""
+        with self._lock:
+            self.answers_lost += 1
 
     @property
     def url_host(self) -> str:
@@ -141,10 +157,10 @@ class Proxy:
             return
         upstream.settimeout(None)
         client.settimeout(None)
-        link = _Link(client, upstream)
+        link = _Link(client, upstream, self)
         with self._lock:
             # A cut may have come while we connected upstream: then this link must not survive it.
-            survives = self.mode == "open" and not self._closing.is_set()
+            survives = self.mode in ("open", "lose-answers") and not self._closing.is_set()
             if survives:
                 # Registered before it forwards a byte, so any cut from now on finds it.
                 self._links.append(link)
@@ -164,7 +180,8 @@ class Proxy:
             _reset(sock)
 
     def cut(self, mode: str) -> None:
-        """Stage an outage: "refuse" (nothing listens) or "blackhole" (connections accepted, never answered)."""
+        """Stage an outage: "refuse" (nothing listens), "blackhole" (connections accepted, never answered),
+        or "lose-answers" (requests reach the target, which acts; each answer is dropped with a reset)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         with self._lock:

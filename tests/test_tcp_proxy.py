@@ -155,3 +155,44 @@ def test_postgresql_through_the_proxy_fails_fast_and_recovers(tcp_proxy, pg_url)
     proxy.heal()
     with psycopg.connect(url, connect_timeout=2) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+class _Recorder(_Echo):
+    """Echo, and keep every chunk received: proof that the target acted on a request."""
+
+    received: list[bytes] = []
+
+    def handle(self):
+        """Record each chunk before echoing it."""
+        try:
+            while data := self.request.recv(4096):
+                self.received.append(data)
+                self.request.sendall(data)
+        except ConnectionResetError:
+            pass
+
+
+def test_lose_answers_lets_the_target_act_and_drops_its_answer(tcp_proxy):
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Recorder)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        proxy = tcp_proxy(server.server_address[1])
+        _Recorder.received = []
+        proxy.cut("lose-answers")
+        conn = socket.create_connection(("127.0.0.1", proxy.port), timeout=2)
+        conn.sendall(b"create one key")
+        try:
+            answer = conn.recv(4096)
+        except ConnectionResetError:
+            answer = b""
+        conn.close()
+        assert answer == b""  # the client never hears the answer...
+        assert _Recorder.received == [b"create one key"]  # ...though the target got the request once
+        assert proxy.answers_lost == 1
+        proxy.heal()
+        talk(proxy.port, b"answered again").close()
+        assert proxy.answers_lost == 1
+    finally:
+        server.shutdown()
+        server.server_close()
