@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, current_app, make_response, render_template, request
+from flask import Flask, current_app, g, make_response, render_template, request
 from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,7 +14,7 @@ from limits.errors import StorageError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from .backends import database_down, outages
-from .errors import LimitsUnavailable, PortalError
+from .errors import LimitsUnavailable, PortalError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,15 @@ def render_error(status: int, title: str, message: str, next_step: str | None, r
     return response
 
 
+# A view that holds something only the session can keep (a new key's secret) sets this on `g`: a function
+# that records the loss and returns the words saying what was lost, should the store fail before the save.
+ON_STORE_FAILURE = "on_store_failure"
+
+
 def portal_error(err: PortalError):
     """A domain error that reached the top: show its words."""
+    if isinstance(err, StoreUnavailable) and g.get(ON_STORE_FAILURE) is not None:
+        err = g.pop(ON_STORE_FAILURE)()
     retry_after = None
     if err.status in (429, 503):
         retry_after = getattr(err, "wait_seconds", None) or AWS_RETRY_SECONDS
@@ -122,6 +129,9 @@ def http_error(err: HTTPException):
     if isinstance(err, InternalServerError) and isinstance(err.original_exception, outages()):
         # Flask sends failures outside the view (opening or saving the session) here, as a 500.
         return dependency_unreachable(err.original_exception)
+    if isinstance(err, InternalServerError) and isinstance(err.original_exception, PortalError):
+        # Saving the session failed after the view: the store's own 503 page, not a 500.
+        return portal_error(err.original_exception)
     status = err.code or 500
     title, message, next_step = _TEXT.get(status, (err.name, _("The portal could not do that."),
                                                     _("Go back and try again.")))

@@ -109,9 +109,9 @@ def test_two_keys_already_offer_to_remove_the_other(client, enrolled, iam):
     text = refused.get_data(as_text=True)
     assert refused.status_code == 409 and "You already have two keys" in text and f"Deactivate {other}" in text
     assert len(listed(iam)) == 2
-    client.post(f"/security/keys/{other}/status")
+    client.post(f"/security/keys/{other}/status", data={"status": "Inactive"})
     assert listed(iam)[other] == "Inactive"
-    client.post(f"/security/keys/{other}/status")
+    client.post(f"/security/keys/{other}/status", data={"status": "Active"})
     assert listed(iam)[other] == "Active"
 
 
@@ -163,7 +163,8 @@ def test_two_tabs_rotating_at_once_end_with_one_new_key(app, enrolled, iam, monk
 def test_status_refusals_become_plain_words(client, enrolled, iam, monkeypatch, code, words):
     other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
     fail_call(monkeypatch, "UpdateAccessKey", aws.AwsError(code, "", "UpdateAccessKey"))
-    page = client.post(f"/security/keys/{other}/status", follow_redirects=True).get_data(as_text=True)
+    page = client.post(f"/security/keys/{other}/status", data={"status": "Inactive"},
+                       follow_redirects=True).get_data(as_text=True)
     assert words in page and listed(iam)[other] == "Active"
 
 
@@ -177,7 +178,7 @@ def test_access_denied_on_create_names_the_action(client, enrolled, iam, monkeyp
 def test_the_key_in_use_cannot_be_deleted_or_switched_off_outside_rotation(client, enrolled, iam):
     key = enrolled.user.access_key_id
     assert client.post(f"/security/keys/{key}/delete").status_code == 404
-    assert client.post(f"/security/keys/{key}/status").status_code == 404
+    assert client.post(f"/security/keys/{key}/status", data={"status": "Inactive"}).status_code == 404
     assert client.get("/security/keys/not-a-key/delete").status_code == 404
     assert listed(iam) == {key: "Active"}
 
@@ -186,7 +187,7 @@ def test_changes_need_an_mfa_session(client, person, iam):
     person.sign_in()
     other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
     assert client.get("/security/keys").status_code == 200  # listing works before MFA
-    asked = client.post(f"/security/keys/{other}/status")
+    asked = client.post(f"/security/keys/{other}/status", data={"status": "Inactive"})
     assert asked.status_code == 302 and "/credentials" in asked.location
     assert listed(iam)[other] == "Active"
 

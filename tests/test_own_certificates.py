@@ -42,7 +42,7 @@ def test_upload_switch_and_delete(app, client, enrolled, iam):
     (cert_id,) = certs(iam)
     page = client.get("/security/certificates").get_data(as_text=True)
     assert cert_id in page and "Active" in page
-    client.post(f"/security/certificates/{cert_id}/status")
+    client.post(f"/security/certificates/{cert_id}/status", data={"status": "Inactive"})
     assert certs(iam) == {cert_id: "Inactive"}
     client.post(f"/security/certificates/{cert_id}/delete")
     assert certs(iam) == {}

@@ -42,7 +42,7 @@ def test_upload_list_config_lines_status_and_delete(app, client, enrolled, iam):
     (key_id,) = uploaded(iam)
     page = client.get("/security/ssh").get_data(as_text=True)
     assert f"Host git-codecommit.*.amazonaws.com\n  User {key_id}\n  IdentityFile ~/.ssh/codecommit_rsa" in page
-    client.post(f"/security/ssh/{key_id}/status")
+    client.post(f"/security/ssh/{key_id}/status", data={"status": "Inactive"})
     assert uploaded(iam) == {key_id: "Inactive"}
     assert "stop working at once" in client.get(f"/security/ssh/{key_id}/delete").get_data(as_text=True)
     client.post(f"/security/ssh/{key_id}/delete")

@@ -132,7 +132,7 @@ def test_ssh_key_flows_stay_inside_the_policy(iam, make_user, client, clock, aws
     walker.get_credentials()
     client.post("/security/ssh", data={"body": rsa_public()})
     key_id = iam.list_ssh_public_keys(UserName="new.hire")["SSHPublicKeys"][0]["SSHPublicKeyId"]
-    client.post(f"/security/ssh/{key_id}/status")
+    client.post(f"/security/ssh/{key_id}/status", data={"status": "Inactive"})
     client.post(f"/security/ssh/{key_id}/delete")
 
     assert {"ListSSHPublicKeys", "UploadSSHPublicKey", "UpdateSSHPublicKey", "DeleteSSHPublicKey"} <= set(
@@ -165,7 +165,7 @@ def test_signing_certificate_flows_stay_inside_the_policy(iam, make_user, client
     Person(client, make_user("new.hire")).enroll_fully()
     client.post("/security/certificates", data={"body": pem()})
     cert_id = iam.list_signing_certificates(UserName="new.hire")["Certificates"][0]["CertificateId"]
-    client.post(f"/security/certificates/{cert_id}/status")
+    client.post(f"/security/certificates/{cert_id}/status", data={"status": "Inactive"})
     client.post(f"/security/certificates/{cert_id}/delete")
 
     ops = {op for _s, op, _p, _m in aws_calls if "SigningCertificate" in op}

@@ -28,6 +28,7 @@ ACTIONS = {
     Action.ACCESS_KEY_CREATED: lazy_pgettext("audit", "Access key created"),
     Action.ACCESS_KEY_STATUS: lazy_pgettext("audit", "Access key status changed"),
     Action.ACCESS_KEY_DELETED: lazy_pgettext("audit", "Access key deleted"),
+    Action.ACCESS_KEY_SECRET_LOST: lazy_pgettext("audit", "Access key made, its secret lost"),
     Action.PORTAL_KEY_SWITCHED: lazy_pgettext("audit", "Portal switched to the new key"),
     Action.CONSOLE_PASSWORD_SET: lazy_pgettext("audit", "Console password set"),
     Action.CONSOLE_PASSWORD_CHANGED: lazy_pgettext("audit", "Console password changed"),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, TextAreaField
-from wtforms.validators import EqualTo, InputRequired, Length, Regexp, ValidationError
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import AnyOf, EqualTo, InputRequired, Length, Regexp, ValidationError
 
 from ..enroll.forms import VerifyForm, code_field
 from ..errors import InvalidInput
@@ -13,6 +13,17 @@ from ..i18n import sentences
 from ..services import more_devices, signing_certs, ssh_keys
 
 PROFILE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class StatusForm(FlaskForm):
+    """An Activate or Deactivate button: it names the status wanted, so sending it twice changes nothing more."""
+
+    status = HiddenField(validators=[InputRequired(), AnyOf(["Active", "Inactive"])])
+
+    @property
+    def active(self) -> bool:
+        """Tell whether the button asks for Active."""
+        return self.status.data == "Active"
 
 
 class RotateForm(FlaskForm):

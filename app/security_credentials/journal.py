@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import AwsError
+from flask_babel import gettext as _
+
+from ..errors import AwsError, AwsUnavailable
 from ..services import audit
 from ..sessions import current_actor
 
@@ -21,3 +23,12 @@ def attempt(action: str, **detail: Any) -> Iterator[audit.Attempt]:
             # An AWS refusal carries AWS's error code: more useful to an admin than the type's name.
             pending.settle(audit.Outcome.FAILURE, error=err.code)
             raise
+        except AwsUnavailable as err:
+            if not err.may_have_acted:
+                raise
+            # The audit records "unknown"; the person learns the same, and where the answer will be found.
+            raise AwsUnavailable(
+                _("AWS's answer to this change was lost on the way, so the portal cannot tell yet whether AWS "
+                  "made it."),
+                _("Open the list of these credentials: the portal checks there what AWS did and tells you."),
+                may_have_acted=True) from None

@@ -8,10 +8,10 @@ from flask_login import current_user, login_required
 
 from ..errors import AwsUnavailable, PortalError
 from ..forms import EmptyForm
-from ..services import codes, devices, enrollment, more_devices
+from ..services import audit, codes, devices, enrollment, more_devices
 from ..services.audit import Action
 from ..sessions import current_actor, portal
-from . import bp, journal, stepup
+from . import bp, journal, lost, stepup
 from .forms import BackupDeviceForm, HardwareTokenForm
 
 
@@ -24,10 +24,30 @@ def _page(form: HardwareTokenForm | None = None, error: PortalError | None = Non
           backup_form: BackupDeviceForm | None = None, backup_error: PortalError | None = None):
     """Render the device list, the backup-device form where allowed and the hardware-token form."""
     pattern = current_app.config["MFA_BACKUP_NAME_PATTERN"]
-    return render_template("security_credentials/devices.html", devices=_owned(), form=form or HardwareTokenForm(),
+    owned = _say_what_lost_attempts_did()
+    return render_template("security_credentials/devices.html", devices=owned, form=form or HardwareTokenForm(),
                            error=error, backup=more_devices.backup_allowed(pattern),
                            backup_form=backup_form or BackupDeviceForm(formdata=None), backup_error=backup_error,
                            next_code_in=codes.seconds_until_next()), status
+
+
+def _say_what_lost_attempts_did() -> list[devices.Device]:
+    """List the devices, first (after a lost answer) asking AWS afresh and saying what the last attempt did."""
+    owned = devices.owned(portal(), fresh=lost.pending("token_enabled") or lost.pending("device_removed"))
+    serials = [d.serial for d in owned]
+    found = lost.settle("token_enabled", serials)
+    if found is not None:
+        lost.say(found[1] in serials and _("AWS did enable your hardware token %(serial)s on your last attempt, "
+                                           "although its answer was lost.", serial=found[1]),
+                 _("Your last attempt did not enable the hardware token %(serial)s. Type two new codes to add it.",
+                   serial=found[1]))
+    found = lost.settle("device_removed", serials)
+    if found is not None:
+        name = devices.Device(found[1], None).name
+        lost.say(found[1] not in serials and _("AWS did remove your device %(name)s on your last attempt, although "
+                                               "its answer was lost.", name=name),
+                 _("Your last attempt did not remove the device %(name)s. It still works.", name=name))
+    return owned
 
 
 @bp.route("/devices/backup", methods=["POST"])
@@ -66,7 +86,9 @@ def devices_page():
         codes.submit(state, current_actor(), Action.HARDWARE_TOKEN_ENABLED, serial, (code1, code2),
                      lambda: more_devices.enable_hardware(state.client("iam"), state.caller, serial, code1, code2,
                                                           count))
-    except AwsUnavailable:
+    except AwsUnavailable as err:
+        if err.may_have_acted:
+            lost.remember("token_enabled", [], target=serial)
         raise
     except PortalError as err:
         return _page(form, err, err.status)
@@ -81,9 +103,14 @@ def remove_device(serial: str):
     """Remove one of the person's devices after a confirmation that warns when it is the last one."""
     owned = _owned(including=serial)
     device = next((d for d in owned if d.serial == serial), None)
+    form = EmptyForm()
+    if device is None and audit.attempted(Action.DEVICE_REMOVED, current_user.user_name, serial) \
+            and form.validate_on_submit():
+        # Pressed twice, or again after a lost answer: the device is already gone.
+        flash(_("The device %(name)s is already removed.", name=devices.Device(serial, None).name), "info")
+        return redirect(url_for("security_credentials.devices_page"))
     if device is None:
         abort(404)
-    form = EmptyForm()
     if not form.validate_on_submit():
         return render_template("security_credentials/remove_device.html", device=device, form=form,
                                last=len(owned) == 1)
@@ -91,8 +118,13 @@ def remove_device(serial: str):
     if asked:
         return asked
     portal().forget_devices()
-    with journal.attempt("device_removed", device=serial, via="security credentials"):
-        more_devices.remove(portal().mfa_client("iam"), current_user.user_name, serial)
+    try:
+        with journal.attempt("device_removed", device=serial, via="security credentials"):
+            more_devices.remove(portal().mfa_client("iam"), current_user.user_name, serial)
+    except AwsUnavailable as err:
+        if err.may_have_acted:
+            lost.remember("device_removed", [], target=serial)
+        raise
     flash(_("The device %(name)s is removed.", name=device.name), "success")
     if len(owned) == 1:
         return redirect(url_for("account.home"))

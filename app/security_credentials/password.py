@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -10,7 +10,7 @@ from ..errors import AwsUnavailable, PortalError
 from ..forms import EmptyForm
 from ..services import login_profile
 from ..sessions import portal
-from . import bp, journal, stepup
+from . import bp, journal, lost, stepup
 from .forms import ChangePasswordForm, SetPasswordForm
 
 
@@ -30,6 +30,12 @@ def password():
         return asked
     iam = portal().mfa_client("iam")
     existing = login_profile.profile(iam, current_user.user_name)
+    _say_what_the_lost_attempt_did(existing is not None)
+    if existing and request.method == "POST" and request.form.get("intent") == "set":
+        # The set form sent twice (or again after a lost answer): the first one set it.
+        flash(_("Your console password is already set: an earlier press of the button set it. You can sign in to "
+                "the console with it."), "info")
+        return redirect(url_for("security_credentials.password"))
     rules = login_profile.rules(iam)
     form = (ChangePasswordForm if existing else SetPasswordForm)(rules, current_user.user_name)
     page = dict(form=form, existing=existing, rules=rules.describe(), remove_form=EmptyForm(), **_sign_in())
@@ -42,11 +48,28 @@ def password():
                 login_profile.change(iam, form.current.data, form.new.data, rules)
             else:
                 login_profile.create(iam, current_user.user_name, form.new.data, rules)
-    except AwsUnavailable:
+    except AwsUnavailable as err:
+        if err.may_have_acted:
+            lost.remember("password", [], target="change" if existing else "set")
         raise
     except PortalError as err:
         return render_template("security_credentials/password.html", error=err, **page), err.status
     return render_template("security_credentials/password_done.html", changed=bool(existing), **_sign_in())
+
+
+def _say_what_the_lost_attempt_did(has_password: bool) -> None:
+    """After a lost answer, say whether the password was set; a change AWS does not reveal, so say how to tell."""
+    found = lost.settle("password", [])
+    if found is None:
+        return
+    if found[1] == "set":
+        lost.say(has_password and _("AWS did set your console password on your last attempt, although its answer "
+                                    "was lost. You can sign in to the console with it."),
+                 _("Your last attempt did not set a console password. Set it again."))
+        return
+    flash(_("AWS's answer to your last password change was lost, and AWS does not show whether a password "
+            "changed. Sign in to the console with the new password; if it is refused, the old one still works."),
+          "info")
 
 
 @bp.route("/password/remove", methods=["GET", "POST"])

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import re
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import aws
-from ..errors import AwsUnavailable, LimitReached, PortalError
+from ..error_pages import ON_STORE_FAILURE
+from ..errors import AwsUnavailable, LimitReached, PortalError, StoreUnavailable
 from ..forms import EmptyForm
 from ..i18n import sentences
 from ..services import access_keys, audit, cli_profiles, rotation
 from ..sessions import current_actor, portal
-from . import bp, journal, stepup
-from .forms import RotateForm
+from . import bp, journal, lost, stepup
+from .forms import RotateForm, StatusForm
 
 _KEY_ID = re.compile(r"^AKIA[A-Z0-9]{16}$")
 
@@ -27,10 +28,18 @@ def _keys(iam=None) -> list[access_keys.AccessKey]:
 
 def _other_key(key_id: str) -> access_keys.AccessKey:
     """Return one of the person's keys that the portal is not signing with, or 404."""
+    found = _other_key_if_there(key_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _other_key_if_there(key_id: str) -> access_keys.AccessKey | None:
+    """Return one of the person's keys that the portal is not signing with, None if it is gone; 404 otherwise."""
     if not _KEY_ID.match(key_id):
         abort(404)
     found = next((k for k in _keys() if k.key_id == key_id), None)
-    if found is None or found.in_use:
+    if found is not None and found.in_use:
         # The key in use goes only through rotation: deleting it would end this very session.
         abort(404)
     return found
@@ -41,10 +50,18 @@ def _other_key(key_id: str) -> access_keys.AccessKey:
 def keys():
     """List the person's access keys, their age, status and (where the policy allows) last use."""
     listed = _keys()
+    found = lost.settle("key_deleted", [k.key_id for k in listed])
+    if found is not None:
+        lost.say(found[1] not in [k.key_id for k in listed] and _(
+            "AWS did delete key %(id)s on your last attempt, although its answer was lost.", id=found[1]),
+                 _("Your last attempt did not delete key %(id)s. It still works.", id=found[1]))
+    orphans = rotation.orphans(listed, (portal().flow("rotation") or {}).get("lost_before"),
+                               audit.lost_secrets(current_user.user_name))
     if current_user.has_mfa_session:
         listed = access_keys.with_last_use(portal().mfa_client("iam"), listed)
     return render_template("security_credentials/keys.html", keys=listed, stale_days=access_keys.STALE_DAYS,
-                           hidden=access_keys.HIDDEN, needs_mfa=access_keys.NEEDS_MFA, form=EmptyForm())
+                           hidden=access_keys.HIDDEN, needs_mfa=access_keys.NEEDS_MFA, form=StatusForm(),
+                           orphans=orphans)
 
 
 @bp.route("/keys/rotate", methods=["GET", "POST"])
@@ -55,8 +72,12 @@ def rotate():
     if asked:
         return asked
     form = RotateForm()
-    lost = (portal().flow("rotation") or {}).get("lost_before")
-    plan = rotation.plan(_keys(), lost)
+    if form.is_submitted() and (portal().flow("rotation") or {}).get("new") and portal().peek_secret("new_key"):
+        # Pressed twice: the first press made the key and its secret waits on the next page.
+        flash(_("Your new key is already made: here it is."), "info")
+        return redirect(url_for("security_credentials.new_key"))
+    lost_before = (portal().flow("rotation") or {}).get("lost_before")
+    plan = rotation.plan(_keys(), lost_before, audit.lost_secrets(current_user.user_name))
     if not form.validate_on_submit() or plan.blocker:
         status = 409 if plan.blocker and form.is_submitted() else 400 if form.errors else 200
         return render_template("security_credentials/rotate.html", form=form, plan=plan, act=EmptyForm()), status
@@ -76,6 +97,9 @@ def rotate():
         flash(_("Another window has just created a new key, so this one did not. Continue there, or check the "
                 "keys below."), "info")
         return redirect(url_for("security_credentials.keys"))
+    # From here until the session is saved, the secret lives only in this request: should the store fail,
+    # the error page records that and says so, and the keys page offers to delete the key nobody saw.
+    g.setdefault(ON_STORE_FAILURE, lambda: _secret_not_kept(new.key_id))
     portal().put_secret("new_key", {"key_id": new.key_id, "secret": new.secret, "created": new.created.isoformat(),
                                  "profile": form.profile.data})
     switched = rotation.prove(new, current_user.arn, portal().settings)
@@ -84,6 +108,15 @@ def rotate():
         audit.record(audit.Action.PORTAL_KEY_SWITCHED, current_actor(), key_id=new.key_id, old_key_id=old)
     portal().set_flow("rotation", {"new": new.key_id, "old": old, "switched": switched})
     return redirect(url_for("security_credentials.new_key"))
+
+
+def _secret_not_kept(key_id: str) -> StoreUnavailable:
+    """Record that a new key's secret was lost with the session store, and say so on the 503 page."""
+    audit.record(audit.Action.ACCESS_KEY_SECRET_LOST, current_actor(), audit.Outcome.FAILURE, key_id=key_id)
+    return StoreUnavailable(
+        _("AWS made your new key %(id)s, but the portal could not keep its secret: its session store stopped "
+          "answering. Nobody has seen the secret, so the key is of no use.", id=key_id),
+        _("In a minute or so, open My access keys: the portal offers to delete that key. Then rotate again."))
 
 
 @bp.route("/keys/new")
@@ -122,13 +155,19 @@ def finish_rotation():
 @bp.route("/keys/<key_id>/status", methods=["POST"])
 @login_required
 def key_status(key_id: str):
-    """Activate or deactivate the key the portal is not signing with."""
+    """Set the status the button names on the key the portal is not signing with; asking twice is a no-op."""
     key = _other_key(key_id)
-    if EmptyForm().validate_on_submit():
-        asked = stepup.needs_mfa_session()
-        if asked:
-            return asked
-        _set_status(key.key_id, active=key.status != "Active")
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)  # no status named: guessing it from AWS's state would undo a double click
+    asked = stepup.needs_mfa_session()
+    if asked:
+        return asked
+    if key.status == form.status.data:
+        flash(_("Key %(id)s is already active.", id=key.key_id) if form.active
+              else _("Key %(id)s is already inactive.", id=key.key_id), "info")
+    else:
+        _set_status(key.key_id, active=form.active)
     return redirect(url_for("security_credentials.keys"))
 
 
@@ -151,8 +190,15 @@ def _set_status(key_id: str, active: bool) -> None:
 @login_required
 def delete_key(key_id: str):
     """Delete the key the portal is not signing with, after a confirmation that says what stops working."""
-    key = _other_key(key_id)
     form = EmptyForm()
+    key = _other_key_if_there(key_id)
+    if key is None and audit.attempted(audit.Action.ACCESS_KEY_DELETED, current_user.user_name, key_id) \
+            and form.validate_on_submit():
+        # Pressed twice, or again after a lost answer: the wish is already fulfilled.
+        flash(_("Key %(id)s is already deleted.", id=key_id), "info")
+        return redirect(url_for("security_credentials.keys"))
+    if key is None:
+        abort(404)
     if not form.validate_on_submit():
         return render_template("security_credentials/delete_key.html", key=key, form=form)
     asked = stepup.needs_mfa_session()
@@ -161,7 +207,9 @@ def delete_key(key_id: str):
     try:
         with journal.attempt("access_key_deleted", key_id=key.key_id):
             access_keys.delete_key(portal().mfa_client("iam"), current_user.user_name, key.key_id)
-    except AwsUnavailable:
+    except AwsUnavailable as err:
+        if err.may_have_acted:
+            lost.remember("key_deleted", [], target=key.key_id)
         raise
     except PortalError as err:
         return render_template("security_credentials/delete_key.html", key=key, form=form, error=err), err.status

@@ -46,6 +46,7 @@ class Action(enum.StrEnum):  # event names; some contain "password", none is one
     ACCESS_KEY_CREATED = "access_key_created"
     ACCESS_KEY_STATUS = "access_key_status"
     ACCESS_KEY_DELETED = "access_key_deleted"
+    ACCESS_KEY_SECRET_LOST = "access_key_secret_lost"  # noqa: S105  # nosec B105 - made, its secret never shown
     PORTAL_KEY_SWITCHED = "portal_key_switched"
     CONSOLE_PASSWORD_SET = "console_password_set"  # noqa: S105  # nosec B105
     CONSOLE_PASSWORD_CHANGED = "console_password_changed"  # noqa: S105  # nosec B105
@@ -245,6 +246,37 @@ def _settle(pending: Attempt) -> None:
     record(pending.action, pending.actor, pending.outcome or Outcome.SUCCESS, subject=pending.subject,
            first_enrollment=pending.first_enrollment and pending.outcome in (None, Outcome.SUCCESS),
            attempt=pending.key, **pending.detail)
+
+
+def attempted(action: Action, user_name: str, value: str) -> bool:
+    """Tell whether this user has tried this action on the credential with this ID (or serial).
+
+    What lets a second press of "Delete" say "already deleted" without calling a stranger's ID deleted.
+    """
+    try:
+        flush_spool()
+        found = db.session.scalar(db.select(AuditEvent.id).where(
+            AuditEvent.subject == user_name, AuditEvent.action == action.value,
+            AuditEvent.outcome == Outcome.ATTEMPT.value, AuditEvent.detail.contains(json.dumps(value))).limit(1))
+    except SQLAlchemyError:
+        _discard_transaction()
+        return False
+    return found is not None
+
+
+def lost_secrets(user_name: str) -> set[str]:
+    """Return the IDs of access keys AWS made for this user whose secret the portal could not keep.
+
+    Empty while the database is away: the page then simply does not mention them.
+    """
+    try:
+        flush_spool()
+        details = db.session.scalars(db.select(AuditEvent.detail).where(
+            AuditEvent.subject == user_name, AuditEvent.action == Action.ACCESS_KEY_SECRET_LOST.value))
+        return {json.loads(detail)["key_id"] for detail in details if detail}
+    except SQLAlchemyError:
+        _discard_transaction()
+        return set()
 
 
 def enrollment_unproven(user_name: str, fallback: bool = False) -> bool:

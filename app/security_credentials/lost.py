@@ -1,0 +1,39 @@
+"""After a change whose AWS answer was lost: remember what was there before; the next page says what AWS did."""
+
+from __future__ import annotations
+
+from flask import flash
+
+from ..sessions import portal
+
+_FLOW = "lost:"
+
+
+def remember(kind: str, before: list[str], target: str | None = None) -> None:
+    """Keep what AWS listed before the lost call (IDs), and the one thing it was about, if any."""
+    portal().set_flow(_FLOW + kind, {"before": before, "target": target})
+
+
+def pending(kind: str) -> bool:
+    """Tell whether a lost call of this kind still waits to be found out."""
+    return portal().flow(_FLOW + kind) is not None
+
+
+def settle(kind: str, now: list[str]) -> tuple[list[str], str | None] | None:
+    """Compare with what AWS lists now; return (IDs new since the lost call, its target), None if nothing was lost.
+
+    The memory is dropped: the page that asks says the outcome once.
+    """
+    held = portal().flow(_FLOW + kind)
+    if held is None:
+        return None
+    portal().set_flow(_FLOW + kind, None)
+    return [item for item in now if item not in held["before"]], held.get("target")
+
+
+def say(success: str | None, nothing: str | None) -> None:
+    """Flash what AWS turned out to have done (or not done)."""
+    if success:
+        flash(success, "success")
+    elif nothing:
+        flash(nothing, "info")
