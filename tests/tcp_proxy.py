@@ -32,6 +32,7 @@ class _Link:
         self.client = client
         self.upstream = upstream
         self.proxy = proxy
+        self.request = b""  # what the client sent since the last answer
         self.stop = threading.Event()
         # Started by the proxy once the link is registered: a link that forwarded bytes before a cut could
         # see it would survive the cut.
@@ -50,11 +51,15 @@ class _Link:
                         if not data:
                             self.stop.set()
                             break
-                        if key.fileobj is self.upstream and self.proxy.mode == "lose-answers":
+                        if key.fileobj is self.client:
+                            self.request += data
+                        if key.fileobj is self.upstream and self.proxy.loses(self.request):
                             # The target has read the request and answered: it acted. The client never hears.
                             self.proxy.count_lost_answer()
                             self.stop.set()
                             break
+                        if key.fileobj is self.upstream:
+                            self.request = b""  # the answer came: the next request on this connection starts
                         peers[key.fileobj].sendall(data)
                     except OSError:
                         self.stop.set()
@@ -83,9 +88,14 @@ class Proxy:
         self._placeholder: socket.socket | None = None
         self._closing = threading.Event()
         self.answers_lost = 0  # answers dropped in "lose-answers" mode
+        self.lose_only: bytes | None = None  # in that mode, lose only answers to requests containing these bytes
         self.port = self._listen(0)
         self._acceptor = threading.Thread(target=self._accept_loop, daemon=True, name="tcp-proxy-accept")
         self._acceptor.start()
+
+    def loses(self, request: bytes) -> bool:
+        """Tell whether the answer to this request is to be lost."""
+        return self.mode == "lose-answers" and (self.lose_only is None or self.lose_only in request)
 
     def count_lost_answer(self) -> None:
         """Count one answer dropped in "lose-answers" mode (called by a link's thread)."""
@@ -179,13 +189,15 @@ class Proxy:
         for sock in held:
             _reset(sock)
 
-    def cut(self, mode: str) -> None:
+    def cut(self, mode: str, only: bytes | None = None) -> None:
         """Stage an outage: "refuse" (nothing listens), "blackhole" (connections accepted, never answered),
-        or "lose-answers" (requests reach the target, which acts; each answer is dropped with a reset)."""
+        or "lose-answers" (requests reach the target, which acts; each answer is dropped with a reset): with
+        `only`, just the answers to requests containing those bytes (b"Action=CreateAccessKey", say)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         with self._lock:
             self.mode = mode
+            self.lose_only = only
             if mode == "refuse" and self._listener is not None:
                 self._close_listener()
         if mode == "blackhole":

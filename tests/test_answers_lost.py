@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from own_helpers import audit_rows
+from test_own_certificates import pem
+from test_own_ssh_keys import rsa_public
 
 from app import aws
 from app.errors import AwsUnavailable
@@ -34,9 +39,6 @@ def test_a_change_whose_answer_is_lost_is_sent_once(lossy_aws, iam, make_user):
 
 def _params(iam, user_name: str) -> dict[str, dict]:
     """One change of each kind on the user, ready to send."""
-    from test_own_certificates import pem
-    from test_own_ssh_keys import rsa_public
-
     other = iam.create_access_key(UserName=user_name)["AccessKey"]["AccessKeyId"]
     return {
         "CreateAccessKey": {"UserName": user_name},
@@ -96,3 +98,114 @@ def test_a_change_is_resent_only_when_it_never_left_or_aws_refused_to_start():
     assert _resend_only_reads(code, caught_exception=waited) is False
     assert _resend_only_reads(read, caught_exception=waited) is None
     assert _resend_only_reads(read, response=broken) is None
+
+
+@pytest.fixture
+def enrolled(person):
+    """A new hire who just enrolled: MFA session in hand, a code accepted seconds ago."""
+    person.enroll_fully()
+    return person
+
+
+@contextmanager
+def answer_lost(app, lossy_aws, operation: str):
+    """Inside the block, the portal talks to AWS through the proxy, and AWS's answers to `operation` are lost."""
+    endpoint, proxy = lossy_aws
+    app.config["AWS_ENDPOINT_URL"] = endpoint
+    proxy.cut("lose-answers", only=f"Action={operation}&".encode())
+    try:
+        yield proxy
+    finally:
+        proxy.heal()
+
+
+def assert_answer_lost_page(page) -> None:
+    """The 503 page says the answer was lost, not 'nothing was lost'."""
+    text = page.get_data(as_text=True)
+    assert page.status_code == 503, text[:500]
+    assert "answer to this change was lost" in text and "nothing was lost" not in text
+
+
+def test_rotation_answer_lost_makes_one_key_and_the_keys_page_offers_to_delete_it(app, client, enrolled, iam,
+                                                                                     lossy_aws):
+    with answer_lost(app, lossy_aws, "CreateAccessKey") as proxy:
+        assert_answer_lost_page(client.post("/security/keys/rotate", data={"profile": "long-term"}))
+    assert proxy.answers_lost == 1
+    keys = [k["AccessKeyId"] for k in iam.list_access_keys(UserName="new.hire")["AccessKeyMetadata"]]
+    assert len(keys) == 2  # the one in use and exactly one more, which nobody saw
+    (orphan,) = [k for k in keys if k != enrolled.user.access_key_id]
+    assert [o for o, _ in audit_rows(app, "access_key_created")] == ["attempt", "unknown"]
+    page = client.get("/security/keys").get_data(as_text=True)
+    assert "nobody has ever seen its secret" in page and f"Delete {orphan}" in page
+
+
+def test_ssh_upload_answer_lost_is_found_uploaded(app, client, enrolled, iam, lossy_aws):
+    with answer_lost(app, lossy_aws, "UploadSSHPublicKey"):
+        assert_answer_lost_page(client.post("/security/ssh", data={"body": rsa_public()}))
+    (key,) = iam.list_ssh_public_keys(UserName="new.hire")["SSHPublicKeys"]
+    assert [o for o, _ in audit_rows(app, "ssh_key_uploaded")] == ["attempt", "unknown"]
+    page = client.get("/security/ssh").get_data(as_text=True)
+    assert f"Your last upload did reach AWS: SSH key {key['SSHPublicKeyId']} is uploaded." in page
+    assert "Your last upload" not in client.get("/security/ssh").get_data(as_text=True)  # said once
+
+
+def test_ssh_upload_that_never_left_is_found_missing(app, client, enrolled, iam, lossy_aws):
+    endpoint, proxy = lossy_aws
+    app.config["AWS_ENDPOINT_URL"] = endpoint
+    proxy.cut("refuse")
+    refused = client.post("/security/ssh", data={"body": rsa_public()})
+    assert refused.status_code == 503 and "nothing was lost" in refused.get_data(as_text=True)
+    proxy.heal()
+    assert "Your last upload" not in client.get("/security/ssh").get_data(as_text=True)  # nothing to find out
+
+
+def test_certificate_upload_answer_lost_is_found_uploaded(app, client, enrolled, iam, lossy_aws):
+    with answer_lost(app, lossy_aws, "UploadSigningCertificate"):
+        assert_answer_lost_page(client.post("/security/certificates", data={"body": pem()}))
+    (cert,) = iam.list_signing_certificates(UserName="new.hire")["Certificates"]
+    page = client.get("/security/certificates").get_data(as_text=True)
+    assert f"Your last upload did reach AWS: certificate {cert['CertificateId']} is uploaded." in page
+
+
+def test_first_password_answer_lost_is_found_set(app, client, enrolled, lossy_aws):
+    form = {"intent": "set", "new": "Correct-Horse-42", "confirm": "Correct-Horse-42"}
+    with answer_lost(app, lossy_aws, "CreateLoginProfile"):
+        assert_answer_lost_page(client.post("/security/password", data=form))
+    assert [o for o, _ in audit_rows(app, "console_password_set")] == ["attempt", "unknown"]
+    page = client.get("/security/password").get_data(as_text=True)
+    assert "AWS did set your console password on your last attempt" in page
+    again = client.post("/security/password", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "Your console password is already set" in again  # a retry does not meet EntityAlreadyExists
+
+
+def test_key_deletion_answer_lost_is_found_deleted(app, client, enrolled, iam, lossy_aws):
+    other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
+    with answer_lost(app, lossy_aws, "DeleteAccessKey"):
+        assert_answer_lost_page(client.post(f"/security/keys/{other}/delete"))
+    assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName="new.hire")["AccessKeyMetadata"]] == [
+        enrolled.user.access_key_id]
+    page = client.get("/security/keys").get_data(as_text=True)
+    assert f"AWS did delete key {other} on your last attempt" in page
+    assert f"Key {other} is already deleted." in client.post(
+        f"/security/keys/{other}/delete", follow_redirects=True).get_data(as_text=True)
+
+
+def test_deactivation_answer_lost_then_retried_stays_inactive(app, client, enrolled, iam, lossy_aws):
+    other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
+    with answer_lost(app, lossy_aws, "UpdateAccessKey"):
+        assert_answer_lost_page(client.post(f"/security/keys/{other}/status", data={"status": "Inactive"}))
+    retry = client.post(f"/security/keys/{other}/status", data={"status": "Inactive"}, follow_redirects=True)
+    assert f"Key {other} is already inactive." in retry.get_data(as_text=True)
+    keys = iam.list_access_keys(UserName="new.hire")["AccessKeyMetadata"]
+    assert {k["AccessKeyId"]: k["Status"] for k in keys}[other] == "Inactive"
+    assert [o for o, _ in audit_rows(app, "access_key_status")] == ["attempt", "unknown"]  # AWS was asked once
+
+
+def test_device_removal_answer_lost_is_found_removed(app, client, enrolled, iam, lossy_aws):
+    from test_own_devices import TOKEN, add_token
+
+    assert add_token(client).status_code == 302
+    with answer_lost(app, lossy_aws, "DeactivateMFADevice"):
+        assert_answer_lost_page(client.post(f"/security/devices/remove/{TOKEN}"))
+    page = client.get("/security/devices").get_data(as_text=True)
+    assert f"AWS did remove your device {TOKEN} on your last attempt" in page
