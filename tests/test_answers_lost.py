@@ -209,3 +209,46 @@ def test_device_removal_answer_lost_is_found_removed(app, client, enrolled, iam,
         assert_answer_lost_page(client.post(f"/security/devices/remove/{TOKEN}"))
     page = client.get("/security/devices").get_data(as_text=True)
     assert f"AWS did remove your device {TOKEN} on your last attempt" in page
+
+
+@pytest.mark.services
+def test_the_store_failing_after_create_access_key_gives_the_503_page_and_the_next_visit_offers_deletion(
+        moto, tmp_path, redis_url, tcp_proxy, iam, make_user, monkeypatch):
+    from test_outages import settings
+
+    from app import create_app
+    from app.services import access_keys
+    from conftest import Person
+
+    proxy = tcp_proxy(6379)
+    app = create_app(settings(tmp_path, REDIS_URL=redis_url.replace("127.0.0.1:6379", proxy.url_host),
+                              SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/portal.sqlite"))
+    person = Person(app.test_client(), make_user("new.hire"))
+    person.enroll_fully()
+    real_create = access_keys.create_key
+
+    def create_then_lose_the_store(*args):
+        made = real_create(*args)
+        proxy.cut("refuse")  # Redis goes away between AWS's answer and the session's save
+        return made
+
+    monkeypatch.setattr(access_keys, "create_key", create_then_lose_the_store)
+    page = person.client.post("/security/keys/rotate", data={"profile": "long-term"})
+    text = page.get_data(as_text=True)
+    (made,) = [k["AccessKeyId"] for k in iam.list_access_keys(UserName="new.hire")["AccessKeyMetadata"]
+               if k["AccessKeyId"] != person.user.access_key_id]
+    assert page.status_code == 503, text[:500]
+    assert f"AWS made your new key {made}, but the portal could not keep its secret" in text
+    assert "Traceback" not in text and 'id="new-key-secret"' not in text
+    assert [o for o, _ in audit_rows(app, "access_key_secret_lost")] == ["failure"]
+
+    proxy.heal()
+    monkeypatch.undo()
+    keys = person.client.get("/security/keys")
+    text = keys.get_data(as_text=True)
+    assert keys.status_code == 200, text[:500]
+    assert "the portal lost its secret before showing it" in text and f"Delete {made}" in text
+    rotate = person.client.get("/security/keys/rotate").get_data(as_text=True)
+    assert "the portal lost its secret before showing it" in rotate
+    person.client.post(f"/security/keys/{made}/delete")
+    assert "lost its secret" not in person.client.get("/security/keys").get_data(as_text=True)
