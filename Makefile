@@ -3,14 +3,17 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean translations-extract translations-update translations-compile
+.PHONY: demo test lint bench clean requirements translations-extract translations-update translations-compile
 
+# --require-hashes: every file pip installs must match the lock, pip itself included: its entry (pin and
+# hashes) is upgraded first, on its own, so the rest installs with the locked pip. (Older pips take no
+# hashes from a -c constraints file, hence the entry cut out of the lock.)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	sed -n '/^pip==/,/^ *#/p' requirements-dev.txt | $(BIN)/python -m pip install --quiet --require-hashes --no-deps -r /dev/stdin
 
 $(VENV)/.installed: requirements.txt requirements-demo.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
 	$(BIN)/pybabel compile --statistics -d translations
 	touch $@
 
@@ -48,6 +51,18 @@ test: $(VENV)/.installed $(MO_FILES) node_modules/.installed  ## Run the whole t
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -r app -c pyproject.toml
+
+# Dependencies: requirements*.in are the source, requirements*.txt the lock (every transitive pin, with
+# hashes), each layer constrained by the one it includes. Run after editing an .in file; to upgrade one
+# package: make requirements UPGRADE="--upgrade-package botocore". Needs PyPI; tests/test_requirements_lock.py
+# fails while a lock is stale.
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make requirements" $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(UPGRADE)
+
+requirements: $(VENV)/.installed
+	$(PIP_COMPILE) -o requirements.txt requirements.in
+	$(PIP_COMPILE) -o requirements-demo.txt requirements-demo.in
+	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/admin_refresh.py
