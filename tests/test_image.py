@@ -116,9 +116,8 @@ def build_image() -> str:
         iidfile.unlink()
 
 
-@pytest.fixture(scope="module")
-def image() -> str:
-    """The image built from this checkout (podman's layer cache makes a rebuild of unchanged steps quick)."""
+def built_image() -> str:
+    """Build the image from this checkout (podman's layer cache makes a rebuild of unchanged steps quick)."""
     if shutil.which("podman") is None:
         _service_missing("podman is not installed")
     info = podman("info", check=False)
@@ -176,7 +175,16 @@ def running(image: str, env: dict[str, str]) -> Iterator[Container]:
         podman("rm", "--force", "--time", "5", name, check=False)
 
 
-def test_image_serves_in_japanese_as_an_unprivileged_user(image):
+# One test, so under pytest-xdist one worker builds while the other runs the rest of the suite.
+@pytest.mark.services
+def test_image_builds_serves_and_scales_out(pg_url, redis_url, tmp_path):
+    built = built_image()
+    serves_in_japanese_as_an_unprivileged_user(built)
+    two_containers_share_postgresql_and_redis(built, pg_url, redis_url, tmp_path)
+
+
+def serves_in_japanese_as_an_unprivileged_user(image: str) -> None:
+    """Alone, on SQLite: health, readiness, Japanese, the HEALTHCHECK, uid 10001, the instance folder, no pip."""
     with running(image, {"SECRET_KEY": secrets.token_hex(32)}) as box:
         box.wait_ready()
         assert requests.get(box.url + "/healthz", timeout=5).text == "ok"
@@ -211,8 +219,8 @@ def test_image_serves_in_japanese_as_an_unprivileged_user(image):
         assert box.exec("python", "-m", "pip", "--version").returncode != 0
 
 
-@pytest.mark.services
-def test_two_containers_share_postgresql_and_redis(image, pg_url, redis_url, tmp_path):
+def two_containers_share_postgresql_and_redis(image: str, pg_url: str, redis_url: str, tmp_path: Path) -> None:
+    """Two containers on one PostgreSQL and one Redis: signed in on one, the enrollment finished across both."""
     aws_port = free_port()
     shared = {"SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": pg_url, "REDIS_URL": redis_url,
               "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}"}
