@@ -1,8 +1,9 @@
 """The compiled requirements*.txt match their requirements*.in sources, pin everything with hashes, and layer.
 
 Offline: this proves every requirement of each .in (and of the .in files it includes) is pinned, with hashes,
-at a version its specifier allows, and annotated as coming from that .in; that no .txt still carries a
-requirement its .in dropped; that the runtime's pins hold in the demo lock and the demo's in the dev lock;
+at a version its specifier allows, and annotated as coming from that .in (so one added to an .in after
+the last compile fails even when it was pinned already as another's dependency); that no .txt still
+notes a requirement its .in dropped; that the runtime's pins hold in the demo lock and the demo's in the dev lock;
 and that every locked package installed here at its locked version has its own dependencies locked too.
 It cannot prove that pip-compile would pick the same versions today: that needs PyPI (`make requirements`).
 """
@@ -56,6 +57,12 @@ def read_source(name: str) -> Source:
     return source
 
 
+def sources(name: str) -> list[str]:
+    """Return an .in file's name and those of every .in file it includes."""
+    return [source for included in read_source(name).includes for source in sources(included.removesuffix(".in"))
+            ] + [name]
+
+
 def all_requirements(name: str) -> dict[str, Requirement]:
     """Return the requirements of an .in file and of every .in file it includes."""
     source = read_source(name)
@@ -102,6 +109,11 @@ def test_every_requirement_is_pinned_with_hashes_and_annotated(name):
         if pin is None or not requirement.specifier.contains(pin.version, prereleases=True):
             stale.append(f"{requirement} ({'missing' if pin is None else pin.version})")
     assert not stale, f"{name}.txt is stale: run `make requirements` ({', '.join(stale)})"
+    # pip-compile notes every direct requirement as coming from its .in: one pinned only as another's
+    # dependency so far was added to the .in after the last compile.
+    unnoted = [f"{package} ({source}.in)" for source in sources(name) for package in read_source(source).requirements
+               if f"-r {source}.in" not in pins[package].via]
+    assert not unnoted, f"{name}.txt is stale: run `make requirements` ({', '.join(unnoted)})"
     for package, pin in pins.items():
         assert pin.hashes and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in pin.hashes), package
         assert pin.via, f"{name}.txt: {package} says nothing of where it comes from"
