@@ -237,11 +237,11 @@ def test_the_home_page_to_do_list_stays_inside_the_policy_in_every_state(tmp_pat
     walker.get_credentials()
     assert home("enrolled: old handed-over key, no password") == ["rotate-key", "set-password"]
     iam.create_access_key(UserName="new.hire")
-    assert home("two active keys, with MFA") == ["rotate-key", "retire-key", "set-password"]
+    assert home("two active keys, with MFA") == ["retire-key", "rotate-key", "set-password"]
     client.post("/logout")
     walker.sign_in()
     # Key items judged from ListAccessKeys alone; whether a password exists is not asked (GetLoginProfile needs MFA).
-    assert home("two active keys, device, no MFA session") == ["rotate-key", "retire-key"]
+    assert home("two active keys, device, no MFA session") == ["retire-key", "rotate-key"]
     clock.advance(2)
     walker.get_credentials(token=code(walker.seed))
     client.post("/security/password", data={"new": "Correct-Horse-42", "confirm": "Correct-Horse-42"})

@@ -75,10 +75,10 @@ def test_inactive_keys_are_no_finding():
     assert todo([key(), key(OTHER, days=500, status="Inactive", in_use=False)]) == []
 
 
-def test_two_old_active_keys_give_a_rotation_and_a_retirement_in_that_order():
-    found = todo([key(OTHER, days=200, in_use=False), key(days=100)])
+def test_the_other_key_comes_before_the_rotation_which_needs_its_slot():
+    found = todo([key(days=100), key(OTHER, days=20, in_use=False)])
     assert [(i.kind, i.key.key_id, i.controls) for i in found] == [
-        (Kind.RETIRE_KEY, OTHER, ("IAM.3", "CIS.two-active-keys")), (Kind.ROTATE_KEY, IN_USE, ("IAM.3",))]
+        (Kind.RETIRE_KEY, OTHER, ("CIS.two-active-keys",)), (Kind.ROTATE_KEY, IN_USE, ("IAM.3",))]
 
 
 def test_a_console_password_is_asked_only_where_the_company_wants_one_and_aws_said_there_is_none():
@@ -179,7 +179,7 @@ def test_several_items_are_one_list(client, enrolled, iam):
     other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
     age(enrolled.user.access_key_id, 100)
     page = home(client)
-    assert items_on(page) == ["rotate-key", "retire-key"]
+    assert items_on(page) == ["retire-key", "rotate-key"]
     assert page.count('<ul class="todo-list">') == 1 and other in page
 
 
@@ -244,3 +244,12 @@ def test_the_list_is_in_japanese(client, enrolled):
     age(enrolled.user.access_key_id, 120)
     page = client.get("/", headers={"Accept-Language": "ja"}).get_data(as_text=True)
     assert "やることリスト" in page and "作成から 120 日経過" in page and "コントロール: IAM.3" in page
+
+
+def test_the_settings_are_read_once_from_the_environment(monkeypatch):
+    from app.config import from_environment
+
+    assert (from_environment()["FINDINGS_KEY_AGE_DAYS"], from_environment()["TODO_CONSOLE_PASSWORD"]) == (90, False)
+    monkeypatch.setenv("FINDINGS_KEY_AGE_DAYS", "60")
+    monkeypatch.setenv("TODO_CONSOLE_PASSWORD", "1")
+    assert (from_environment()["FINDINGS_KEY_AGE_DAYS"], from_environment()["TODO_CONSOLE_PASSWORD"]) == (60, True)

@@ -59,14 +59,15 @@ class Facts:
 
 
 def items(facts: Facts, now: datetime, key_age_days: int) -> list[Item]:
-    """Return the person's open items, most urgent first: MFA, the key in use, other keys, the password."""
+    """Return the person's open items in the order they can be fixed: MFA, the other key, the key in use, password."""
     if not facts.has_device:
         # IAM.5 is IAM.19 with a console password: one fix (a device) closes both, so it is one item.
         controls = (CONSOLE_WITHOUT_MFA, NO_MFA) if facts.console_password else (NO_MFA,)
         return [Item(Kind.SET_UP_MFA, controls)]
     found: list[Item] = []
     active = [k for k in facts.keys or [] if k.status == "Active"]
-    for key in active:
+    # The other key first: AWS allows two keys, so a rotation can start only once the other one is gone.
+    for key in sorted(active, key=lambda k: k.in_use):
         age = key.age_days(now)
         old = age > key_age_days  # strictly more, as Security Hub IAM.3 and Prowler judge
         if key.in_use and (old or facts.handed_over == key.key_id):
