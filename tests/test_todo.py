@@ -11,7 +11,7 @@ from moto.iam.models import iam_backends
 
 from app.services.access_keys import AccessKey
 from app.services.todo import Facts, Item, Kind, items
-from conftest import Person, make_test_app, operations
+from conftest import Person, code, make_test_app, operations
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 IN_USE = "AKIAINUSE0000000000A"
@@ -164,7 +164,8 @@ def test_a_second_active_key_offers_deactivation_and_deletion(client, enrolled, 
     assert items_on(page) == ["retire-key"]
     assert f"Deactivate or delete access key {old}" in page and "Controls: CIS.two-active-keys" in page
     assert f'action="/security/keys/{old}/status"' in page and f'href="/security/keys/{old}/delete"' in page
-    client.post(f"/security/keys/{old}/status")  # the item's first button
+    assert 'name="status" value="Inactive"' in page
+    client.post(f"/security/keys/{old}/status", data={"status": "Inactive"})  # the item's first button
     assert items_on(home(client)) == []
 
 
@@ -253,3 +254,19 @@ def test_the_settings_are_read_once_from_the_environment(monkeypatch):
     monkeypatch.setenv("FINDINGS_KEY_AGE_DAYS", "60")
     monkeypatch.setenv("TODO_CONSOLE_PASSWORD", "1")
     assert (from_environment()["FINDINGS_KEY_AGE_DAYS"], from_environment()["TODO_CONSOLE_PASSWORD"]) == (60, True)
+
+
+def test_deactivating_without_an_mfa_session_comes_back_to_the_keys_page_after_the_code(client, enrolled, iam, clock):
+    """The item's button is a POST; after the code page the person returns to a page, not a 405."""
+    other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
+    client.post("/logout")
+    enrolled.sign_in()
+    assert items_on(home(client)) == ["retire-key", "rotate-key"]
+    asked = client.post(f"/security/keys/{other}/status", data={"status": "Inactive"})
+    assert asked.status_code == 302 and asked.location == "/credentials?next=/security/keys"
+    clock.advance(2)
+    back = client.post(asked.location, data={"device": "arn:aws:iam::123456789012:mfa/new.hire",
+                                             "code": code(enrolled.seed), "duration": "3600", "profile": "default"})
+    assert back.location == "/security/keys" and client.get(back.location).status_code == 200
+    client.post(f"/security/keys/{other}/status", data={"status": "Inactive"})  # now with the MFA session
+    assert items_on(home(client)) == ["rotate-key"]

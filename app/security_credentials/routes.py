@@ -161,7 +161,7 @@ def key_status(key_id: str):
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)  # no status named: guessing it from AWS's state would undo a double click
-    asked = stepup.needs_mfa_session()
+    asked = stepup.needs_mfa_session(back=url_for("security_credentials.keys"))
     if asked:
         return asked
     if key.status == form.status.data:
