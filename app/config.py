@@ -118,6 +118,11 @@ def _portal(env: Env) -> dict:
         # scraper on this machine may read them; with one, any bearer of it (behind a proxy, set one).
         "METRICS": _flag(env, "METRICS", False),
         "METRICS_TOKEN": _text(env, "METRICS_TOKEN", ""),
+        # Security Hub IAM.3: an active access key older than this many days (strictly more) is a finding.
+        "FINDINGS_KEY_AGE_DAYS": _number(env, "FINDINGS_KEY_AGE_DAYS", 90),
+        # Ask everyone for a console password on their home page: off, as a password is one more credential
+        # to leak and, unused, itself a finding (IAM.22); companies whose people use the console turn it on.
+        "TODO_CONSOLE_PASSWORD": _flag(env, "TODO_CONSOLE_PASSWORD", False),
         # Roles offered as AWS CLI profiles and console switch-role links (README: CLI profiles).
         "CLI_ROLES": _roles(_text(env, "CLI_ROLES")),
     }

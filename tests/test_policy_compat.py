@@ -1,6 +1,7 @@
 """Principle 2, proven: every call the self-service flows make is allowed by the force-MFA policy as shipped."""
 
 import dataclasses
+import re
 
 from app.policy import Call, Principal, check_calls, load_policy
 from conftest import Person, code, operations
@@ -204,3 +205,56 @@ def test_backup_device_flow_stays_inside_a_policy_scoped_to_mfa_star(tmp_path, m
     # Under the seed's own document the backup's creation is what would be denied: why it is off by default.
     denied = violations(aws_calls)
     assert denied and all("CreateVirtualMFADevice" in p or "EnableMFADevice" in p for p in denied)
+
+
+def test_the_home_page_to_do_list_stays_inside_the_policy_in_every_state(tmp_path, moto, iam, make_user, clock,
+                                                                         aws_calls):
+    """Each to-do state, before and after MFA: the list is judged only from calls the person's state allows."""
+    from datetime import timedelta
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    from conftest import make_test_app
+
+    client = make_test_app(tmp_path, TODO_CONSOLE_PASSWORD=True).test_client()
+    walker = Person(client, make_user("new.hire"))
+    key = walker.user.access_key_id
+    iam_backends[DEFAULT_ACCOUNT_ID]["aws"].access_keys[key].create_date -= timedelta(days=120)
+    states = []
+
+    def home(state):
+        before = len(aws_calls)
+        page = client.get("/").get_data(as_text=True)
+        states.append((state, set(operations(aws_calls[before:])), [c[3] for c in aws_calls[before:]]))
+        return re.findall(r'<li class="todo-item" data-kind="([a-z-]+)"', page)
+
+    walker.sign_in()
+    assert home("no device, no MFA") == ["set-up-mfa"]
+    walker.start_enrollment()
+    home("setup under way")
+    walker.verify()
+    walker.get_credentials()
+    assert home("enrolled: old handed-over key, no password") == ["rotate-key", "set-password"]
+    iam.create_access_key(UserName="new.hire")
+    assert home("two active keys, with MFA") == ["retire-key", "rotate-key", "set-password"]
+    client.post("/logout")
+    walker.sign_in()
+    # Key items judged from ListAccessKeys alone; whether a password exists is not asked (GetLoginProfile needs MFA).
+    assert home("two active keys, device, no MFA session") == ["retire-key", "rotate-key"]
+    clock.advance(2)
+    walker.get_credentials(token=code(walker.seed))
+    client.post("/security/password", data={"new": "Correct-Horse-42", "confirm": "Correct-Horse-42"})
+    client.post("/security/devices/remove/arn:aws:iam::123456789012:mfa/new.hire")
+    assert home("console password, no device, MFA session kept") == ["set-up-mfa"]  # IAM.5 and IAM.19
+
+    seen = dict((name, ops) for name, ops, _m in states)
+    assert seen["no device, no MFA"] <= {"ListMFADevices"}
+    assert "ListAccessKeys" in seen["enrolled: old handed-over key, no password"]
+    assert "GetLoginProfile" in seen["enrolled: old handed-over key, no password"]
+    assert seen["two active keys, device, no MFA session"] <= {"ListMFADevices", "ListAccessKeys"}
+    assert "ListAccessKeys" in seen["two active keys, device, no MFA session"]
+    assert all(not mfa for _n, _o, flags in states[:2] + states[4:5] for mfa in flags)  # no MFA session there
+    assert "GetLoginProfile" in seen["console password, no device, MFA session kept"]
+    assert all(mfa for _s, op, _p, mfa in aws_calls if op == "GetLoginProfile")
+    assert violations(aws_calls) == []

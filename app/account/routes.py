@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import CodeAlreadyUsed, CodeRejected
 from ..forms import EmptyForm, device_choices, form_problem
-from ..services import access_keys, devices, enrollment
+from ..services import devices, enrollment, todo
 from ..sessions import current_actor, portal
 from . import bp
 from .forms import ReplaceDeviceForm
@@ -16,16 +18,18 @@ from .forms import ReplaceDeviceForm
 
 @bp.route("/")
 def home():
-    """Show the person's MFA status and the one thing to do next."""
+    """Show the person's MFA status and their own to-do list: the findings they can fix here."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     state = portal()
     owned = devices.owned(state)
-    # Offered right after enrollment: the key the person signed in with was made (and seen) by an administrator.
-    handed = access_keys.handed_over_key(state, [d.enabled_at for d in owned]) if owned else None
+    facts = todo.gather(state, owned, current_app.config["TODO_CONSOLE_PASSWORD"])
+    key_age_days = current_app.config["FINDINGS_KEY_AGE_DAYS"]
     return render_template("account/home.html", devices=owned, pending=state.has_pending, alias=state.alias,
                            caller=state.caller, start_form=EmptyForm(),
-                           has_credentials=state.mfa_credentials is not None, handed_over=handed)
+                           has_credentials=state.mfa_credentials is not None,
+                           todo=todo.items(facts, datetime.now(UTC), key_age_days), kinds=todo.Kind,
+                           key_age_days=key_age_days)
 
 
 @bp.route("/device/replace", methods=["GET", "POST"])

@@ -149,7 +149,8 @@ def finish_rotation():
     _set_status(flow["old"], active=False)
     portal().set_flow("rotation", None)
     flash(_("Your old key is now inactive. Delete it once nothing uses it any more."), "success")
-    return redirect(url_for("security_credentials.delete_key", key_id=flow["old"]))
+    # The rotation ends on the person's to-do list, where the rotation item is now gone.
+    return redirect(url_for("account.home"))
 
 
 @bp.route("/keys/<key_id>/status", methods=["POST"])
@@ -160,7 +161,7 @@ def key_status(key_id: str):
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)  # no status named: guessing it from AWS's state would undo a double click
-    asked = stepup.needs_mfa_session()
+    asked = stepup.needs_mfa_session(back=url_for("security_credentials.keys"))
     if asked:
         return asked
     if key.status == form.status.data:

@@ -12,18 +12,21 @@ from ..sessions import portal
 STEP_UP_SECONDS = 300
 
 
-def _ask(message: str) -> Response:
-    """Send the person to the one code page, coming back here once AWS accepted a code."""
+def _ask(message: str, back: str | None = None) -> Response:
+    """Send the person to the one code page, coming back here (or to `back`) once AWS accepted a code."""
     flash(message, "info")
     # The code page returns only to local paths; a GET of the page that asked is always safe to repeat.
-    return redirect(url_for("credentials.get", next=request.path))
+    return redirect(url_for("credentials.get", next=back or request.path))
 
 
-def needs_mfa_session() -> Response | None:
-    """Return a redirect to the code page unless this portal session holds MFA session credentials."""
+def needs_mfa_session(back: str | None = None) -> Response | None:
+    """Return a redirect to the code page unless this portal session holds MFA session credentials.
+
+    `back`: where to return for a POST-only action, whose own path would answer the code page's GET with 405.
+    """
     if current_user.has_mfa_session:
         return None
-    return _ask(_("AWS allows this only with an MFA session: type a code from your authenticator app first."))
+    return _ask(_("AWS allows this only with an MFA session: type a code from your authenticator app first."), back)
 
 
 def needs_recent_code() -> Response | None:

@@ -126,12 +126,17 @@ def of_user(iam_with_mfa: Any, user_name: str) -> OwnCredentials:
     return OwnCredentials(keys, password)
 
 
-def handed_over_key(state: PortalSession, enabled: list[datetime | None]) -> str | None:
-    """Return the ID of the key in use if an administrator made it: it predates the first MFA device."""
+def handed_over_key(state: PortalSession, enabled: list[datetime | None],
+                    keys: list[AccessKey] | None = None) -> str | None:
+    """Return the ID of the key in use if an administrator made it: it predates the first MFA device.
+
+    `keys`: the person's keys if the caller has just listed them (the home page's to-do list has).
+    """
     in_use = state.keys().access_key_id
     if state.enrolled_first_with == in_use:
         return in_use  # this session signed in with it, then enabled the person's first device
-    key = handed_over(list_keys(state.client("iam"), state.caller.user_name, in_use), enabled)
+    key = handed_over(keys if keys is not None else list_keys(state.client("iam"), state.caller.user_name, in_use),
+                      enabled)
     return key.key_id if key else None
 
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import boto3
 import pytest
 from playwright.sync_api import expect
 
@@ -157,7 +158,8 @@ def test_every_page_state_passes_axe_and_fits_a_phone(tab, portal, language):
     walker.sign_in(key_id="nonsense", secret="short")
     audit.check("sign-in, malformed keys")
 
-    walker.sign_in(new_hire(portal))
+    hire = new_hire(portal)
+    walker.sign_in(hire)
     expect(page.locator(".topnav a[href$='/credentials']")).to_have_count(0)  # no device yet: nothing to get
     expect(page.locator(".steps [aria-current=step]")).to_have_count(1)  # the step bar from the first screen
     audit.check("home, no device")
@@ -186,7 +188,13 @@ def test_every_page_state_passes_axe_and_fits_a_phone(tab, portal, language):
     audit.check("credentials, credential_process tab")
     page.goto("/")
     expect(page.locator(".topnav a[href$='/credentials']")).to_have_count(1)
-    audit.check("home, enrolled")
+    audit.check("home, enrolled")  # one to-do item: the handed-over key
+    boto3.client("iam", region_name="us-east-1", endpoint_url=portal.endpoint_url,
+                 aws_access_key_id=hire["access_key_id"],
+                 aws_secret_access_key=hire["secret_access_key"]).create_access_key(UserName=hire["name"])
+    page.goto("/")
+    expect(page.locator("li.todo-item")).to_have_count(2)  # and a second active key
+    audit.check("home, several to-do items")
     page.goto("/enroll/resync")
     audit.check("resync")
     walker.submit()

@@ -16,7 +16,7 @@ def test_new_hire_enrolls_and_takes_credentials_away(visitor, page, portal):
     user = portal.user("new.hire")
     visitor.sign_in(user)
     expect(page.get_by_role("heading", name="Hello, new.hire")).to_be_visible()
-    expect(page.get_by_role("heading", name="Next step: set up MFA")).to_be_visible()
+    expect(page.get_by_role("heading", name="Set up your MFA device")).to_be_visible()  # the to-do item
 
     seed = visitor.start_enrollment()
     expect(page).to_have_title(re.compile("Scan the QR code"))
@@ -102,7 +102,7 @@ def test_abandoned_device_is_replaced_without_the_person_noticing(visitor, page,
     user = portal.user("stale.device")
     visitor.sign_in(user)
     # The unfinished device from an earlier attempt is not the person's problem.
-    expect(page.get_by_role("heading", name="Next step: set up MFA")).to_be_visible()
+    expect(page.get_by_role("heading", name="Set up your MFA device")).to_be_visible()  # the to-do item
     seed = visitor.start_enrollment()
     expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
     assert seed != user["mfa_seed"], "the scan page must show a new device, not the abandoned one"
