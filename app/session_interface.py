@@ -33,9 +33,11 @@ class _AnonymousCookie(SecureCookieSessionInterface):
 class ServerSession(dict, SessionMixin):
     """A signed-in session that remembers which keys this request changed, so only those are written."""
 
-    def __init__(self, data: dict[str, Any], sid: str | None, expires: float = 0.0):
+    def __init__(self, data: dict[str, Any], sid: str | None, expires: float = 0.0,
+                 store: SessionStore | None = None):
         super().__init__(data)
         self.sid = sid
+        self.store = store
         self.expires = expires  # when the idle time ran out as loaded (store clock); 0 for "unknown"
         self.changed: set[str] = set()
         self.removed: set[str] = set()
@@ -87,6 +89,20 @@ class ServerSession(dict, SessionMixin):
             self.changed.discard(key)
             self.removed.add(key)
         return super().pop(key, *default)
+
+    def take(self, key: str) -> Any:
+        """Remove a key in the store itself and return the stored value: None when another request took it first.
+
+        The copy loaded with this request is no proof: parallel requests all loaded it, and only the store
+        can tell which of them removed it.
+        """
+        if key not in self:
+            return None
+        value = self.store.take(self.sid, key) if self.store is not None and self.sid else self.get(key)
+        super().pop(key, None)
+        self.changed.discard(key)
+        self.removed.add(key)
+        return value
 
     def setdefault(self, key: str, default: Any = None) -> Any:
         """Set a missing key, tracked."""
@@ -151,7 +167,7 @@ class PortalSessionInterface(SessionInterface):
                 request.environ[STORE_ERROR] = err
                 stored = None
             if stored and SIGNED_IN_KEY in stored.data:
-                return ServerSession(stored.data, sid, stored.expires)
+                return ServerSession(stored.data, sid, stored.expires, self.store)
         return self.cookie.open_session(app, request)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:

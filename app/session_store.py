@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import sqlite3
@@ -23,6 +25,24 @@ for name, value in pairs(changed) do redis.call('HSET', KEYS[1], name, value) en
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 """
+
+# Take one key out of a session and return it, in one step: of several requests reading a secret shown
+# once, exactly one gets it (HGET then HDEL could hand it to all of them between the two calls).
+_REDIS_TAKE = """
+local value = redis.call('HGET', KEYS[1], ARGV[1])
+if value then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return value
+"""
+
+
+def id_key(secret_key: str) -> bytes:
+    """Derive the key that hashes session ids from SECRET_KEY (HMAC as the derivation: one key per purpose)."""
+    return hmac.new(secret_key.encode(), b"mfa-portal session id", hashlib.sha256).digest()
+
+
+def stored_id(key: bytes, sid: str) -> str:
+    """The name a session is kept under: a keyed hash of its id, so the store alone holds no usable cookie."""
+    return hmac.new(key, sid.encode(), hashlib.sha256).hexdigest()
 
 
 def _now() -> float:
@@ -49,6 +69,9 @@ class SessionStore(Protocol):
     def update(self, sid: str, changed: dict[str, Any], removed: set[str], ttl: float) -> bool:
         """Apply these changes and restart the idle time, only if the session still exists."""
 
+    def take(self, sid: str, name: str) -> Any:
+        """Remove one key and return its value, atomically: None if it is gone (another request took it)."""
+
     def delete(self, sid: str) -> None:
         """End a session for good."""
 
@@ -67,17 +90,19 @@ def _encode(value: Any) -> str:
 class RedisStore:
     """One Redis hash per session, its TTL the idle timeout; shared by every instance."""
 
-    def __init__(self, connection: Any, prefix: str):
+    def __init__(self, connection: Any, prefix: str, secret_key: str):
         import redis
 
         self.redis = connection
         self.prefix = prefix
+        self._id_key = id_key(secret_key)
         self._errors = (redis.RedisError, OSError)
         self._update = connection.register_script(_REDIS_UPDATE)
+        self._take = connection.register_script(_REDIS_TAKE)
 
     def _key(self, sid: str) -> str:
-        """Name the hash of one session."""
-        return self.prefix + sid
+        """Name the hash of one session (by the hash of its id, never the id)."""
+        return self.prefix + stored_id(self._id_key, sid)
 
     def _guarded(self, work):
         """Run one Redis operation, turning an outage into StoreUnavailable."""
@@ -115,6 +140,11 @@ class RedisStore:
                 json.dumps({name: _encode(value) for name, value in changed.items()})]
         return bool(self._guarded(lambda: self._update(keys=[self._key(sid)], args=args)))
 
+    def take(self, sid: str, name: str) -> Any:
+        """HGET and HDEL in one Lua script: of concurrent takers, one gets the value."""
+        raw = self._guarded(lambda: self._take(keys=[self._key(sid)], args=[name]))
+        return json.loads(raw) if raw is not None else None
+
     def delete(self, sid: str) -> None:
         """Remove the hash."""
         self._guarded(lambda: self.redis.delete(self._key(sid)))
@@ -131,10 +161,13 @@ class RedisStore:
 class SqliteStore:
     """Sessions of one host in a SQLite file, shared by its workers; each write under SQLite's write lock."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, secret_key: str):
         self.path = path
+        self._id_key = id_key(secret_key)
         self._local = threading.local()
         with self._connect() as db:
+            # The column keeps its name; since ids are hashed, rows written under plain ids (before the
+            # upgrade) are never found again and the sweep removes them as they expire.
             db.execute("CREATE TABLE IF NOT EXISTS portal_session (sid TEXT PRIMARY KEY, data TEXT NOT NULL, "
                        "expires REAL NOT NULL)")
         # The file holds sealed secrets: only the portal's own user may read it.
@@ -156,19 +189,26 @@ class SqliteStore:
             self._local.db = db
         return db
 
+    def _key(self, sid: str) -> str:
+        """The row's key: the hash of the session id, never the id."""
+        return stored_id(self._id_key, sid)
+
     def create(self, sid: str, data: dict[str, Any], ttl: float) -> None:
         """Insert the new session."""
+        sid = self._key(sid)
         self._connect().execute("INSERT INTO portal_session VALUES (?, ?, ?)",
                                 (sid, json.dumps(data), _now() + ttl))
 
     def load(self, sid: str) -> Stored | None:
         """Read a session that has not passed its idle timeout."""
+        sid = self._key(sid)
         row = self._connect().execute("SELECT data, expires FROM portal_session WHERE sid = ? AND expires > ?",
                                       (sid, _now())).fetchone()
         return Stored(json.loads(row[0]), row[1]) if row else None
 
     def update(self, sid: str, changed: dict[str, Any], removed: set[str], ttl: float) -> bool:
         """Read, merge and write back inside one IMMEDIATE transaction, so no other write interleaves."""
+        sid = self._key(sid)
         db = self._connect()
         now = _now()
         if not changed and not removed:
@@ -194,8 +234,27 @@ class SqliteStore:
             raise
         return True
 
+    def take(self, sid: str, name: str) -> Any:
+        """Read, drop the key and write back under SQLite's write lock: of concurrent takers, one gets it."""
+        sid = self._key(sid)
+        db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT data FROM portal_session WHERE sid = ? AND expires > ?",
+                             (sid, _now())).fetchone()
+            data = json.loads(row[0]) if row else {}
+            value = data.pop(name, None)
+            if value is not None:
+                db.execute("UPDATE portal_session SET data = ? WHERE sid = ?", (json.dumps(data), sid))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return value
+
     def delete(self, sid: str) -> None:
         """Delete the row."""
+        sid = self._key(sid)
         self._connect().execute("DELETE FROM portal_session WHERE sid = ?", (sid,))
 
     def ping(self) -> None:

@@ -301,10 +301,10 @@ class PortalSession:
         self._seal("secret:" + name, value)
 
     def take_secret(self, name: str) -> Any:
-        """Return a one-shot secret and drop it, so a reload never shows it again."""
-        value = self._unseal("secret:" + name)
-        self._raw.pop(_SEALED + "secret:" + name, None)
-        return value
+        """Return a one-shot secret and drop it, so a reload (or a parallel request) never shows it again."""
+        key = _SEALED + "secret:" + name
+        take = getattr(self._raw, "take", None)  # the server-side session takes it atomically in its store
+        return self._sealer.unseal(take(key) if take else self._raw.pop(key, None))
 
     def peek_secret(self, name: str) -> Any:
         """Read a one-shot secret without dropping it."""

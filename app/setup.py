@@ -81,11 +81,12 @@ def _configure_sessions(app: Flask) -> None:
         import redis
 
         connection = redis.Redis.from_url(config["REDIS_URL"], **backends.redis_options(config))
-        config["SESSION_STORE"] = RedisStore(connection, config["SESSION_KEY_PREFIX"])
+        config["SESSION_STORE"] = RedisStore(connection, config["SESSION_KEY_PREFIX"], config["SECRET_KEY"])
     else:
         # A SQLite file works across the gunicorn workers of one host, unlike process memory, and its
         # write lock makes each per-key update atomic.
-        config["SESSION_STORE"] = SqliteStore(str(private_sqlite(private_dir(app.instance_path) / "sessions.sqlite")))
+        config["SESSION_STORE"] = SqliteStore(str(private_sqlite(private_dir(app.instance_path) / "sessions.sqlite")),
+                                              config["SECRET_KEY"])
 
 
 def _limit_store_options(config) -> dict:

@@ -162,7 +162,7 @@ def test_a_page_that_changes_nothing_restarts_the_idle_time_only_for_a_live_sess
     """SQLite's unchanged-page write (the idle time's restart) keeps the data and never revives an entry."""
     from app import session_store
 
-    store = session_store.SqliteStore(str(tmp_path / "sessions.sqlite"))
+    store = session_store.SqliteStore(str(tmp_path / "sessions.sqlite"), "test secret")
     now = [1_000_000.0]
     monkeypatch.setattr(session_store, "_now", lambda: now[0])
     store.create("live", {"identity": "a", "n": 1}, ttl=60)
