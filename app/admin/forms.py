@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
@@ -14,6 +16,7 @@ from ..services.snapshots import SHOWS, SORTS
 
 # IAM user names: letters, digits and + = , . @ _ - (up to 64).
 USER_NAME = r"^[\w+=,.@-]{1,64}$"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ORDERS = [SelectChoice("asc", _l("Ascending")), SelectChoice("desc", _l("Descending"))]
 
 
@@ -28,6 +31,11 @@ class _UserQueryFields:
     sort = SelectField(_l("Sort by"), choices=[SelectChoice(key, label) for key, label in SORTS.items()],
                        default="name")
     order = SelectField(_l("Order"), choices=_ORDERS, default="asc")
+
+    def validate_q(self, field: StringField) -> None:
+        """Refuse control characters: no user name has one, and PostgreSQL refuses a NUL in a query outright."""
+        if field.data and _CONTROL.search(field.data):
+            raise ValidationError(_("The search holds an invisible control character. Type part of a user name."))
 
 
 class UserFilterForm(_UserQueryFields, FlaskForm):

@@ -18,6 +18,8 @@ MAX_KEYS = 5  # AWS's quota of SSH public keys per IAM user
 MIN_BITS = 2048
 MAX_BODY = 16_384  # UploadSSHPublicKey's length limit
 _PEM = "-----BEGIN PUBLIC KEY-----"
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_AWS_TEXT = re.compile(r"[\t\n\r\x20-\xff]+")  # publicKeyMaterialType's pattern in IAM's API model
 _KEYGEN = "ssh-keygen -t rsa -b 4096 -f ~/.ssh/codecommit_rsa"
 
 
@@ -33,6 +35,21 @@ class SshKey:
     key_id: str
     status: str
     uploaded: datetime
+
+
+def _clean(body: str) -> bool:
+    """Tell whether the key's base64 is strict base64 and the rest is text UploadSSHPublicKey's pattern allows.
+
+    The parsers skip what is not base64 (a NUL, a non-ASCII letter) inside the key data, so a damaged
+    key would pass here and reach AWS as it was pasted.
+    """
+    if not _AWS_TEXT.fullmatch(body):
+        return False
+    if body.startswith(_PEM):
+        inside = body.removeprefix(_PEM).split("-----END PUBLIC KEY-----", 1)[0]
+        return all(_BASE64.fullmatch(line) for line in inside.split() if line)
+    parts = body.split(None, 2)
+    return len(parts) < 2 or bool(_BASE64.fullmatch(parts[1]))  # a missing part is the parser's to name
 
 
 def check_body(text: str | None) -> str:
@@ -56,6 +73,10 @@ def check_body(text: str | None) -> str:
         said = (_("IAM accepts only RSA keys (ssh-rsa or PEM), not %(kind)s.", kind=kind) if kind
                 else _("IAM accepts only RSA keys (ssh-rsa or PEM)."))
         raise InvalidInput(said, _how())
+    if not _clean(body):
+        raise InvalidInput(_("This SSH public key holds characters no key has (an invisible control character or a "
+                             "letter outside the key's alphabet)."),
+                           _("Copy the whole line again from the .pub file itself, not from a document or a chat."))
     try:
         key = load_pem_public_key(body.encode()) if body.startswith(_PEM) else load_ssh_public_key(body.encode())
     except (ValueError, TypeError):
