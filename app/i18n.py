@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from babel.dates import format_skeleton
 from flask import Blueprint, Flask, abort, current_app, g, has_request_context, redirect, request, session, url_for
@@ -12,6 +13,7 @@ from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
 from markupsafe import Markup, escape
 
+from . import catalogs
 from .extensions import babel
 
 # Each language's name is written in that language, so a reader finds their own whatever the page shows.
@@ -32,6 +34,7 @@ def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     # Every time the portal shows is UTC and says so: AWS reports UTC and people compare with it.
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
+    _prepare_catalogs(app)
     babel.init_app(app, locale_selector=select_language)
     # Flask-Babel's own template callables look the catalog up again for every string (about a fifth
     # of a page's rendering); these find this request's catalog once and keep it for the request.
@@ -47,10 +50,25 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals.update(gettext=template_gettext, _=template_gettext)
     app.jinja_env.filters.update(when=when, day=day, duration=duration, device_kind=device_kind)
     app.jinja_env.globals["sentences"] = sentences
-    app.context_processor(lambda: {"languages": LANGUAGES, "language": language(), "switcher_token": switcher_token,
+    app.context_processor(lambda: {"languages": served_languages(), "language": language(), "switcher_token": switcher_token,
                                          "switch_back": switch_back})
     app.after_request(language_headers)
     app.register_blueprint(bp)
+
+
+def _prepare_catalogs(app: Flask) -> None:
+    """Compile what an install left uncompiled, and offer only the languages whose catalog is there."""
+    source, *others = app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";")
+    folders, ready = catalogs.prepare(Path(source), Path(app.instance_path) / "translations",
+                                      [code for code in LANGUAGES if code != DEFAULT_LANGUAGE])
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(folders + others)
+    app.extensions["mfa_portal_languages"] = {code: name for code, name in LANGUAGES.items()
+                                              if code == DEFAULT_LANGUAGE or code in ready}
+
+
+def served_languages() -> dict[str, str]:
+    """The languages this portal can serve (the default always; others only with their catalog)."""
+    return current_app.extensions["mfa_portal_languages"]
 
 
 def _catalog():
@@ -76,10 +94,11 @@ def template_gettext(context, string: str, **variables) -> str:
 
 def select_language() -> str | None:
     """The switcher's cookie, else the browser's best match of Accept-Language, else the default."""
+    served = served_languages()
     choice = request.cookies.get(COOKIE)
-    if choice in LANGUAGES:
+    if choice in served:
         return choice
-    return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT_LANGUAGE)
+    return request.accept_languages.best_match(list(served), default=DEFAULT_LANGUAGE)
 
 
 def language() -> str:
@@ -116,7 +135,7 @@ def switch():
     from .auth.routes import safe_next
 
     choice = request.form.get("lang")
-    if choice not in LANGUAGES:
+    if choice not in served_languages():
         abort(400)
     response = redirect(safe_next(request.form.get("next")) or url_for("account.home"), code=303)
     response.set_cookie(COOKIE, choice, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
