@@ -16,10 +16,10 @@ from urllib.parse import urlparse
 
 import pyotp
 import xmltodict
-from moto.core.responses import ActionResult, EmptyResult
+from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.core.serialize import never_return
 from moto.iam.access_control import IAMRequest
-from moto.iam.exceptions import IAMException, NotFoundException
+from moto.iam.exceptions import EntityAlreadyExists, IAMException, NotFoundException
 from moto.iam.models import IAMBackend, User, VirtualMfaDevice, iam_backends
 from moto.iam.responses import IamResponse
 from moto.server import ThreadedMotoServer
@@ -27,6 +27,7 @@ from moto.sts.exceptions import STSValidationError
 from moto.sts.responses import TokenResponse
 from werkzeug.exceptions import HTTPException
 
+from app import policy
 from app.demo import seed
 from app.policy import policy_text
 
@@ -47,6 +48,8 @@ _LISTED_DEVICE = "ListVirtualMFADevicesResponse.VirtualMFADevices.VirtualMFADevi
 # moto's own handlers, kept so patched ones can delegate once the checks pass.
 _moto_enable_mfa_device = IamResponse.enable_mfa_device
 _moto_get_caller_identity = TokenResponse.get_caller_identity
+_moto_assume_role = TokenResponse.assume_role
+_moto_authorize = BaseResponse._authenticate_and_authorize_normal_action
 
 # Check-and-mark of used codes must be atomic: the threaded server runs requests in parallel.
 _lock = threading.Lock()
@@ -62,6 +65,7 @@ class _Session:
     user_name: str
     user_id: str
     expiration: datetime
+    mfa: bool = False  # issued against an MFA code: requests signed with it carry aws:MultiFactorAuthPresent
 
 
 # Session access key id -> owner. It outlives moto resets, so lookups re-check the user.
@@ -184,6 +188,10 @@ def _enable_mfa_device(self: IamResponse) -> ActionResult:
     device = self.backend.virtual_mfa_devices.get(serial) or _hardware_token(serial)
     if device is None:
         raise NotFoundException(f"VirtualMFADevice with serial number {serial} doesn't exist.")
+    holder = next((u for u in self.backend.users.values() if serial in u.mfa_devices), None)
+    if holder is not None and holder.name != self._get_param("UserName"):
+        # One device, one user: AWS refuses a token (hardware or virtual) another user has enabled.
+        raise EntityAlreadyExists("MFA Device is already in use.")
     step = _consecutive_step(
         device.base32_string_seed,
         self._get_param("AuthenticationCode1"),
@@ -233,11 +241,11 @@ def _check_mfa(iam: IAMBackend, user: User, serial: str | None, code: str | None
     raise _mfa_failed()
 
 
-def _issue_session(account_id: str, partition: str, user: User, duration: int) -> dict[str, object]:
-    """Mint fresh session credentials for a user and remember whose they are."""
+def _issue_session(account_id: str, partition: str, user: User, duration: int, mfa: bool) -> dict[str, object]:
+    """Mint fresh session credentials for a user and remember whose they are, and whether MFA made them."""
     access_key_id = "ASIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
     expiration = datetime.fromtimestamp(_now() + duration, tz=UTC)
-    _sessions[access_key_id] = _Session(account_id, partition, user.name, user.id, expiration)
+    _sessions[access_key_id] = _Session(account_id, partition, user.name, user.id, expiration, mfa)
     return {
         "AccessKeyId": access_key_id,
         "SecretAccessKey": "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40)),
@@ -266,7 +274,7 @@ def _get_session_token(self: TokenResponse) -> ActionResult:
     code = self._get_param("TokenCode")
     if serial or code:
         _check_mfa(iam, user, serial, code)
-    credentials = _issue_session(self.current_account, self.partition, user, duration)
+    credentials = _issue_session(self.current_account, self.partition, user, duration, mfa=bool(serial or code))
     return ActionResult({"Credentials": credentials})
 
 
@@ -302,6 +310,84 @@ def _check_signature(self: TokenResponse) -> None:
                action=self._get_action()).check_signature()
 
 
+def _signer(response: BaseResponse) -> tuple[User, bool] | None:
+    """Return the IAM user whose key signed this request and whether it carries MFA; None for anyone else."""
+    access_key_id = response.get_access_key()
+    session = _sessions.get(access_key_id)
+    if session is not None:
+        user = _session_user(session)
+        return (user, session.mfa) if user is not None else None
+    iam = iam_backends[response.current_account].get(getattr(response, "partition", "aws"))
+    user = _user_for_key(iam, access_key_id) if iam is not None else None
+    return (user, False) if user is not None else None
+
+
+def _identity_policies(iam: IAMBackend, user: User) -> list[dict]:
+    """Every identity policy document that applies to a user: inline and attached, the user's and their groups'."""
+    holders = [user, *iam.get_groups_for_user(user.name)]
+    documents = [text for holder in holders for text in holder.policies.values()]
+    for holder in holders:
+        for managed in holder.managed_policies.values():
+            documents += [v.document for v in managed.versions if v.is_default_version]
+    return [json.loads(text) if isinstance(text, str) else text for text in documents]
+
+
+def _explicit_deny(response: BaseResponse, user: User, mfa: bool, service: str, operation: str) -> None:
+    """Refuse the request when one of the user's policies denies it (the force-MFA policy without MFA, say).
+
+    Only explicit denies are enforced: moto allows what no policy allows, and the demo's admin and users
+    rely on that. An explicit deny is what makes AWS refuse a long-term key everything but enrollment.
+    """
+    who = policy.Principal(getattr(response, "partition", "aws"), user.account_id, user.name, mfa, user.path)
+    params = {name: values[0] for name, values in response.querystring.items() if values}
+    try:
+        needs = policy.authorizations_of(policy.Call(service, operation, params), who)
+    except (policy.UnmappedCall, KeyError):
+        needs = [(f"{service}:{operation}", ["*"])]
+    iam = iam_backends[user.account_id][who.partition]
+    for document in _identity_policies(iam, user):
+        for action, resources in needs:
+            decision = policy.evaluate(document, action, resources, who)
+            if decision.reason.startswith("explicit deny"):
+                raise _StsError(403, "AccessDenied", f"User: {user.arn} is not authorized to perform: {action} on "
+                                f"resource: {resources[0]} with an explicit deny in an identity-based policy")
+
+
+def _authorize(self: BaseResponse, resource: str = "*") -> None:
+    """Judge every request an IAM user signs against their identity policies' denies, then as moto would."""
+    service, operation = getattr(self, "service_name", None), self._get_action()
+    if service and operation and (service, operation) not in {("sts", "AssumeRole")}:
+        signer = _signer(self)
+        if signer is not None:
+            _explicit_deny(self, signer[0], signer[1], service, operation)
+    _moto_authorize(self, resource)
+
+
+def _assume_role(self: TokenResponse) -> ActionResult:
+    """AssumeRole that checks the MFA code it is given, and a trust policy's demand for MFA, as AWS does."""
+    signer = _signer(self)
+    if signer is not None:
+        user, mfa = signer
+        serial, code = self._get_param("SerialNumber"), self._get_param("TokenCode")
+        if serial or code:
+            _check_mfa(iam_backends[self.current_account][self.partition], user, serial, code)
+            mfa = True  # the request context carries aws:MultiFactorAuthPresent once the code is accepted
+        _explicit_deny(self, user, mfa, "sts", "AssumeRole")
+        _trust_needs_mfa(self, user, mfa)
+    return _moto_assume_role(self)
+
+
+def _trust_needs_mfa(self: TokenResponse, user: User, mfa: bool) -> None:
+    """Refuse a role whose trust policy asks for MFA when the request carries none."""
+    arn = self._get_param("RoleArn") or ""
+    iam = iam_backends[self.current_account][self.partition]
+    role = next((r for r in iam.roles.values() if r.arn == arn), None)
+    trust = str(getattr(role, "assume_role_policy_document", "") or "")
+    if not mfa and "multifactorauthpresent" in trust.lower():
+        raise _StsError(403, "AccessDenied", f"User: {user.arn} is not authorized to perform: sts:AssumeRole on "
+                        f"resource: {arn}")
+
+
 def _get_credential_report(self: IamResponse) -> ActionResult:
     """GetCredentialReport stamped with the time it was read, not moto's fixed 2015 date."""
     result = {"Content": self.backend.get_credential_report(), "ReportFormat": "text/csv",
@@ -320,6 +406,8 @@ def install_aws_checks() -> None:
         IamResponse.resync_mfa_device = _resync_mfa_device
         TokenResponse.get_session_token = _get_session_token
         TokenResponse.get_caller_identity = _get_caller_identity
+        TokenResponse.assume_role = _assume_role
+        BaseResponse._authenticate_and_authorize_normal_action = _authorize
         IamResponse.get_credential_report = _get_credential_report
         from app.demo import own_credentials  # imports this module, hence here
 
@@ -389,4 +477,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as `python -m`, this file is `__main__`, and own_credentials' `from app.demo import emulator` would
+    # load a second copy with its own session table: session keys minted here would be unknown there
+    # (ChangePassword answered InvalidClientTokenId). Start the one copy everything else imports.
+    from app.demo.emulator import main as _main
+
+    _main()
