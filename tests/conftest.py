@@ -17,6 +17,8 @@ from app.demo.emulator import install_aws_checks
 from app.policy import policy_text
 
 ACCOUNT = "123456789012"
+# The run ends with one line naming what was skipped and why (PostgreSQL, Redis, Chromium, nginx missing...).
+pytest_plugins = ["skip_summary"]
 
 
 @pytest.fixture(autouse=True)
