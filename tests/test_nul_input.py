@@ -22,6 +22,7 @@ def test_a_control_character_in_the_admin_search_is_refused_plainly(account, adm
     assert page.status_code == 400
     assert "The search holds an invisible control character. Type part of a user name." in html
     assert len(table_users(html)) == 6  # the unfiltered list, as for any refused filter
+    assert "\x00" not in html and "\x1b" not in html  # the search box shows what was typed, less the control
     export = account.admin.client.post("/admin/export", data={"q": "\x00"})
     assert export.status_code != 500
 

@@ -35,6 +35,7 @@ class _UserQueryFields:
     def validate_q(self, field: StringField) -> None:
         """Refuse control characters: no user name has one, and PostgreSQL refuses a NUL in a query outright."""
         if field.data and _CONTROL.search(field.data):
+            field.data = _CONTROL.sub("", field.data)  # shown again without it: a NUL has no place in the page
             raise ValidationError(_("The search holds an invisible control character. Type part of a user name."))
 
 
