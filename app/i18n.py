@@ -50,8 +50,8 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals.update(gettext=template_gettext, _=template_gettext)
     app.jinja_env.filters.update(when=when, day=day, duration=duration, device_kind=device_kind)
     app.jinja_env.globals["sentences"] = sentences
-    app.context_processor(lambda: {"languages": served_languages(), "language": language(), "switcher_token": switcher_token,
-                                         "switch_back": switch_back})
+    app.context_processor(lambda: {"languages": served_languages(), "language": language(),
+                                   "switcher_token": switcher_token, "switch_back": switch_back})
     app.after_request(language_headers)
     app.register_blueprint(bp)
 

@@ -1,4 +1,4 @@
-"""Characters no honest input has (a NUL, letters outside base64) are refused in the form, plainly, on every database."""
+"""Characters no honest input has (a NUL, letters outside base64) are refused in the form, plainly."""
 
 from __future__ import annotations
 

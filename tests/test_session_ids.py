@@ -135,7 +135,7 @@ def test_take_hands_a_value_to_one_of_many_concurrent_takers(kind, tmp_path, req
         start = threading.Barrier(8)
         got = []
 
-        def take():
+        def take(sid=sid, start=start, got=got):
             start.wait(timeout=20)
             got.append(kept.take(sid, "once"))
 
