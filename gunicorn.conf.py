@@ -77,6 +77,13 @@ control_socket_disable = not control_socket
 accesslog = _settings.accesslog
 errorlog = _settings.errorlog
 loglevel = _settings.loglevel
+_JSON = _settings.log_format == "json"
+if _JSON:
+    # Every line as one JSON object: gunicorn's own, the portal's, and the access lines, which the portal
+    # writes itself (app/logs.py: it knows the request id, endpoint and actor) to GUNICORN_ACCESS_LOG.
+    from app.logs import gunicorn_logconfig
+
+    logconfig_dict = gunicorn_logconfig(errorlog, accesslog, loglevel, _settings.app_log_level)
 # Path only (%(U)s), never the request line, query string or referrer, which could carry secrets.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms pid=%(p)s "%(a)s"'
 
@@ -108,6 +115,11 @@ class PortalLogger(Logger):
         self.error_log.addFilter(_DropQueryStrings())
         # An operator's own format may name headers or environ keys; those get gunicorn's full atoms.
         self._plain_format = set(_ATOM.findall(cfg.access_log_format or "")) <= _PLAIN_ATOMS
+
+    def access(self, resp, req, environ, request_time) -> None:
+        """Write gunicorn's access line, unless the portal writes its own (LOG_FORMAT=json)."""
+        if not _JSON:
+            super().access(resp, req, environ, request_time)
 
     def atoms(self, resp, req, environ, request_time) -> dict:
         """gunicorn's atoms, without copying every header and environ entry when the format prints none."""

@@ -42,14 +42,32 @@ def register_config(app: Flask, settings: dict[str, Any]) -> None:
 
 
 def register_logging(app: Flask) -> None:
-    """Log to stderr at the configured level; secrets are never passed to a logger."""
+    """Log to stderr at the configured level, as text or JSON, with a request id; secrets are never logged."""
+    from . import logs
+
     level = app.config["LOG_LEVEL"]
     logging.getLogger("app").setLevel(level)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.install_record_factory()
+    logs.configure(app.config["LOG_FORMAT"], level)
+    # Installed before ProxyFix wraps the app (register_security), so it sees the client PROXY_HOPS resolves.
+    app.wsgi_app = logs.RequestIds(app.wsgi_app, trust_incoming=app.config["PROXY_HOPS"] > 0,
+                                   access_records=app.config["LOG_FORMAT"] == "json")
+    app.teardown_request(_note_request)
     # botocore at DEBUG would print request bodies, which can hold codes and keys.
     logging.getLogger("botocore").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _note_request(_error: BaseException | None) -> None:
+    """Give the access record the endpoint and, when the request loaded one, the signed-in person's ARN."""
+    from flask import g, request
+
+    from .logs import note_request
+
+    # Only what the request already loaded: the typed session or Flask-Login's user, never an extra read.
+    state, user = g.get("_portal_session"), g.get("_login_user")
+    caller = state.caller if state is not None else None
+    note_request(request.environ, request.endpoint, caller.arn if caller else getattr(user, "arn", None))
 
 
 def register_extensions(app: Flask) -> None:

@@ -34,6 +34,8 @@ class AuditEvent(db.Model):
     event_key: Mapped[str | None] = mapped_column(db.String(32), unique=True)
     # An outcome names the attempt it settles, written before the AWS call.
     attempt_key: Mapped[str | None] = mapped_column(db.String(32), index=True)
+    # The X-Request-ID of the request that wrote it, as in that request's log lines (none from the command line).
+    request_id: Mapped[str | None] = mapped_column(db.String(64), index=True)
 
 
 @event.listens_for(AuditEvent, "before_update")

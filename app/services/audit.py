@@ -19,6 +19,7 @@ from .. import metrics
 from ..errors import AuditUnavailable, AwsAccessDenied, AwsUnavailable, PortalError
 from ..extensions import db
 from ..instance_files import private_file
+from ..logs import current_request_id
 from ..models import AuditEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,8 @@ def _row(action: Action, actor: Actor, outcome: Outcome, subject: str | None, fi
             "subject": subject if subject is not None else actor.user_name, "actor_arn": actor.arn,
             "source_ip": actor.source_ip, "user_agent": (actor.user_agent or "")[:256] or None,
             "first_enrollment": first_enrollment,
-            "detail": json.dumps(safe, default=str, sort_keys=True) if safe else None}
+            "detail": json.dumps(safe, default=str, sort_keys=True) if safe else None,
+            "request_id": current_request_id()}
 
 
 def _insert(rows: list[dict[str, Any]], spooled: bool = False) -> None:
@@ -155,7 +157,8 @@ def flush_spool() -> int:
         return 0
     with _spool_locked() as spool:
         spool.seek(0)
-        rows = [json.loads(line) for line in spool if line.strip()]
+        # Records spooled before request ids existed lack the key; one insert needs the same keys in each row.
+        rows = [{"request_id": None} | json.loads(line) for line in spool if line.strip()]
         if rows:
             _insert(rows, spooled=True)  # raises while the database is still away: the spool stays as it is
         spool.truncate(0)
