@@ -152,9 +152,12 @@ def register_metrics(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add the portal's `flask` subcommands."""
+    from .cli import COMMANDS
     from .policy import policy_cli
 
     app.cli.add_command(policy_cli)
+    for group in COMMANDS:
+        app.cli.add_command(group)
 
 
 def register_database(app: Flask) -> None:
@@ -166,9 +169,17 @@ def register_database(app: Flask) -> None:
     if not app.config["AUTO_MIGRATE"]:
         return
     from flask_migrate import upgrade
+    from sqlalchemy.exc import OperationalError
 
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
+        try:
+            upgrade(directory=str(ROOT / "migrations"))
+        except OperationalError:
+            if click.get_current_context(silent=True) is None:
+                raise
+            # A `flask` command: let it meet the unreachable database itself and say so in a sentence
+            # (exit 1), instead of a traceback from loading the app.
+            logging.getLogger(__name__).warning("database unreachable: the schema was not upgraded")
 
 
 def attach_migrations(app: Flask) -> None:

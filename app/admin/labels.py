@@ -41,6 +41,7 @@ ACTIONS = {
     Action.SIGNING_CERT_DELETED: lazy_pgettext("audit", "Signing certificate deleted"),
     Action.HARDWARE_TOKEN_ENABLED: lazy_pgettext("audit", "Hardware token enabled"),
     Action.BACKUP_DEVICE_CREATED: lazy_pgettext("audit", "Backup device created"),
+    Action.AUDIT_PURGE: lazy_pgettext("audit", "Old audit records purged"),
 }
 OUTCOMES = {
     Outcome.ATTEMPT: lazy_pgettext("audit", "attempt"),

@@ -15,15 +15,13 @@ from ..forms import EmptyForm, device_choices
 from ..limits import limit_admin_actions
 from ..services import access_keys, audit, devices, refreshing, reporting, snapshots
 from ..services.audit import Action
+from ..services.exports import USER_CSV_HEADER, user_values
 from ..services.snapshots import PER_PAGE, SHOWS, SORTS, UserQuery
 from ..sessions import current_actor, portal
 from . import bp, charts
 from .access import admin_required
 from .exports import as_utc, csv_response, stamp
 from .forms import USER_NAME, ResetForm, UserExportForm, UserFilterForm
-
-USER_CSV_HEADER = ["user", "arn", "mfa_status", "devices", "enabled_at", "console_password", "access_key_last_used",
-                   "force_mfa_policy", "abandoned_device", "last_portal_activity", "user_created"]
 
 
 @bp.app_template_filter("admin_time")
@@ -93,7 +91,7 @@ def refresh():
     config = current_app.config
     snapshot = refreshing.refresh(portal().mfa_client("iam"), current_actor(), portal().caller,
                                  config["FORCE_MFA_POLICY_ARN"], config["FORCE_MFA_POLICY_NAME"],
-                                 config["MFA_DEVICE_NAME_PATTERN"])
+                                 config["MFA_DEVICE_NAME_PATTERN"], config["SNAPSHOT_RETENTION_DAYS"])
     flash(_("Refreshed: %(users)s users read with %(calls)s AWS calls in %(seconds)s s.",
             users=format_number(snapshot.users), calls=format_number(snapshot.calls),
             seconds=format_decimal(snapshot.seconds, "0.0")), "success")
@@ -115,9 +113,7 @@ def export():
     rows = snapshots.all_rows(snapshot.id, query)
     activity = snapshots.last_activity(rows)
     audit.record(Action.ADMIN_EXPORT, current_actor(), rows=len(rows), filter=asdict(query))
-    return csv_response(f"mfa-enrollment-{stamp()}.csv", USER_CSV_HEADER, (
-        [r.user_name, r.arn, r.mfa_status, r.device_names, r.enabled_at, r.password_enabled, r.key_last_used,
-         r.covered_by, r.abandoned, activity.get(r.user_name), r.created] for r in rows))
+    return csv_response(f"mfa-enrollment-{stamp()}.csv", USER_CSV_HEADER, (user_values(r, activity) for r in rows))
 
 
 def _check_name(user_name: str) -> None:

@@ -60,6 +60,7 @@ class Action(enum.StrEnum):  # event names; some contain "password", none is one
     SIGNING_CERT_DELETED = "signing_cert_deleted"
     HARDWARE_TOKEN_ENABLED = "hardware_token_enabled"  # noqa: S105  # nosec B105
     BACKUP_DEVICE_CREATED = "backup_device_created"
+    AUDIT_PURGE = "audit_purge"  # `flask audit purge`: never removed by a purge itself
 
 
 class Outcome(enum.StrEnum):
@@ -78,6 +79,7 @@ DETAIL_KEYS = frozenset({
     "duration", "device", "reason", "error", "filter", "rows", "calls", "via", "admin",
     "key_id", "old_key_id", "ssh_key_id", "cert_id", "status",  # own credentials: IDs and states only
     "budget",  # which rate limit refused
+    "before",  # an audit purge's cut-off day
 })
 
 

@@ -12,8 +12,8 @@ from .identity import Caller
 
 
 def refresh(iam_with_mfa: Any, actor: audit.Actor, caller: Caller, policy_arn: str | None, policy_name: str,
-            device_pattern: str) -> ReportSnapshot:
-    """Collect the report (a handful of account-wide calls), store it, and record what it cost."""
+            device_pattern: str, retention_days: int | None = None) -> ReportSnapshot:
+    """Collect the report (a handful of account-wide calls), store it, record what it cost, drop expired ones."""
     arn = reporting.force_mfa_policy_arn(policy_arn, policy_name, caller.partition, caller.account)
     started = time.monotonic()
     # GenerateCredentialReport changes state at AWS: the attempt is recorded before it.
@@ -25,4 +25,6 @@ def refresh(iam_with_mfa: Any, actor: audit.Actor, caller: Caller, policy_arn: s
                 attempt.add(calls=calls.total())
         snapshot = snapshots.save(report, actor.arn, calls.total(), time.monotonic() - started)
         attempt.add(rows=snapshot.users)
+    if retention_days is not None:
+        snapshots.purge(retention_days)  # as `flask snapshots purge` does
     return snapshot

@@ -69,6 +69,20 @@ def save(report: Report, taken_by: str | None, calls: int, seconds: float, keep:
     return snapshot
 
 
+def purge(older_than_days: int, now: datetime | None = None) -> int:
+    """Drop snapshots taken more than `older_than_days` ago, never the newest one; return how many went."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
+    newest = select(func.max(ReportSnapshot.id)).scalar_subquery()
+    old = list(db.session.scalars(select(ReportSnapshot.id).where(ReportSnapshot.taken_at < cutoff,
+                                                                  ReportSnapshot.id != newest)))
+    if old:
+        # Rows first: SQLite enforces no ON DELETE CASCADE unless told to.
+        db.session.execute(delete(ReportUser).where(ReportUser.snapshot_id.in_(old)))
+        db.session.execute(delete(ReportSnapshot).where(ReportSnapshot.id.in_(old)))
+    db.session.commit()
+    return len(old)
+
+
 def latest() -> ReportSnapshot | None:
     """Return the newest snapshot, if an admin ever refreshed."""
     return db.session.scalars(select(ReportSnapshot).order_by(ReportSnapshot.id.desc()).limit(1)).first()
