@@ -10,7 +10,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TextIO
 
 import click
@@ -156,7 +156,7 @@ snapshots_cli = AppGroup("snapshots", help="Manage the stored dashboard refreshe
 def snapshots_purge(days: int | None) -> None:
     """Remove old snapshots (the newest always stays); each admin refresh does the same."""
     days = days or current_app.config["SNAPSHOT_RETENTION_DAYS"]
-    removed = snapshots.purge(days)
+    removed = snapshots.purge_snapshots(datetime.now(UTC) - timedelta(days=days))
     if removed:
         click.echo(f"Removed {removed} snapshots taken more than {days} days ago.")
     else:

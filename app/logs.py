@@ -158,7 +158,10 @@ class RequestIds:
                 if self.access_records:
                     self._access(environ, status[0] if status else "500", started)
             finally:
-                _request_id.reset(token)
+                try:
+                    _request_id.reset(token)
+                except ValueError:  # closed from another thread or context than the one that started it
+                    _request_id.set(None)
 
         try:
             body = self.wsgi_app(environ, start)

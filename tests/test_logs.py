@@ -181,3 +181,21 @@ def test_json_lines_put_tracebacks_inside_the_object(json_log):
     assert line["level"] == "ERROR" and line["message"] == "it failed"
     assert "ValueError: first line\nsecond line" in line["exc_info"]
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$", line["time"])
+
+
+def test_gunicorn_writes_json_only_when_asked(monkeypatch, tmp_path):
+    from test_workers import load_config
+
+    text = load_config(monkeypatch, LOG_FORMAT="text")
+    assert "logconfig_dict" not in text  # text: gunicorn's own handlers and access line, as before
+    conf = load_config(monkeypatch, LOG_FORMAT="json", LOG_LEVEL="DEBUG", GUNICORN_ACCESS_LOG=str(tmp_path / "a.log"),
+                       GUNICORN_LOG_LEVEL="warning")
+    logging_config = conf["logconfig_dict"]
+    assert logging_config["handlers"]["access"] == {"class": "logging.FileHandler", "formatter": "json",
+                                                    "filename": str(tmp_path / "a.log")}
+    assert logging_config["handlers"]["error"]["stream"] == "ext://sys.stderr"
+    assert logging_config["loggers"]["gunicorn.error"]["level"] == "WARNING"
+    assert logging_config["loggers"]["app.access"]["handlers"] == ["access"]
+    assert logging_config["root"] == {"level": "DEBUG", "handlers": ["error"]}
+    off = load_config(monkeypatch, LOG_FORMAT="json", GUNICORN_ACCESS_LOG="")
+    assert off["logconfig_dict"]["handlers"]["access"] == {"class": "logging.NullHandler"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..models import ReportSnapshot
@@ -12,7 +13,7 @@ from .identity import Caller
 
 
 def refresh(iam_with_mfa: Any, actor: audit.Actor, caller: Caller, policy_arn: str | None, policy_name: str,
-            device_pattern: str, retention_days: int | None = None) -> ReportSnapshot:
+            device_pattern: str, retention_days: int = snapshots.RETENTION_DAYS) -> ReportSnapshot:
     """Collect the report (a handful of account-wide calls), store it, record what it cost, drop expired ones."""
     arn = reporting.force_mfa_policy_arn(policy_arn, policy_name, caller.partition, caller.account)
     started = time.monotonic()
@@ -25,6 +26,5 @@ def refresh(iam_with_mfa: Any, actor: audit.Actor, caller: Caller, policy_arn: s
                 attempt.add(calls=calls.total())
         snapshot = snapshots.save(report, actor.arn, calls.total(), time.monotonic() - started)
         attempt.add(rows=snapshot.users)
-    if retention_days is not None:
-        snapshots.purge(retention_days)  # as `flask snapshots purge` does
+    snapshots.purge_snapshots(datetime.now(UTC) - timedelta(days=retention_days))  # as `flask snapshots purge`
     return snapshot

@@ -16,6 +16,7 @@ from ..models import AuditEvent, ReportSnapshot, ReportUser
 from .reporting import NONE, NOT_COVERED, OTHER, Report
 
 KEEP = 3  # enough to compare with the last refreshes; older ones only cost space
+RETENTION_DAYS = 400  # SNAPSHOT_RETENTION_DAYS's default
 PER_PAGE = 50
 
 SHOWS = {
@@ -69,17 +70,17 @@ def save(report: Report, taken_by: str | None, calls: int, seconds: float, keep:
     return snapshot
 
 
-def purge(older_than_days: int, now: datetime | None = None) -> int:
-    """Drop snapshots taken more than `older_than_days` ago, never the newest one; return how many went."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
-    newest = select(func.max(ReportSnapshot.id)).scalar_subquery()
-    old = list(db.session.scalars(select(ReportSnapshot.id).where(ReportSnapshot.taken_at < cutoff,
-                                                                  ReportSnapshot.id != newest)))
+def purge_snapshots(before: datetime, commit: bool = True) -> int:
+    """Delete snapshots taken before `before` (never the newest one) with their rows; return how many."""
+    newest = db.session.scalar(select(func.max(ReportSnapshot.id)))
+    old = list(db.session.scalars(select(ReportSnapshot.id).where(ReportSnapshot.taken_at < before,
+                                                                 ReportSnapshot.id != newest)))
     if old:
         # Rows first: SQLite enforces no ON DELETE CASCADE unless told to.
         db.session.execute(delete(ReportUser).where(ReportUser.snapshot_id.in_(old)))
         db.session.execute(delete(ReportSnapshot).where(ReportSnapshot.id.in_(old)))
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return len(old)
 
 
