@@ -18,6 +18,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
+from .errors import AuditUnavailable
 from .services import audit, audit_archive, snapshots
 from .services.exports import USER_CSV_HEADER, as_utc, plain, user_values, write_csv
 
@@ -40,6 +41,10 @@ def _failures(command: Callable) -> Callable:
             kind = type(getattr(err, "orig", None) or err).__name__
             click.echo(f"The database could not be used ({kind}): check DATABASE_URL and that the database "
                        "is running, then try again.", err=True)
+            raise click.exceptions.Exit(FAILED) from None
+        except AuditUnavailable:
+            click.echo("The audit log could not take this command's own record, so nothing was changed: "
+                       "check that the database is running, then try again.", err=True)
             raise click.exceptions.Exit(FAILED) from None
         except OSError as err:
             click.echo(f"Could not write {err.filename or 'the output'}: {err.strerror or err}.", err=True)

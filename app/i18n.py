@@ -94,6 +94,8 @@ def template_gettext(context, string: str, **variables) -> str:
 
 def select_language() -> str | None:
     """The switcher's cookie, else the browser's best match of Accept-Language, else the default."""
+    if not has_request_context():
+        return None  # a `flask` command: the default language (its messages, an error's text included)
     served = served_languages()
     choice = request.cookies.get(COOKIE)
     if choice in served:
