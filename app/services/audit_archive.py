@@ -53,7 +53,10 @@ def as_json(values: list[Any]) -> str:
     """One record as a JSON line (its detail as the object it was written as)."""
     record = {name: plain(value) for name, value in zip(COLUMNS, values, strict=True)}
     if record["detail"]:
-        record["detail"] = json.loads(record["detail"])
+        try:
+            record["detail"] = json.loads(record["detail"])
+        except ValueError:
+            pass  # written by hand or by an older version: kept as the text it is
     return json.dumps(record, ensure_ascii=False, sort_keys=False)
 
 
