@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -11,8 +12,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
-
-from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 FORMATS = ("text", "json")
@@ -31,17 +30,30 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
-class JsonFormatter(_BaseJsonFormatter):
-    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, then the record's own fields."""
+def json_formatter() -> logging.Formatter:
+    """A formatter writing one JSON object per line: time (UTC, ISO 8601), level, logger, message, extras."""
+    return _json_formatter_class()()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
-        super().__init__("%(levelname)s %(name)s %(message)s", *args, **kwargs)
 
-    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
-        """Put the time first, then the standard fields and the extras (request_id, status...)."""
-        log_data["time"] = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
-        super().add_fields(log_data, record, message_dict)
+@functools.cache
+def _json_formatter_class() -> type[logging.Formatter]:
+    """Build the formatter class on first use: with text logs python-json-logger is never imported."""
+    from pythonjsonlogger.json import JsonFormatter
+
+    class PortalJsonFormatter(JsonFormatter):
+        """python-json-logger's formatter with the portal's field names, the time first."""
+
+        def __init__(self) -> None:
+            super().__init__("%(levelname)s %(name)s %(message)s",
+                             rename_fields={"levelname": "level", "name": "logger"})
+
+        def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord,
+                       message_dict: dict[str, Any]) -> None:
+            """Put the time first, then the standard fields and the extras (request_id, status...)."""
+            log_data["time"] = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+            super().add_fields(log_data, record, message_dict)
+
+    return PortalJsonFormatter
 
 
 def _stamp_request_id(factory: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
@@ -75,7 +87,7 @@ def configure(log_format: str, level: str) -> None:
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(json_formatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
         root.addHandler(handler)
         root.setLevel(level)
     if log_format == "json":
@@ -100,7 +112,7 @@ def gunicorn_logconfig(errorlog: str, accesslog: str | None, gunicorn_level: str
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JsonFormatter}},
+        "formatters": {"json": {"()": json_formatter}},
         "handlers": {"error": _destination(errorlog, "stderr"), "access": _destination(accesslog, "stdout")},
         "root": {"level": app_level.upper(), "handlers": ["error"]},
         "loggers": {

@@ -9,7 +9,7 @@ import re
 
 from test_secrets_audit import forms_of_seed, fragments, leaks, log_everything, secrets  # noqa: F401 (a fixture)
 
-from app.logs import JsonFormatter
+from app.logs import json_formatter
 from bench._util import Browser, emulator, free_port, gunicorn
 from conftest import Person, code, make_test_app
 from security_helpers import audit_actions
@@ -39,7 +39,7 @@ def test_in_process_json_lines_at_debug_hold_no_secret(moto, tmp_path, make_user
     app = make_test_app(tmp_path, LOG_FORMAT="json", LOG_LEVEL="DEBUG")
     out = io.StringIO()
     handler = logging.StreamHandler(out)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(json_formatter())
     log_everything(caplog)  # every logger at DEBUG, the portal's, botocore's and the emulator's
     logging.getLogger().addHandler(handler)
     try:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.config import ConfigurationError, from_environment
 from app.extensions import db
-from app.logs import JsonFormatter
+from app.logs import json_formatter
 from app.models import AuditEvent
 from app.services import audit
 from conftest import Person, make_test_app
@@ -26,7 +26,7 @@ def json_log():
     """Every record any logger writes, formatted as production formats it: a list of parsed objects."""
     out = io.StringIO()
     handler = logging.StreamHandler(out)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(json_formatter())
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)
