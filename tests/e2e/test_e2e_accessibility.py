@@ -189,9 +189,9 @@ def test_every_page_state_passes_axe_and_fits_a_phone(tab, portal, language):
     page.goto("/")
     expect(page.locator(".topnav a[href$='/credentials']")).to_have_count(1)
     audit.check("home, enrolled")  # one to-do item: the handed-over key
+    # An administrator makes the second key: the emulator, like AWS, denies it to the hire's key without MFA.
     boto3.client("iam", region_name="us-east-1", endpoint_url=portal.endpoint_url,
-                 aws_access_key_id=hire["access_key_id"],
-                 aws_secret_access_key=hire["secret_access_key"]).create_access_key(UserName=hire["name"])
+                 aws_access_key_id="testing", aws_secret_access_key="testing").create_access_key(UserName=hire["name"])
     page.goto("/")
     expect(page.locator("li.todo-item")).to_have_count(2)  # and a second active key
     audit.check("home, several to-do items")
