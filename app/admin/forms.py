@@ -12,6 +12,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from ..services.findings import CONTROLS
 from ..services.snapshots import SHOWS, SORTS
 
 # IAM user names: letters, digits and + = , . @ _ - (up to 64).
@@ -31,6 +32,8 @@ class _UserQueryFields:
     sort = SelectField(_l("Sort by"), choices=[SelectChoice(key, label) for key, label in SORTS.items()],
                        default="name")
     order = SelectField(_l("Order"), choices=_ORDERS, default="asc")
+    finding = SelectField(_l("Finding"), choices=[SelectChoice("", _l("Any or none"))] + [
+        SelectChoice(control, control) for control in CONTROLS], default="")
 
     def validate_q(self, field: StringField) -> None:
         """Refuse control characters: no user name has one, and PostgreSQL refuses a NUL in a query outright."""

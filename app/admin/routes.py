@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict
+from urllib.parse import urlencode
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal, format_number
@@ -13,7 +14,7 @@ from flask_babel import gettext as _
 from .. import i18n
 from ..forms import EmptyForm, device_choices
 from ..limits import limit_admin_actions
-from ..services import access_keys, audit, devices, refreshing, reporting, snapshots
+from ..services import access_keys, audit, devices, findings, refreshing, reporting, snapshots
 from ..services.audit import Action
 from ..services.exports import USER_CSV_HEADER, user_values
 from ..services.snapshots import PER_PAGE, SHOWS, SORTS, UserQuery
@@ -39,13 +40,14 @@ def admin_date(value) -> str:
 def user_query(form: UserFilterForm | UserExportForm) -> UserQuery:
     """Turn a validated filter form into the query both the page and the CSV use."""
     return UserQuery(search=(form.q.data or "").strip(), show=form.show.data, sort=form.sort.data,
-                     order=form.order.data)
+                     order=form.order.data, finding=form.finding.data or "")
 
 
 def query_args(query: UserQuery) -> dict[str, str]:
     """Return the query as URL parameters, leaving out defaults so links stay short."""
-    values = {"q": query.search, "show": query.show, "sort": query.sort, "order": query.order}
-    defaults = {"q": "", "show": "all", "sort": "name", "order": "asc"}
+    values = {"q": query.search, "show": query.show, "sort": query.sort, "order": query.order,
+              "finding": query.finding}
+    defaults = {"q": "", "show": "all", "sort": "name", "order": "asc", "finding": ""}
     return {key: value for key, value in values.items() if value != defaults[key]}
 
 
@@ -65,8 +67,9 @@ def dashboard():
     query = user_query(form) if valid else UserQuery()
     number = (form.page.data or 1) if valid else 1
     snapshot = snapshots.latest()
-    rows, total, activity = [], 0, {}
+    rows, total, activity, counts, limits = [], 0, {}, {}, None
     if snapshot is not None:
+        counts, limits = snapshots.finding_counts(snapshot), snapshots.thresholds(snapshot)
         rows, total = snapshots.page(snapshot.id, query, number)
         if not rows and total:  # a page past the end (the list shrank): show the last one
             number = math.ceil(total / PER_PAGE)
@@ -77,7 +80,10 @@ def dashboard():
         activity=activity, number=number, pages=max(1, math.ceil(total / PER_PAGE)), shows=SHOWS,
         bars=charts.bars(snapshots.chart(snapshot)) if snapshot else [], chart_size=(charts.WIDTH, charts.HEIGHT),
         args=query_args(query), sort_urls=sort_urls(query), refresh_form=EmptyForm(),
-        export_form=UserExportForm(formdata=None),
+        export_form=UserExportForm(formdata=None), counts=counts, limits=limits, controls=findings.CONTROLS,
+        describe=findings.describe,
+        finding_urls={control: url_for("admin.dashboard", **(query_args(query) | {"finding": control}))
+                      for control in findings.CONTROLS},
     ), 200 if valid else 400
 
 
@@ -91,7 +97,8 @@ def refresh():
     config = current_app.config
     snapshot = refreshing.refresh(portal().mfa_client("iam"), current_actor(), portal().caller,
                                  config["FORCE_MFA_POLICY_ARN"], config["FORCE_MFA_POLICY_NAME"],
-                                 config["MFA_DEVICE_NAME_PATTERN"], config["SNAPSHOT_RETENTION_DAYS"])
+                                 config["MFA_DEVICE_NAME_PATTERN"], config["SNAPSHOT_RETENTION_DAYS"],
+                                 findings.Thresholds.from_config(config))
     flash(_("Refreshed: %(users)s users read with %(calls)s AWS calls in %(seconds)s s.",
             users=format_number(snapshot.users), calls=format_number(snapshot.calls),
             seconds=format_decimal(snapshot.seconds, "0.0")), "success")
@@ -113,7 +120,10 @@ def export():
     rows = snapshots.all_rows(snapshot.id, query)
     activity = snapshots.last_activity(rows)
     audit.record(Action.ADMIN_EXPORT, current_actor(), rows=len(rows), filter=asdict(query))
-    return csv_response(f"mfa-enrollment-{stamp()}.csv", USER_CSV_HEADER, (user_values(r, activity) for r in rows))
+    # Every row names the filter it was exported with, so a sorted or pasted sheet still says what it holds.
+    taken_with = urlencode(query_args(query)) or "all"
+    name = f"mfa-enrollment-{query.finding}-{stamp()}.csv" if query.finding else f"mfa-enrollment-{stamp()}.csv"
+    return csv_response(name, [*USER_CSV_HEADER, "filter"], ([*user_values(r, activity), taken_with] for r in rows))
 
 
 def _check_name(user_name: str) -> None:
