@@ -98,6 +98,9 @@ class ReportUser(db.Model):
     abandoned: Mapped[bool] = mapped_column(default=False)
     # The user's failing controls, comma-separated, for the table and the CSV (filters use report_finding).
     findings: Mapped[str] = mapped_column(db.String(256), default="", server_default="")
+    # Each key slot's creation, last use and state from the credential report, as JSON: the user page shows
+    # a key's last use without GetAccessKeyLastUsed (not in the admin policy).
+    key_facts: Mapped[str | None] = mapped_column(db.Text)
 
 
 class ReportFinding(db.Model):

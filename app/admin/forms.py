@@ -94,3 +94,12 @@ class ResetForm(FlaskForm):
         DataRequired(_l("Say why the device is being reset; it is kept in the audit log.")),
         Length(min=3, max=500, message=_l("Write between 3 and 500 characters.")),
     ], render_kw={"rows": 2, "placeholder": _l("e.g. phone lost, ticket HR-1234")})
+
+
+class DeactivateKeyForm(FlaskForm):
+    """Deactivate a user's access key; the reason goes into the audit log."""
+
+    reason = TextAreaField(_l("Reason"), validators=[
+        DataRequired(_l("Say why the key is being deactivated; it is kept in the audit log.")),
+        Length(min=3, max=500, message=_l("Write between 3 and 500 characters.")),
+    ], render_kw={"rows": 2, "placeholder": _l("e.g. key unused for 120 days, ticket SEC-42")})

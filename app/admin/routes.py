@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -14,7 +15,7 @@ from flask_babel import gettext as _
 from .. import i18n
 from ..forms import EmptyForm, device_choices
 from ..limits import limit_admin_actions
-from ..services import access_keys, audit, devices, findings, refreshing, reporting, snapshots
+from ..services import access_keys, admin_keys, audit, devices, findings, refreshing, reporting, snapshots
 from ..services.audit import Action
 from ..services.exports import USER_CSV_HEADER, user_values
 from ..services.snapshots import PER_PAGE, SHOWS, SORTS, UserQuery
@@ -22,7 +23,7 @@ from ..sessions import current_actor, portal
 from . import bp, charts
 from .access import admin_required
 from .exports import as_utc, csv_response, stamp
-from .forms import USER_NAME, ResetForm, UserExportForm, UserFilterForm
+from .forms import USER_NAME, DeactivateKeyForm, ResetForm, UserExportForm, UserFilterForm
 
 
 @bp.app_template_filter("admin_time")
@@ -35,6 +36,13 @@ def admin_time(value) -> str:
 def admin_date(value) -> str:
     """Show a stored time as a UTC date, in the page's language ("—" when unknown)."""
     return i18n.day(as_utc(value) if value else None)
+
+
+@bp.app_template_filter("finding_cause")
+def finding_cause(cause: findings.Cause) -> str:
+    """Say one cause of a finding with its date, in the page's language."""
+    return str(findings.CAUSES[cause.kind]) % {"slot": cause.slot,
+                                               "date": admin_date(cause.date) if cause.date else _("an unknown date")}
 
 
 def user_query(form: UserFilterForm | UserExportForm) -> UserQuery:
@@ -133,13 +141,17 @@ def _check_name(user_name: str) -> None:
 
 
 def _render_user(user_name: str, owned: list[devices.Device], form: ResetForm, status: int = 200):
-    """Render one user's page: snapshot row, live devices, reset form, audit events."""
+    """Render one user's page: snapshot row and findings, live keys and devices, reset form, audit events."""
     snapshot = snapshots.latest()
     row = snapshots.user_row(snapshot.id, user_name) if snapshot else None
     own = access_keys.of_user(portal().mfa_client("iam"), user_name)
+    slots = findings.read_slots(row.key_facts) if row else []
     return render_template("admin/user.html", user_name=user_name, devices=owned, form=form, row=row,
                            snapshot=snapshot, events=snapshots.user_events(user_name), own=own,
-                           stale_days=access_keys.STALE_DAYS), status
+                           stale_days=access_keys.STALE_DAYS,
+                           found=snapshots.user_findings(snapshot.id, user_name) if row else {},
+                           controls=findings.CONTROLS,
+                           slots={k.key_id: findings.slot_of(slots, k.created) for k in own.keys}), status
 
 
 def _reset_form(owned: list[devices.Device]) -> ResetForm:
@@ -176,3 +188,58 @@ def reset(user_name: str):
     flash(_("The device %(device)s of %(user)s is reset; they can enroll a new one. The dashboard shows this after "
             "the next refresh.", device=serial.rsplit("/", 1)[-1], user=user_name), "success")
     return redirect(url_for("admin.user", user_name=user_name))
+
+
+def _check_key(key_id: str) -> None:
+    """Refuse anything that cannot be an access key ID before asking AWS."""
+    if not re.match(r"^[A-Z0-9]{16,128}$", key_id):
+        abort(404)
+
+
+def _render_deactivate(user_name: str, key: access_keys.AccessKey, form: DeactivateKeyForm, status: int = 200):
+    """Render the confirmation page for deactivating one key, with its age and last use as of the snapshot."""
+    snapshot = snapshots.latest()
+    row = snapshots.user_row(snapshot.id, user_name) if snapshot else None
+    slot = findings.slot_of(findings.read_slots(row.key_facts), key.created) if row else None
+    return render_template("admin/deactivate_key.html", user_name=user_name, key=key, form=form, slot=slot,
+                           snapshot=snapshot), status
+
+
+@bp.route("/users/<user_name>/keys/<key_id>/deactivate", methods=["GET", "POST"])
+@admin_required
+@limit_admin_actions
+def deactivate_key(user_name: str, key_id: str):
+    """Confirm, then set one of a user's access keys Inactive with a reason; a repeat only says it is done."""
+    _check_name(user_name)
+    _check_key(key_id)
+    iam = portal().mfa_client("iam")
+    form = DeactivateKeyForm()
+    try:
+        if request.method == "GET" or not form.validate_on_submit():
+            key = admin_keys.find_key(iam, user_name, key_id)
+            if key.status != "Active":
+                raise admin_keys.AlreadyInactive(
+                    _("The access key %(key)s of %(user)s is already inactive; nothing was changed.",
+                      key=key_id, user=user_name))
+            return _render_deactivate(user_name, key, form, 200 if request.method == "GET" else 400)
+        admin_keys.deactivate(iam, current_actor(), user_name, key_id, form.reason.data.strip())
+    except admin_keys.AlreadyInactive as done:
+        flash(done.message, "info")
+        return redirect(url_for("admin.user", user_name=user_name))
+    flash(_("The access key %(key)s of %(user)s is now inactive: programs that use it stop working. The dashboard "
+            "shows this after the next refresh.", key=key_id, user=user_name), "success")
+    return redirect(url_for("admin.user", user_name=user_name))
+
+
+@bp.route("/history")
+@admin_required
+def history():
+    """Show the share enrolled and each finding's count per day, as small SVG charts and as a table."""
+    days = current_app.config["SNAPSHOT_RETENTION_DAYS"]
+    points = snapshots.history(datetime.now(UTC) - timedelta(days=days))
+    series = [("enrolled", _("Users enrolled"), [100 * p.share if p.users else None for p in points], 100.0)]
+    series += [(control, findings.CONTROLS[control], [p.counts[control] for p in points], None)
+               for control in findings.CONTROLS]
+    sparks = [(key, words, values, charts.spark(values, peak)) for key, words, values, peak in series]
+    return render_template("admin/history.html", points=points, sparks=sparks, retention_days=days,
+                           spark_size=(charts.SPARK_WIDTH, charts.SPARK_HEIGHT), controls=findings.CONTROLS)

@@ -156,6 +156,35 @@ def judge(report: Report, now: datetime, limits: Thresholds) -> dict[str, dict[s
     return judged
 
 
+@dataclass(frozen=True)
+class KeySlot:
+    """One access key slot of the credential report."""
+
+    slot: int
+    created: datetime | None
+    last_used: datetime | None
+    active: bool
+
+
+def key_slots(report: Mapping[str, str]) -> str | None:
+    """Return the report's key slots that hold a key, as JSON for the user page (None: no key)."""
+    slots = [[slot, report.get(f"access_key_{slot}_last_rotated"), report.get(f"access_key_{slot}_last_used_date"),
+              report.get(f"access_key_{slot}_active") == "true"]
+             for slot in (1, 2) if _date(report.get(f"access_key_{slot}_last_rotated"))]
+    return json.dumps(slots) if slots else None
+
+
+def read_slots(text: str | None) -> list[KeySlot]:
+    """Read key slots back."""
+    return [KeySlot(slot, _date(created), _date(used), active) for slot, created, used, active
+            in json.loads(text or "[]")]
+
+
+def slot_of(slots: list[KeySlot], created: datetime) -> KeySlot | None:
+    """Find the report's slot of a key AWS lists now, by its creation time (the report has no key ids)."""
+    return next((s for s in slots if s.created and abs((s.created - created).total_seconds()) < 1), None)
+
+
 def encode(causes: list[Cause]) -> str:
     """Store causes as compact JSON: [kind, slot, ISO date]."""
     return json.dumps([[c.kind, c.slot, c.date.isoformat() if c.date else None] for c in causes])

@@ -72,7 +72,8 @@ def save(report: Report, taken_by: str | None, calls: int, seconds: float, keep:
         # One Core executemany: the ORM would split rows into batches by which columns are NULL,
         # and asdict() would deep-copy every value.
         db.session.execute(ReportUser.__table__.insert(), [
-            {**vars(row), "snapshot_id": snapshot.id, "findings": ",".join(judged[row.user_name])}
+            {**vars(row), "snapshot_id": snapshot.id, "findings": ",".join(judged[row.user_name]),
+             "key_facts": findings.key_slots(report.credentials.get(row.user_name) or {})}
             for row in report.rows])
         found = [{"snapshot_id": snapshot.id, "user_name": name, "control": control,
                   "causes": findings.encode(causes)}

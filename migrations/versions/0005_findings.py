@@ -27,6 +27,7 @@ def upgrade():
         batch.add_column(sa.Column('thresholds', sa.Text(), nullable=True))
     with op.batch_alter_table('report_user') as batch:
         batch.add_column(sa.Column('findings', sa.String(length=256), server_default='', nullable=False))
+        batch.add_column(sa.Column('key_facts', sa.Text(), nullable=True))
     op.create_table(
         'report_finding',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -43,6 +44,7 @@ def upgrade():
 def downgrade():
     op.drop_table('report_finding')
     with op.batch_alter_table('report_user') as batch:
+        batch.drop_column('key_facts')
         batch.drop_column('findings')
     with op.batch_alter_table('report_snapshot') as batch:
         batch.drop_column('thresholds')
