@@ -141,7 +141,7 @@ def user_findings(snapshot_id: int, user_name: str) -> dict[str, list[findings.C
 class Point:
     """One day of the history: the day's last snapshot."""
 
-    day: date
+    day: datetime  # midnight UTC of the day
     users: int
     enrolled: int
     counts: dict[str, int | None]
@@ -156,10 +156,11 @@ def history(since: datetime) -> list[Point]:
     """Return the last snapshot of each UTC day since `since`, oldest first (snapshot columns only)."""
     stmt = (select(ReportSnapshot.taken_at, ReportSnapshot.users, ReportSnapshot.enrolled, ReportSnapshot.findings)
             .where(ReportSnapshot.taken_at >= since).order_by(ReportSnapshot.taken_at, ReportSnapshot.id))
-    days: dict[date, Point] = {}
+    days: dict[datetime, Point] = {}
     for taken_at, users, enrolled, counts in db.session.execute(stmt):
         known = json.loads(counts or "{}")
-        day = (taken_at if taken_at.tzinfo else taken_at.replace(tzinfo=UTC)).astimezone(UTC).date()
+        when = (taken_at if taken_at.tzinfo else taken_at.replace(tzinfo=UTC)).astimezone(UTC)
+        day = datetime.combine(when.date(), time.min, UTC)
         days[day] = Point(day, users, enrolled, {control: known.get(control) for control in findings.CONTROLS})
     return list(days.values())
 
