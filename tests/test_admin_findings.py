@@ -225,7 +225,8 @@ def test_history_keeps_totals_for_the_retention_and_draws_them(judged, admin_app
         db.session.commit()
     assert refresh(judged).status_code == 200
     with admin_app.app_context():
-        ages = sorted(round((now - s.taken_at.replace(tzinfo=UTC)).total_seconds() / 86400) for s in ReportSnapshot.query)
+        ages = sorted(round((now - s.taken_at.replace(tzinfo=UTC)).total_seconds() / 86400)
+                      for s in ReportSnapshot.query)
         assert ages == [0, 0, 3, 399]  # the 401-day-old one is purged; both of today's stay
     html = judged.client.get("/admin/history").get_data(as_text=True)
     rows = re.findall(r"<tr><th scope=\"row\"[^>]*>([^<]+)</th><td>([\d,]+)</td><td>(\d+%)</td>\s*"

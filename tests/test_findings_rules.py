@@ -36,7 +36,8 @@ def row(keys: tuple = (), password: tuple | None = None, created: int = 400) -> 
     return report
 
 
-def judged(report: dict, mfa: str = VIRTUAL, covered: str = "direct", limits: Thresholds = Thresholds()) -> set:
+def judged(report: dict, mfa: str = VIRTUAL, covered: str = "direct",
+           limits: Thresholds = findings.AWS_DEFAULTS) -> set:
     """Return the failing control ids."""
     return set(evaluate(report, mfa, covered, NOW, limits))
 

@@ -57,6 +57,9 @@ class Thresholds:
         return cls(config["FINDINGS_KEY_AGE_DAYS"], config["FINDINGS_UNUSED_DAYS"], config["FINDINGS_STALE_DAYS"])
 
 
+AWS_DEFAULTS = Thresholds()
+
+
 @dataclass(frozen=True)
 class Cause:
     """One fact behind a finding: which credential, and the date that decided it."""
@@ -115,7 +118,7 @@ def _unused(report: Mapping[str, str], keys: list[tuple[int, datetime | None, da
 
 
 def evaluate(report: Mapping[str, str], mfa_status: str, covered_by: str, now: datetime,
-             limits: Thresholds = Thresholds()) -> dict[str, list[Cause]]:
+             limits: Thresholds = AWS_DEFAULTS) -> dict[str, list[Cause]]:
     """Judge one user's credential-report row (and what the list calls know) at `now`: failing controls only."""
     keys = [(slot, _date(report.get(f"access_key_{slot}_last_rotated")),
              _date(report.get(f"access_key_{slot}_last_used_date")))
