@@ -22,9 +22,9 @@ TWO_KEYS, KEY_AT_SETUP, NOT_COVERED_ID = "CIS.two-active-keys", "CIS.key-at-setu
 CONTROLS = {
     IAM_3: _l("Active access key not rotated"),
     IAM_5: _l("Console password without MFA"),
-    IAM_8: _l("Credentials unused for long"),
+    IAM_8: _l("Password or access key unused for long"),
     IAM_19: _l("No MFA device"),
-    IAM_22: _l("Credentials unused"),
+    IAM_22: _l("Password or access key unused"),
     TWO_KEYS: _l("Two active access keys"),
     KEY_AT_SETUP: _l("Console user's access key never used"),
     NOT_COVERED_ID: _l("Not covered by the force-MFA policy"),
