@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from moto.iam.models import AccessKeyLastUsed
+from own_helpers import fail_call
 from test_admin_helpers import ADMIN, give_device, refresh, table_users, with_mfa
 
 from app.demo import seed
+from app.errors import AwsAccessDenied, AwsUnavailable
 from app.extensions import db
 from app.models import AuditEvent, ReportSnapshot
 from app.services import findings, snapshots
@@ -249,3 +251,39 @@ def test_thresholds_follow_the_settings(admin_app, iam, make_user):
     assert "access keys older than 60 days, credentials unused for 30 days (IAM.22) and 60 days (IAM.8)" in html
     assert table_users(admin.client.get("/admin/?finding=IAM.3").get_data(as_text=True)) == [
         "key.89", "key.90", "key.91", "stale.89", "stale.90", "stale.91"]
+
+
+def test_a_refused_or_lost_deactivation_is_audited(lite_app, iam, make_user, monkeypatch):
+    """IAM refusing UpdateAccessKey: a denied outcome, the key still active. A lost answer: unknown, then the
+    repeat finds the key inactive and says so (the request names the target state, so nothing flips back)."""
+    target = make_user("target.user")
+    admin = with_mfa(lite_app, iam, make_user(ADMIN))
+    url = f"/admin/users/target.user/keys/{target.access_key_id}/deactivate"
+    with monkeypatch.context() as patched:
+        fail_call(patched, "UpdateAccessKey", AwsAccessDenied("iam:UpdateAccessKey"))
+        answer = admin.client.post(url, data={"reason": "leaked in a ticket"})
+    assert answer.status_code == 403 and "iam:UpdateAccessKey" in answer.get_data(as_text=True)
+    assert iam.list_access_keys(UserName="target.user")["AccessKeyMetadata"][0]["Status"] == "Active"
+    with monkeypatch.context() as patched:
+        fail_call(patched, "UpdateAccessKey", AwsUnavailable(), after=True)
+        assert admin.client.post(url, data={"reason": "leaked in a ticket"}).status_code == 503
+    assert iam.list_access_keys(UserName="target.user")["AccessKeyMetadata"][0]["Status"] == "Inactive"
+    again = admin.client.post(url, data={"reason": "leaked in a ticket"}, follow_redirects=True)
+    assert "is already inactive; nothing was changed" in again.get_data(as_text=True)
+    assert iam.list_access_keys(UserName="target.user")["AccessKeyMetadata"][0]["Status"] == "Inactive"
+    with lite_app.app_context():
+        events = AuditEvent.query.filter_by(action="admin_key_deactivated").order_by(AuditEvent.id).all()
+        assert [e.outcome for e in events] == ["attempt", "denied", "attempt", "unknown"]
+
+
+def test_a_snapshot_from_before_findings_says_so(lite_app, iam, make_user):
+    """A snapshot stored before this version has no findings: the panel asks for a refresh, the history a dash."""
+    admin = with_mfa(lite_app, iam, make_user(ADMIN))
+    with lite_app.app_context():
+        db.session.add(ReportSnapshot(taken_at=datetime.now(UTC), users=3, enrolled=1))
+        db.session.commit()
+    html = admin.client.get("/admin/").get_data(as_text=True)
+    assert "This snapshot was taken before the portal judged findings; refresh to see them." in html
+    assert 'data-control="IAM.3"' not in html
+    history = admin.client.get("/admin/history").get_data(as_text=True)
+    assert re.search(r"<td>3</td><td>33%</td>\s*<td>—</td>", history)
