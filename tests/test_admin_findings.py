@@ -287,3 +287,16 @@ def test_a_snapshot_from_before_findings_says_so(lite_app, iam, make_user):
     assert 'data-control="IAM.3"' not in html
     history = admin.client.get("/admin/history").get_data(as_text=True)
     assert re.search(r"<td>3</td><td>33%</td>\s*<td>—</td>", history)
+
+
+def test_an_admin_cannot_deactivate_the_key_their_session_signs_with(lite_app, iam, make_user):
+    """Their own page says which key is theirs and offers no button; a forged request is refused unaudited."""
+    admin = with_mfa(lite_app, iam, make_user(ADMIN))
+    page = admin.client.get(f"/admin/users/{ADMIN}").get_data(as_text=True)
+    assert "the key you signed in with" in page and "/deactivate" not in page
+    answer = admin.client.post(f"/admin/users/{ADMIN}/keys/{admin.user.access_key_id}/deactivate",
+                               data={"reason": "testing"})
+    assert answer.status_code == 409 and "Rotate it on your own access keys page" in answer.get_data(as_text=True)
+    assert iam.list_access_keys(UserName=ADMIN)["AccessKeyMetadata"][0]["Status"] == "Active"
+    with lite_app.app_context():
+        assert AuditEvent.query.filter_by(action="admin_key_deactivated").count() == 0

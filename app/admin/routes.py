@@ -151,7 +151,8 @@ def _render_user(user_name: str, owned: list[devices.Device], form: ResetForm, s
                            stale_days=access_keys.STALE_DAYS,
                            found=snapshots.user_findings(snapshot.id, user_name) if row else {},
                            controls=findings.CONTROLS,
-                           slots={k.key_id: findings.slot_of(slots, k.created) for k in own.keys}), status
+                           slots={k.key_id: findings.slot_of(slots, k.created) for k in own.keys},
+                           signing_key=portal().keys().access_key_id), status
 
 
 def _reset_form(owned: list[devices.Device]) -> ResetForm:
@@ -222,7 +223,8 @@ def deactivate_key(user_name: str, key_id: str):
                     _("The access key %(key)s of %(user)s is already inactive; nothing was changed.",
                       key=key_id, user=user_name))
             return _render_deactivate(user_name, key, form, 200 if request.method == "GET" else 400)
-        admin_keys.deactivate(iam, current_actor(), user_name, key_id, form.reason.data.strip())
+        admin_keys.deactivate(iam, current_actor(), user_name, key_id, form.reason.data.strip(),
+                              signing_key=portal().keys().access_key_id)
     except admin_keys.AlreadyInactive as done:
         flash(done.message, "info")
         return redirect(url_for("admin.user", user_name=user_name))

@@ -27,6 +27,13 @@ class AlreadyInactive(PortalError):
     title = lazy_gettext("The access key is already inactive")
 
 
+class OwnSigningKey(PortalError):
+    """The admin asked to deactivate the very key their portal session signs with."""
+
+    status = 409
+    title = lazy_gettext("This is the key you signed in with")
+
+
 def find_key(iam_with_mfa: Any, user_name: str, key_id: str) -> AccessKey:
     """Return the user's key as AWS lists it now (ListAccessKeys)."""
     keys = access_keys.list_keys(iam_with_mfa, user_name, in_use="")
@@ -37,8 +44,13 @@ def find_key(iam_with_mfa: Any, user_name: str, key_id: str) -> AccessKey:
     return key
 
 
-def deactivate(iam_with_mfa: Any, actor: audit.Actor, user_name: str, key_id: str, reason: str) -> AccessKey:
+def deactivate(iam_with_mfa: Any, actor: audit.Actor, user_name: str, key_id: str, reason: str,
+               signing_key: str | None = None) -> AccessKey:
     """Set the key Inactive (UpdateAccessKey); a key already inactive is left alone and said so."""
+    if key_id == signing_key:
+        # The portal would lose the key it calls AWS with in the middle of the admin's own session.
+        raise OwnSigningKey(_("The portal signs your requests with the access key %(key)s.", key=key_id),
+                            _("Rotate it on your own access keys page instead: that makes a new key first."))
     key = find_key(iam_with_mfa, user_name, key_id)
     if key.status != "Active":
         raise AlreadyInactive(_("The access key %(key)s of %(user)s is already inactive; nothing was changed.",
