@@ -7,7 +7,7 @@ range. report_user.findings repeats the ids for the table and CSV; report_snapsh
 counts (and thresholds) so the history chart reads snapshots only.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-07 19:00:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
