@@ -17,7 +17,7 @@ from ..forms import EmptyForm, device_choices
 from ..limits import limit_admin_actions
 from ..services import access_keys, admin_keys, audit, devices, findings, refreshing, reporting, snapshots
 from ..services.audit import Action
-from ..services.exports import USER_CSV_HEADER, user_values
+from ..services.exports import EXPORT_HEADER, export_values
 from ..services.snapshots import PER_PAGE, SHOWS, SORTS, UserQuery
 from ..sessions import current_actor, portal
 from . import bp, charts
@@ -131,7 +131,7 @@ def export():
     # Every row names the filter it was exported with, so a sorted or pasted sheet still says what it holds.
     taken_with = urlencode(query_args(query)) or "all"
     name = f"mfa-enrollment-{query.finding}-{stamp()}.csv" if query.finding else f"mfa-enrollment-{stamp()}.csv"
-    return csv_response(name, [*USER_CSV_HEADER, "filter"], ([*user_values(r, activity), taken_with] for r in rows))
+    return csv_response(name, EXPORT_HEADER, (export_values(r, activity, taken_with) for r in rows))
 
 
 def _check_name(user_name: str) -> None:

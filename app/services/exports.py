@@ -34,6 +34,16 @@ def user_values(row: Any, activity: dict[str, datetime]) -> list[Any]:
             *(control in failing for control in CONTROLS)]
 
 
+# A download or `flask report export` also says, on every row, the dashboard filter it holds ("all": everyone),
+# so a sheet that was sorted or pasted elsewhere still tells what it was taken with.
+EXPORT_HEADER = [*USER_CSV_HEADER, "filter"]
+
+
+def export_values(row: Any, activity: dict[str, datetime], taken_with: str) -> list[Any]:
+    """One row of an export: user_values() and the filter."""
+    return [*user_values(row, activity), taken_with]
+
+
 def cell(value: Any) -> str:
     """Render one value as text that no spreadsheet evaluates."""
     if value is None:
