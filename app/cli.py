@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import AuditUnavailable
 from .services import audit, audit_archive, snapshots
-from .services.exports import USER_CSV_HEADER, as_utc, plain, user_values, write_csv
+from .services.exports import EXPORT_HEADER, USER_CSV_HEADER, as_utc, export_values, plain, user_values, write_csv
 
 # Exit codes: 0 done (or nothing to do), 1 a failure (database away, file not writable), 2 bad arguments
 # (click's own code for usage errors, so a typo and a refused date read alike to a script).
@@ -215,13 +215,13 @@ def report_export(kind: str, output: str | None) -> None:
         return
     rows = snapshots.all_rows(snapshot.id, snapshots.UserQuery())
     activity = snapshots.last_activity(rows)
-    values = (user_values(row, activity) for row in rows)
+    values = (export_values(row, activity, "all") for row in rows)
     with _output(output, newline="" if kind == "csv" else None) as out:
         if kind == "csv":
-            write_csv(out, USER_CSV_HEADER, values)
+            write_csv(out, EXPORT_HEADER, values)
         else:
             json.dump({"snapshot": _snapshot_fields(snapshot),
-                       "users": [{name: plain(value) for name, value in zip(USER_CSV_HEADER, row, strict=True)}
+                       "users": [{name: plain(value) for name, value in zip(EXPORT_HEADER, row, strict=True)}
                                  for row in values]}, out, ensure_ascii=False, indent=1)
             out.write("\n")
     if output:

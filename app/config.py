@@ -98,6 +98,9 @@ def _portal(env: Env) -> dict:
         "ADMIN_GROUPS": _names(env, "ADMIN_GROUPS"),
         "FORCE_MFA_POLICY_ARN": _text(env, "FORCE_MFA_POLICY_ARN"),
         "FORCE_MFA_POLICY_NAME": _text(env, "FORCE_MFA_POLICY_NAME", "ForceMFA"),
+        # Security Hub's own thresholds by default (IAM.22, IAM.8; IAM.3's FINDINGS_KEY_AGE_DAYS is below).
+        "FINDINGS_UNUSED_DAYS": _number(env, "FINDINGS_UNUSED_DAYS", 45),
+        "FINDINGS_STALE_DAYS": _number(env, "FINDINGS_STALE_DAYS", 90),
         "SQLALCHEMY_DATABASE_URI": _database_url(_text(env, "DATABASE_URL")),
         "REDIS_URL": _text(env, "REDIS_URL"),
         # An unreachable dependency must cost a request seconds, not minutes: the portal's 503 page

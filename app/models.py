@@ -1,4 +1,4 @@
-"""Database tables: the append-only audit log."""
+"""Database tables: the append-only audit log and the admin refresh snapshots."""
 
 from __future__ import annotations
 
@@ -66,6 +66,9 @@ class ReportSnapshot(db.Model):
     orphan_devices: Mapped[int] = mapped_column(default=0)
     # Enrollments per month as JSON [["2025-01", 12], ...]: the chart renders without scanning rows.
     chart: Mapped[str | None] = mapped_column(db.Text)
+    # Users per finding as JSON {"IAM.3": 4, ...} and the thresholds judged with: history without a row scan.
+    findings: Mapped[str | None] = mapped_column(db.Text)
+    thresholds: Mapped[str | None] = mapped_column(db.Text)
 
 
 class ReportUser(db.Model):
@@ -93,3 +96,24 @@ class ReportUser(db.Model):
     key_last_used: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     covered_by: Mapped[str] = mapped_column(db.String(160))
     abandoned: Mapped[bool] = mapped_column(default=False)
+    # The user's failing controls, comma-separated, for the table and the CSV (filters use report_finding).
+    findings: Mapped[str] = mapped_column(db.String(256), default="", server_default="")
+    # Each key slot's creation, last use and state from the credential report, as JSON: the user page shows
+    # a key's last use without GetAccessKeyLastUsed (not in the admin policy).
+    key_facts: Mapped[str | None] = mapped_column(db.Text)
+
+
+class ReportFinding(db.Model):
+    """One failing control of one user in a snapshot, with the dates that decided it."""
+
+    __tablename__ = "report_finding"
+    __table_args__ = (
+        # Leads with what every filter asks: this snapshot, this control; then the name for the join and order.
+        db.UniqueConstraint("snapshot_id", "control", "user_name", name="uq_report_finding_control_user"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(db.ForeignKey("report_snapshot.id", ondelete="CASCADE"))
+    user_name: Mapped[str] = mapped_column(db.String(128))
+    control: Mapped[str] = mapped_column(db.String(32))
+    causes: Mapped[str] = mapped_column(db.Text)

@@ -13,6 +13,7 @@ pytest_plugins = ["admin_fixtures"]
 
 TARGET = "target.user"
 SERIAL = f"arn:aws:iam::123456789012:mfa/{TARGET}"
+KEY = "TARGETKEYIDPLACEHOLDER"  # replaced by the target's real key ID in each request
 
 # Every admin URL, with the form data a real admin would send.
 URLS = [
@@ -21,6 +22,9 @@ URLS = [
     ("POST", "/admin/export", {"show": "all", "sort": "name", "order": "asc"}),
     ("GET", f"/admin/users/{TARGET}", None),
     ("POST", f"/admin/users/{TARGET}/reset", {"serial": SERIAL, "reason": "lost phone, ticket 42"}),
+    ("GET", f"/admin/users/{TARGET}/keys/{KEY}/deactivate", None),
+    ("POST", f"/admin/users/{TARGET}/keys/{KEY}/deactivate", {"reason": "unused 120 days, ticket 43"}),
+    ("GET", "/admin/history", None),
     ("GET", "/admin/audit", None),
     ("POST", "/admin/audit/export", {}),
 ]
@@ -31,7 +35,7 @@ def test_every_admin_url_is_in_the_matrix(lite_app):
     """A new admin route must be added to URLS, or this fails."""
     rules = {(rule.rule, method) for rule in lite_app.url_map.iter_rules() if rule.endpoint.startswith("admin.")
              for method in rule.methods - {"HEAD", "OPTIONS"}}
-    listed = {(url.replace(TARGET, "<user_name>"), method) for method, url, _ in URLS}
+    listed = {(url.replace(TARGET, "<user_name>").replace(KEY, "<key_id>"), method) for method, url, _ in URLS}
     assert rules == listed
 
 
@@ -59,7 +63,7 @@ def ask(client, method: str, url: str, data: dict | None):
 @pytest.mark.parametrize(("method", "url", "data"), URLS, ids=[f"{m} {u}" for m, u, _ in URLS])
 def test_access_matrix(lite_app, iam, make_user, role, method, url, data):
     """Anonymous: sign in. Non-admins: 403. Admins without MFA: the code page. Admins with MFA: the page."""
-    make_user(TARGET)
+    url = url.replace(KEY, make_user(TARGET).access_key_id)
     give_device(iam, TARGET)
     person = visitor(role, lite_app, iam, make_user)
     client = person.client if person else lite_app.test_client()

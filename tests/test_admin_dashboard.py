@@ -13,7 +13,7 @@ from moto.iam.responses import IamResponse
 from test_admin_helpers import ADMIN, refresh, table_users, with_mfa
 
 from app.demo import seed
-from app.models import ReportSnapshot, ReportUser
+from app.models import ReportFinding, ReportSnapshot, ReportUser
 from app.services import reporting, snapshots
 from conftest import make_test_app
 from security_helpers import outcomes
@@ -128,14 +128,15 @@ def test_csv_neutralises_formulas(crowd):
     assert rows[0]["mfa_status"] == "none" and rows[0]["force_mfa_policy"] == "none"
 
 
-def test_only_the_latest_snapshots_are_kept(account, admin_app):
-    """Each refresh adds a snapshot and drops all but the newest three, rows included."""
+def test_rows_of_the_latest_snapshots_are_kept_totals_for_the_retention(account, admin_app):
+    """Each refresh adds a snapshot; per-user rows and findings stay for the newest three, totals for the history."""
     for _ in range(4):
         assert refresh(account.admin).status_code == 200
     with admin_app.app_context():
         kept = [s.id for s in ReportSnapshot.query.order_by(ReportSnapshot.id)]
-        assert len(kept) == snapshots.KEEP
-        assert {r.snapshot_id for r in ReportUser.query} == set(kept)
+        assert len(kept) == 4
+        assert {r.snapshot_id for r in ReportUser.query} == set(kept[-snapshots.KEEP:])
+        assert {r.snapshot_id for r in ReportFinding.query} == set(kept[-snapshots.KEEP:])
         assert ReportUser.query.count() == 6 * snapshots.KEEP
 
 

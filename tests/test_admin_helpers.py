@@ -205,3 +205,15 @@ def test_month_series_ends_this_month():
     report = reporting.Report(rows=[], policy_arn="", policy_found=True, report_generated_at=None)
     series = report.chart(datetime(2025, 2, 15, tzinfo=UTC))
     assert len(series) == reporting.CHART_MONTHS and series[-1] == ("2025-02", 0) and series[0] == ("2023-09", 0)
+
+
+def test_history_sparklines_scale_to_their_peak():
+    """A series fills the plot up to its peak; unknown days leave gaps; one day sits in the middle."""
+    from app.admin.charts import SPARK_HEIGHT, SPARK_PAD, SPARK_WIDTH, spark
+
+    line = spark([0, None, 5, 10])
+    assert [y for _x, y in line.dots] == [SPARK_HEIGHT - SPARK_PAD, SPARK_HEIGHT / 2, SPARK_PAD]
+    assert len(line.dots) == 3 and line.peak == 10 and line.points.count(",") == 3
+    assert spark([0, 0]).peak == 0 and spark([0, 0]).dots[0][1] == SPARK_HEIGHT - SPARK_PAD
+    middle = (SPARK_WIDTH / 2, round(SPARK_PAD + (SPARK_HEIGHT - 2 * SPARK_PAD) * 0.6, 1))
+    assert spark([40.0], peak=100.0).dots == [middle]

@@ -231,6 +231,7 @@ ADMIN_CALLS = [
     Call("iam", "GetPolicy", {"PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/force-mfa"}),
     Call("iam", "DeactivateMFADevice", {"UserName": "bob", "SerialNumber": BOB_MFA}),
     Call("iam", "DeleteVirtualMFADevice", {"SerialNumber": BOB_MFA}),
+    Call("iam", "UpdateAccessKey", {"UserName": "bob", "AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "Status": "Inactive"}),
 ]
 
 
@@ -253,9 +254,22 @@ def test_admin_policy_needs_mfa(admin: dict, partition: str) -> None:
 
 
 def test_admin_policy_is_least_privilege(admin: dict) -> None:
-    """Admins can't create users or devices, or change anything outside MFA resets."""
-    for action in ["iam:CreateUser", "iam:CreateVirtualMFADevice", "iam:EnableMFADevice", "iam:AttachUserPolicy"]:
+    """Admins can't create users or devices, or change anything outside MFA resets and key deactivation."""
+    for action in ["iam:CreateUser", "iam:CreateVirtualMFADevice", "iam:EnableMFADevice", "iam:AttachUserPolicy",
+                   "iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:GetAccessKeyLastUsed"]:
         assert not evaluate(admin, action, ["*"], ALICE_MFA).allowed
+
+
+def test_admin_policy_changes_exactly_mfa_resets_and_key_status(admin: dict) -> None:
+    """The only writes are DeactivateMFADevice, DeleteVirtualMFADevice and UpdateAccessKey (issue 19)."""
+    writes = {action for statement in admin["Statement"] for action in
+              ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+              if not action.split(":")[1].startswith(("List", "Get", "GenerateCredentialReport"))}
+    assert writes == {"iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice", "iam:UpdateAccessKey"}
+    user_key = evaluate(admin, "iam:UpdateAccessKey", [f"arn:aws:iam::{ACCOUNT}:user/bob"], ALICE_MFA)
+    assert user_key.allowed
+    assert not evaluate(admin, "iam:UpdateAccessKey", [f"arn:aws:iam::{ACCOUNT}:user/bob"],
+                        replace(ALICE_MFA, mfa_present=False)).allowed
 
 
 @pytest.mark.parametrize(

@@ -53,3 +53,29 @@ def bars(chart: list[tuple[str, int]]) -> list[Bar]:
                                       month=month_name(day)),
                        label_x=round(index * slot + slot / 2, 1)))
     return out
+
+
+SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 300, 90, 6
+
+
+@dataclass(frozen=True)
+class Spark:
+    """One series of the history as SVG geometry: a line through the days, a dot on each."""
+
+    points: str  # polyline "x,y x,y ..."
+    dots: list[tuple[float, float]]
+    peak: float  # the value the top of the plot stands for (0: every known day was 0)
+
+
+def spark(values: list[float | None], peak: float | None = None) -> Spark:
+    """Lay a series out over the days, scaled to its peak (or `peak`); unknown days leave no dot."""
+    known = [v for v in values if v is not None]
+    label = peak if peak is not None else max(known, default=0)
+    top = label or 1
+    step = (SPARK_WIDTH - 2 * SPARK_PAD) / max(len(values) - 1, 1)
+    room = SPARK_HEIGHT - 2 * SPARK_PAD
+    dots = [(round(SPARK_PAD + index * step, 1), round(SPARK_PAD + room - room * value / top, 1))
+            for index, value in enumerate(values) if value is not None]
+    if len(values) == 1 and dots:
+        dots = [(SPARK_WIDTH / 2, dots[0][1])]  # one day: a dot in the middle, not at the left edge
+    return Spark(" ".join(f"{x},{y}" for x, y in dots), dots, label)

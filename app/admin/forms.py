@@ -12,6 +12,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from ..services.findings import CONTROLS
 from ..services.snapshots import SHOWS, SORTS
 
 # IAM user names: letters, digits and + = , . @ _ - (up to 64).
@@ -31,6 +32,8 @@ class _UserQueryFields:
     sort = SelectField(_l("Sort by"), choices=[SelectChoice(key, label) for key, label in SORTS.items()],
                        default="name")
     order = SelectField(_l("Order"), choices=_ORDERS, default="asc")
+    finding = SelectField(_l("Finding"), choices=[SelectChoice("", _l("Any or none"))] + [
+        SelectChoice(control, control) for control in CONTROLS], default="")
 
     def validate_q(self, field: StringField) -> None:
         """Refuse control characters: no user name has one, and PostgreSQL refuses a NUL in a query outright."""
@@ -91,3 +94,12 @@ class ResetForm(FlaskForm):
         DataRequired(_l("Say why the device is being reset; it is kept in the audit log.")),
         Length(min=3, max=500, message=_l("Write between 3 and 500 characters.")),
     ], render_kw={"rows": 2, "placeholder": _l("e.g. phone lost, ticket HR-1234")})
+
+
+class DeactivateKeyForm(FlaskForm):
+    """Deactivate a user's access key; the reason goes into the audit log."""
+
+    reason = TextAreaField(_l("Reason"), validators=[
+        DataRequired(_l("Say why the key is being deactivated; it is kept in the audit log.")),
+        Length(min=3, max=500, message=_l("Write between 3 and 500 characters.")),
+    ], render_kw={"rows": 2, "placeholder": _l("e.g. key unused for 120 days, ticket SEC-42")})

@@ -24,6 +24,7 @@ ACTIONS = {
     Action.ADMIN_EXPORT: lazy_pgettext("audit", "Enrollment exported"),
     Action.ADMIN_AUDIT_EXPORT: lazy_pgettext("audit", "Audit log exported"),
     Action.ADMIN_RESET: lazy_pgettext("audit", "Device reset by an admin"),
+    Action.ADMIN_KEY_DEACTIVATED: lazy_pgettext("audit", "Access key deactivated by an admin"),
     Action.RATE_LIMITED: lazy_pgettext("audit", "Held back by a rate limit"),
     Action.ACCESS_KEY_CREATED: lazy_pgettext("audit", "Access key created"),
     Action.ACCESS_KEY_STATUS: lazy_pgettext("audit", "Access key status changed"),

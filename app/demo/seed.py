@@ -32,6 +32,7 @@ ADMIN_POLICY_DOCUMENT = json.dumps(
                     "iam:GenerateCredentialReport",
                     "iam:DeactivateMFADevice",
                     "iam:DeleteVirtualMFADevice",
+                    "iam:UpdateAccessKey",
                 ],
                 "Resource": "*",
                 "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},

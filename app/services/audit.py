@@ -42,6 +42,7 @@ class Action(enum.StrEnum):  # event names; some contain "password", none is one
     ADMIN_EXPORT = "admin_export"
     ADMIN_AUDIT_EXPORT = "admin_audit_export"
     ADMIN_RESET = "admin_reset"
+    ADMIN_KEY_DEACTIVATED = "admin_key_deactivated"
     RATE_LIMITED = "rate_limited"
     # Own security credentials (after MFA)
     ACCESS_KEY_CREATED = "access_key_created"

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from .findings import CONTROLS
+
 # A cell starting with = + - @ (or a tab or CR) is a formula in Excel, LibreOffice and Google Sheets
 # (OWASP "CSV injection"); a leading apostrophe makes it plain text. A spreadsheet told to split on
 # ";" or "|" (or a tab) starts a new cell inside a value such as "Mozilla;=HYPERLINK(...)", so the
@@ -20,13 +22,26 @@ _ESCAPED = re.compile(rf"((?:^|[{_SEPARATORS}])[ \"]*)'(?=[=+\-@\t\r'])")
 # The enrollment export's columns, on the dashboard's download and from `flask report export` alike:
 # a column added here (and in user_values) appears in both.
 USER_CSV_HEADER = ["user", "arn", "mfa_status", "devices", "enabled_at", "console_password", "access_key_last_used",
-                   "force_mfa_policy", "abandoned_device", "last_portal_activity", "user_created"]
+                   "force_mfa_policy", "abandoned_device", "last_portal_activity", "user_created",
+                   *(f"finding {control}" for control in CONTROLS)]
 
 
 def user_values(row: Any, activity: dict[str, datetime]) -> list[Any]:
     """One snapshot row's values in USER_CSV_HEADER's order (`activity`: last portal activity per user)."""
+    failing = set((row.findings or "").split(","))
     return [row.user_name, row.arn, row.mfa_status, row.device_names, row.enabled_at, row.password_enabled,
-            row.key_last_used, row.covered_by, row.abandoned, activity.get(row.user_name), row.created]
+            row.key_last_used, row.covered_by, row.abandoned, activity.get(row.user_name), row.created,
+            *(control in failing for control in CONTROLS)]
+
+
+# A download or `flask report export` also says, on every row, the dashboard filter it holds ("all": everyone),
+# so a sheet that was sorted or pasted elsewhere still tells what it was taken with.
+EXPORT_HEADER = [*USER_CSV_HEADER, "filter"]
+
+
+def export_values(row: Any, activity: dict[str, datetime], taken_with: str) -> list[Any]:
+    """One row of an export: user_values() and the filter."""
+    return [*user_values(row, activity), taken_with]
 
 
 def cell(value: Any) -> str:

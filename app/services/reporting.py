@@ -62,6 +62,8 @@ class Report:
     orphan_devices: list[str] = field(default_factory=list)
     # (operation, items it returned) per list call, so a benchmark can count pages as AWS would.
     fetched: list[tuple[str, int]] = field(default_factory=list)
+    # The credential report by user name: what the findings are judged on.
+    credentials: dict[str, dict] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         """Return the account-wide totals the dashboard shows at the top."""
@@ -119,7 +121,7 @@ def collect(iam: Any, policy_arn: str, device_pattern: str = "{username}", accou
     devices = _listed(iam, fetched, "ListVirtualMFADevices", "VirtualMFADevices", AssignmentStatus="Any")
     coverage, found = policy_coverage(iam, policy_arn, fetched)
     rows, orphans = build_rows(users, devices, credentials, coverage if found else None, device_pattern, account)
-    return Report(rows, policy_arn, found, generated_at, orphans, fetched)
+    return Report(rows, policy_arn, found, generated_at, orphans, fetched, credentials)
 
 
 def _listed(iam: Any, fetched: list, operation: str, key: str, **params: Any) -> list[dict]:
