@@ -117,3 +117,32 @@ def test_no_words_for_people_are_left_unmarked_in_the_code():
             arguments += [k.value for k in node.keywords if k.arg in keywords]
             unmarked += [f"{path.relative_to(ROOT)}:{arg.lineno} {name}" for arg in arguments if _plain_words(arg)]
     assert unmarked == []
+
+
+
+def _entries(text: str):
+    """Yield (context, message id) of each entry of a .po text, continuation lines joined."""
+    context, message = None, None
+    for line in [*text.splitlines(), ""]:
+        if message is not None and line.startswith('"'):
+            message += line
+            continue
+        if message is not None:
+            yield context, message
+            context, message = None, None
+        if line.startswith("msgctxt "):
+            context = line
+        elif line.startswith("msgid "):
+            message = line
+
+
+@pytest.mark.parametrize("path", [*(f"{lang}/LC_MESSAGES/messages.po" for lang in LANGUAGES), "messages.pot"])
+def test_no_message_is_in_a_catalog_twice(path):
+    # Catalogs merge as a union (.gitattributes): two branches adding one string leave two entries, which
+    # pybabel compiles silently, keeping whichever comes last.
+    seen, twice = set(), []
+    for entry in _entries((ROOT / "translations" / path).read_text(encoding="utf-8")):
+        if entry in seen:
+            twice.append(entry)
+        seen.add(entry)
+    assert not twice
