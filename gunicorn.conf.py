@@ -8,6 +8,7 @@ import os
 import re
 import runpy
 import secrets
+import signal
 import subprocess  # nosec B404
 import sys
 from pathlib import Path
@@ -184,3 +185,31 @@ def child_exit(server, worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+_consumer: subprocess.Popen | None = None
+
+
+def when_ready(server) -> None:
+    """Start this machine's one queue consumer (webhooks, reminders) beside the workers, unless told not to."""
+    global _consumer
+    if _consumer is not None or str(getattr(server.app, "app_uri", "")).split(":")[0] not in _PORTAL_MODULES:
+        return
+    if not server_settings().queue_consumer:
+        server.log.info("QUEUE_CONSUMER=0: events and reminders wait for a consumer started elsewhere")
+        return
+    # A small supervisor process, not the consumer itself: gunicorn's master reaps every child it has, so it
+    # could not notice the consumer dying; the supervisor restarts it and stops when the master goes.
+    _consumer = subprocess.Popen([sys.executable, "-m", "app.consumer", "--supervise"], cwd=HERE)  # noqa: S603  # nosec B603
+    server.log.info("Started the queue consumer (pid %s)", _consumer.pid)
+
+
+def on_exit(server) -> None:
+    """Stop the queue consumer with gunicorn: the task in hand is finished, the rest waits in the queue."""
+    if _consumer is None:
+        return
+    _consumer.send_signal(signal.SIGINT)
+    try:
+        _consumer.wait(timeout=graceful_timeout)
+    except subprocess.TimeoutExpired:
+        _consumer.kill()

@@ -143,7 +143,96 @@ def _portal(env: Env) -> dict:
         "TODO_CONSOLE_PASSWORD": _flag(env, "TODO_CONSOLE_PASSWORD", False),
         # Roles offered as AWS CLI profiles and console switch-role links (README: CLI profiles).
         "CLI_ROLES": _roles(_text(env, "CLI_ROLES")),
+        # Events to other systems (README: Events and reminders): signed webhooks, delivered by the queue.
+        "WEBHOOK_URLS": _webhook_urls(env.str("WEBHOOK_URLS", "")),
+        "WEBHOOK_SECRET": _webhook_secret(_text(env, "WEBHOOK_SECRET")),
+        # One queue consumer per machine, started by gunicorn's master; 0 where it runs as its own service.
+        "QUEUE_CONSUMER": _flag(env, "QUEUE_CONSUMER", True),
+        "QUEUE_WORKERS": _number(env, "QUEUE_WORKERS", 2),
+        # Reminder e-mails.
+        "SMTP_URL": _smtp_url(_text(env, "SMTP_URL")),
+        "MAIL_FROM": _text(env, "MAIL_FROM"),
+        "PORTAL_URL": _portal_url(_text(env, "PORTAL_URL")),
+        "REMINDER_EMAIL": _reminder_email(_text(env, "REMINDER_EMAIL")),
+        "REMINDER_INTERVAL_DAYS": _number(env, "REMINDER_INTERVAL_DAYS", 7),
+        "REMINDER_LANGUAGE": _choice(env, "REMINDER_LANGUAGE", ("both", "en", "ja")),
     }
+
+
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def _webhook_urls(text: str) -> list[str]:
+    """WEBHOOK_URLS: whitespace-separated; https, or http to this machine only (a receiver beside the portal)."""
+    from urllib.parse import urlsplit
+
+    urls = text.split()
+    for url in urls:
+        parts = urlsplit(url)
+        if not parts.hostname or parts.scheme not in ("https", "http"):
+            raise ConfigurationError(f"WEBHOOK_URLS: {_redacted(url)} is not an https:// address")
+        if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
+            raise ConfigurationError(f"WEBHOOK_URLS: {_redacted(url)} must use https:// (plain http only to "
+                                     "127.0.0.1 or localhost)")
+    return urls
+
+
+def _redacted(url: str) -> str:
+    """A webhook address as far as its host: the path of a Slack or Teams URL is its secret."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}/..." if parts.hostname else "an entry"
+
+
+def _webhook_secret(text: str | None) -> str | None:
+    """WEBHOOK_SECRET: whsec_ followed by base64, as Standard Webhooks libraries take it."""
+    import base64
+    import binascii
+
+    if not text:
+        return None
+    try:
+        if not text.startswith("whsec_") or len(base64.b64decode(text.removeprefix("whsec_"), validate=True)) < 16:
+            raise ValueError
+    except (binascii.Error, ValueError):
+        raise ConfigurationError("WEBHOOK_SECRET: write it as whsec_ followed by at least 16 random bytes in "
+                                 "base64, e.g. python -c \"import base64,os; print('whsec_' + "
+                                 "base64.b64encode(os.urandom(32)).decode())\"") from None
+    return text
+
+
+def _smtp_url(text: str | None) -> str | None:
+    """SMTP_URL: smtp://, smtp+starttls:// or smtps://, with an optional user:password@."""
+    from urllib.parse import urlsplit
+
+    if text and (urlsplit(text).scheme not in ("smtp", "smtp+starttls", "smtps") or not urlsplit(text).hostname):
+        raise ConfigurationError("SMTP_URL: write it as smtp://host:25, smtp+starttls://user:password@host:587 "
+                                 "or smtps://user:password@host:465")
+    return text
+
+
+def _portal_url(text: str | None) -> str | None:
+    """PORTAL_URL: the address people open, the only link a reminder carries."""
+    if text and not text.startswith(("https://", "http://")):
+        raise ConfigurationError("PORTAL_URL: write the address people open, e.g. https://mfa.example.com/")
+    return text
+
+
+def _reminder_email(text: str | None) -> str | None:
+    """REMINDER_EMAIL: a pattern naming {username}, or tag:<IAM tag key>."""
+    if text and not (text.startswith("tag:") and len(text) > 4) and "{username}" not in text:
+        raise ConfigurationError("REMINDER_EMAIL: write a pattern such as {username}@example.com, or tag:email "
+                                 "to read each user's IAM tag of that name")
+    return text
+
+
+def _choice(env: Env, name: str, choices: tuple[str, ...]) -> str:
+    """One of a few words; the first is the default."""
+    value = (_text(env, name, choices[0]) or choices[0]).lower()
+    if value not in choices:
+        raise ConfigurationError(f"{name}: write one of {', '.join(choices)}")
+    return value
 
 
 def _roles(text: str | None) -> list:
@@ -195,6 +284,7 @@ class ServerSettings:
     has_secret_key: bool
     metrics: bool
     instance_path: str
+    queue_consumer: bool
 
 
 def server_settings() -> ServerSettings:
@@ -232,4 +322,5 @@ def _server(env: Env) -> ServerSettings:
         has_secret_key=bool(_text(env, "SECRET_KEY")),
         metrics=_flag(env, "METRICS", False),
         instance_path=_text(env, "INSTANCE_PATH", str(ROOT / "instance")),
+        queue_consumer=_flag(env, "QUEUE_CONSUMER", True),
     )

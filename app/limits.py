@@ -7,6 +7,7 @@ import hmac
 import ipaddress
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -133,11 +134,30 @@ def limit_sign_ins(view: Callable) -> Callable:
 def _count_failure(counters) -> None:
     """Spend one attempt of every budget; if the store cannot take it, refuse rather than go uncounted."""
     try:
-        for _budget, item, ids in counters:
+        spent = []
+        for budget, item, ids in counters:
             limiter.limiter.hit(item, *ids)
+            # This failure spent the budget: a burst, reported once (later attempts are refused uncounted).
+            if not limiter.limiter.test(item, *ids) and budget not in spent:
+                spent.append(budget)
     except StorageError as err:
         log.warning("rate-limit store unreachable (%s): failed sign-in not counted", type(err.storage_error).__name__)
         raise LimitsUnavailable.for_sign_in() from err
+    for budget in spent:
+        _report_burst(budget)
+
+
+_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
+
+
+def _report_burst(budget: SignInBudget) -> None:
+    """Audit a burst of failed sign-ins (its event tells the security team): the key ID tried, or the network."""
+    from .services import audit
+
+    tried = (request.form.get("access_key_id") or "").strip()
+    key_id = tried if budget is PER_KEY and _KEY_ID.match(tried) else None
+    audit.record(audit.Action.SIGN_IN_BURST, current_actor(), audit.Outcome.REFUSED, budget=budget.scope,
+                 key_id=key_id)
 
 
 def per_user() -> str:

@@ -52,6 +52,10 @@ def _build() -> dict[str, Any]:
                                          "because the database could not take them"),
                 "audit_refused": Counter("mfa_portal_audit_refused", "AWS actions refused because their "
                                          "attempt could not be recorded", ["action"]),
+                "webhooks": Counter("mfa_portal_webhook_deliveries", "Webhook delivery attempts by outcome "
+                                    "(delivered, retry, failed: given up after 24 hours)", ["outcome"]),
+                "reminders": Counter("mfa_portal_reminder_emails", "Reminder e-mails by outcome (sent, retry, "
+                                     "failed)", ["outcome"]),
             }
     return _instruments
 
@@ -132,3 +136,17 @@ def metrics() -> Response:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def webhook_delivery(outcome: str) -> None:
+    """Count one webhook delivery attempt."""
+    found = _active()
+    if found is not None:
+        found["webhooks"].labels(outcome).inc()
+
+
+def reminder(outcome: str) -> None:
+    """Count one reminder e-mail."""
+    found = _active()
+    if found is not None:
+        found["reminders"].labels(outcome).inc()

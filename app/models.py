@@ -1,4 +1,4 @@
-"""Database tables: the append-only audit log and the admin refresh snapshots."""
+"""Database tables: the append-only audit log, the admin refresh snapshots, the event outbox and reminders."""
 
 from __future__ import annotations
 
@@ -102,6 +102,10 @@ class ReportUser(db.Model):
     # a key's last use without GetAccessKeyLastUsed (not in the admin policy).
     key_facts: Mapped[str | None] = mapped_column(db.Text)
 
+    # Where reminders go (REMINDER_EMAIL=tag:...): the IAM tag's value as the refresh read it.
+    email: Mapped[str | None] = mapped_column(db.String(320))
+
+
 
 class ReportFinding(db.Model):
     """One failing control of one user in a snapshot, with the dates that decided it."""
@@ -117,3 +121,49 @@ class ReportFinding(db.Model):
     user_name: Mapped[str] = mapped_column(db.String(128))
     control: Mapped[str] = mapped_column(db.String(32))
     causes: Mapped[str] = mapped_column(db.Text)
+
+
+class EventOutbox(db.Model):
+    """One event owed to one webhook receiver, written in the transaction of the audit record it reports."""
+
+    __tablename__ = "event_outbox"
+    __table_args__ = (
+        db.UniqueConstraint("event_id", "target", name="uq_event_outbox_event_target"),
+        db.Index("ix_event_outbox_due", "delivered_at", "failed_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The audit record's event_key: the webhook-id every attempt repeats, so receivers drop duplicates.
+    event_id: Mapped[str] = mapped_column(db.String(32))
+    # A digest of the receiver's URL, never the URL: a Slack or Teams URL is itself a secret.
+    target: Mapped[str] = mapped_column(db.String(16))
+    type: Mapped[str] = mapped_column(db.String(64))
+    body: Mapped[str] = mapped_column(db.Text)
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(db.String(64))
+    delivered_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    failed_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+
+
+class Reminder(db.Model):
+    """One reminder e-mail owed to one person about one finding; the queue sends it, this row remembers it."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (db.Index("ix_reminder_user_finding", "user_name", "finding", "sent_at"),
+                      db.Index("ix_reminder_pending", "status", "claimed_until"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch: Mapped[str] = mapped_column(db.String(32), index=True)
+    user_name: Mapped[str] = mapped_column(db.String(128))
+    finding: Mapped[str] = mapped_column(db.String(64))
+    address: Mapped[str] = mapped_column(db.String(320))
+    deadline: Mapped[str | None] = mapped_column(db.String(10))
+    requested_by: Mapped[str | None] = mapped_column(db.String(2048))
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(db.String(16), default="queued")  # queued, sending, sent, failed
+    claimed_until: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))

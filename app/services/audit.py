@@ -20,7 +20,7 @@ from ..errors import AuditUnavailable, AwsAccessDenied, AwsUnavailable, PortalEr
 from ..extensions import db
 from ..instance_files import private_file
 from ..logs import current_request_id
-from ..models import AuditEvent, utcnow
+from ..models import AuditEvent, EventOutbox, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,11 @@ class Action(enum.StrEnum):  # event names; some contain "password", none is one
     HARDWARE_TOKEN_ENABLED = "hardware_token_enabled"  # noqa: S105  # nosec B105
     BACKUP_DEVICE_CREATED = "backup_device_created"
     AUDIT_PURGE = "audit_purge"  # `flask audit purge`: never removed by a purge itself
+    # Events and reminders (app/services/events.py, app/services/reminders.py)
+    SIGN_IN_BURST = "sign_in_burst"
+    REMINDERS_SENT = "reminders_sent"
+    REMINDER_SENT = "reminder_sent"
+    WEBHOOK_FAILED = "webhook_failed"
 
 
 class Outcome(enum.StrEnum):
@@ -81,6 +86,7 @@ DETAIL_KEYS = frozenset({
     "key_id", "old_key_id", "ssh_key_id", "cert_id", "status",  # own credentials: IDs and states only
     "budget",  # which rate limit refused
     "before",  # an audit purge's cut-off day
+    "event", "finding",  # an event type that could not be delivered; the finding a reminder is about
 })
 
 
@@ -125,11 +131,39 @@ def _insert(rows: list[dict[str, Any]], spooled: bool = False) -> None:
         keys = [row["event_key"] for row in rows]
         present = set(db.session.scalars(db.select(AuditEvent.event_key).where(AuditEvent.event_key.in_(keys))))
         rows = [row for row in rows if row["event_key"] not in present]
+    owed = []
     if rows:
         # A Core insert: an event is written once and never read back, so the ORM's bookkeeping buys nothing.
         values = [row | {"at": datetime.fromisoformat(row["at"])} for row in rows]
         db.session.execute(db.insert(AuditEvent.__table__), values)
+        owed = _owed_events(rows)
     db.session.commit()
+    if owed:
+        _dispatch(owed)
+
+
+def _owed_events(rows: list[dict[str, Any]]) -> list[str]:
+    """Write the webhook events these rows announce, in their transaction; return their event keys."""
+    from flask import current_app
+
+    from . import events
+
+    owed = events.outbox_rows(rows, current_app.config.get("WEBHOOK_URLS") or [])
+    if owed:
+        db.session.execute(db.insert(EventOutbox.__table__), owed)
+    return sorted({row["event_id"] for row in owed})
+
+
+def _dispatch(event_keys: list[str]) -> None:
+    """Hand committed events to the queue; if it is away, the consumer's sweep finds them later."""
+    from .. import tasks
+
+    try:
+        ids = list(db.session.scalars(db.select(EventOutbox.id).where(EventOutbox.event_id.in_(event_keys))))
+        tasks.enqueue_deliveries(ids)
+    except Exception as err:  # noqa: BLE001 - the event is safe in the outbox; the request must not fail now
+        _discard_transaction()
+        log.warning("events: queue unavailable (%s); the consumer's sweep will deliver them", type(err).__name__)
 
 
 def _discard_transaction() -> None:

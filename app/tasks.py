@@ -1,0 +1,146 @@
+"""The queue: Huey on a SQLite file (one machine, nothing to set up) or on Redis (REDIS_URL), and its tasks.
+
+The database is the record of what is owed (event_outbox, reminder); Huey only carries the work. A task
+lost with a crash or a Redis restart is found again by the sweep, at the consumer's start and every minute.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "mfa_portal_queue"
+# Events first: 5,000 reminders queued by an admin must not hold back the news of a reset device.
+EVENT_PRIORITY = 10
+REMINDER_PRIORITY = 0
+# A task due this long ago and still not done was lost: the sweep queues it again.
+LATE = timedelta(seconds=60)
+
+
+def queue(app: Flask | None = None):
+    """The app's Huey instance with the portal's tasks registered, built on first use."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get(EXTENSION)
+    if found is None:
+        found = app.extensions[EXTENSION] = _build(app)
+    return found
+
+
+def _build(app: Flask):
+    """Pick the storage from the settings and register the tasks against this app."""
+    import huey
+
+    from .instance_files import private_dir, private_sqlite
+
+    immediate = bool(app.config.get("QUEUE_IMMEDIATE"))
+    if app.config["REDIS_URL"]:
+        instance = huey.PriorityRedisHuey("mfa-portal", url=app.config["REDIS_URL"], results=False,
+                                          immediate=immediate)
+    else:
+        path = private_sqlite(private_dir(app.instance_path) / "queue.sqlite")
+        instance = huey.SqliteHuey("mfa-portal", filename=str(path), results=False, immediate=immediate)
+    _register(app, instance)
+    return instance
+
+
+def _in_app(app: Flask, func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a task inside the app's context (database session, settings, metrics)."""
+
+    def run(*args: Any) -> Any:
+        with app.app_context():
+            return func(*args)
+
+    run.__name__, run.__qualname__, run.__module__ = func.__name__, func.__qualname__, __name__
+    return run
+
+
+def _register(app: Flask, huey) -> None:
+    """Attach the task functions to this Huey instance; the consumer builds the same app, so the same names."""
+    from huey import crontab
+
+    huey.deliver_webhook = huey.task(priority=EVENT_PRIORITY)(_in_app(app, deliver_webhook))
+    huey.send_reminder = huey.task(priority=REMINDER_PRIORITY)(_in_app(app, send_reminder))
+    huey.sweep = huey.periodic_task(crontab(minute="*"), priority=EVENT_PRIORITY)(_in_app(app, sweep))
+
+
+def enqueue_deliveries(ids: Iterable[int]) -> None:
+    """Queue one delivery task per outbox row."""
+    task = queue().deliver_webhook
+    for delivery_id in ids:
+        task(delivery_id)
+
+
+def enqueue_reminders(ids: Iterable[int]) -> None:
+    """Queue one sending task per reminder row."""
+    task = queue().send_reminder
+    for reminder_id in ids:
+        task(reminder_id)
+
+
+def deliver_webhook(delivery_id: int) -> None:
+    """Try one webhook delivery; schedule the retry, or record the final failure."""
+    from . import metrics
+    from .services import audit, events
+
+    config = current_app.config
+    result = events.deliver(delivery_id, config.get("WEBHOOK_URLS") or [], config.get("WEBHOOK_SECRET"))
+    if result.outcome == "skipped":
+        return
+    metrics.webhook_delivery(result.outcome)
+    if result.outcome == "retry":
+        log.info("webhook %s not delivered (%s): next try in %ss", result.event_type, result.reason, result.retry_in)
+        queue().deliver_webhook.schedule((delivery_id,), delay=result.retry_in)
+    elif result.outcome == "failed":
+        log.warning("webhook %s given up (%s)", result.event_type, result.reason)
+        audit.record(audit.Action.WEBHOOK_FAILED, audit.Actor(), audit.Outcome.FAILURE, event=result.event_type,
+                     reason=result.reason)
+
+
+def send_reminder(reminder_id: int) -> None:
+    """Send one reminder e-mail (at most once per reminder row, unless a worker died while sending it)."""
+    from . import metrics
+    from .services import reminders
+
+    outcome = reminders.send(reminder_id, current_app.config)
+    if outcome != "skipped":
+        metrics.reminder(outcome)
+
+
+def sweep(late: timedelta = LATE) -> int:
+    """Queue again whatever should have been done by now; return how many tasks it queued."""
+    from .services import events, reminders
+
+    lost_events = events.due(late=late)
+    lost_reminders = reminders.due(late=late)
+    enqueue_deliveries(lost_events)
+    enqueue_reminders(lost_reminders)
+    if lost_events or lost_reminders:
+        log.info("queue sweep: %d events and %d reminders queued again", len(lost_events), len(lost_reminders))
+    return len(lost_events) + len(lost_reminders)
+
+
+class InProcessConsumer:
+    """Huey's consumer as threads of this process, without its signal handlers (the demo, tests)."""
+
+    def __init__(self, app: Flask, workers: int = 1):
+        self.consumer = queue(app).create_consumer(workers=workers, worker_type="thread", periodic=True,
+                                                   initial_delay=0.05, max_delay=0.5, scheduler_interval=1)
+
+    def start(self) -> InProcessConsumer:
+        """Start the scheduler and the worker threads."""
+        self.consumer.scheduler.start()
+        for _worker, thread in self.consumer.worker_threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Let the workers finish the task in hand, then stop."""
+        self.consumer.stop_flag.set()
+        self.consumer._join_workers()
+
