@@ -22,11 +22,14 @@ log = logging.getLogger("app.consumer")
 def run_consumer() -> None:
     """Build the app, queue again whatever was left undone, then consume until told to stop."""
     from . import create_app, tasks
+    from .services import events, reminders
 
     app = create_app({"AUTO_MIGRATE": False})
     huey = tasks.queue(app)
     with app.app_context():
         tasks.sweep(late=timedelta(0))
+    # Work a killed consumer had in hand is held until its claim lapses: look again just after that.
+    huey.sweep.schedule(delay=max(events.CLAIM, reminders.CLAIM).total_seconds() + 1)
     consumer = huey.create_consumer(workers=app.config["QUEUE_WORKERS"], worker_type="thread", periodic=True,
                                     initial_delay=0.1, max_delay=2.0)
     consumer.run()  # SIGINT: finish the tasks in hand and stop; SIGTERM: stop now (the sweep redoes them)
@@ -38,11 +41,12 @@ def supervise() -> None:
     child: subprocess.Popen | None = None
     stopping = False
 
-    def stop(signum, _frame) -> None:
+    def stop(_signum, _frame) -> None:
         nonlocal stopping
         stopping = True
         if child is not None and child.poll() is None:
-            child.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+            # Always Huey's graceful stop: the task in hand finishes (a try lasts seconds), the rest waits.
+            child.send_signal(signal.SIGINT)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)

@@ -16,7 +16,7 @@ SECRET = "whsec_" + base64.b64encode(b"events-test-secret-0123456789abcdef").dec
 class Receiver:
     """An HTTP receiver on 127.0.0.1: verifies every request, answers `failures` 500s first, records the rest."""
 
-    def __init__(self, secret: str = SECRET, failures: int = 0, port: int = 0):
+    def __init__(self, secret: str = SECRET, failures: int = 0, port: int = 0, delay: float = 0.0):
         self.verifier = Webhook(secret)
         self.failures = failures
         self.accepted: list[dict] = []  # verified and answered 2xx
@@ -28,6 +28,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers["content-length"]))
+                time.sleep(delay)
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 with receiver.lock:
                     receiver.requests.append((headers, body))

@@ -48,9 +48,14 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app({"DEMO_MODE": True, "AWS_ENDPOINT_URL": aws.endpoint_url, "AWS_REGION": "us-east-1",
                       "ADMIN_GROUPS": [seed.ADMIN_GROUP], "MFA_ISSUER": "demo-corp (demo)"})
     print(banner(f"http://127.0.0.1:{args.port}", aws.endpoint_url, users[:4], len(users)), flush=True)
+    # Webhooks and reminders, delivered by the queue's consumer in this same process.
+    from ..tasks import InProcessConsumer
+
+    consumer = InProcessConsumer(app).start()
     try:
         app.run(host="127.0.0.1", port=args.port, threaded=True, debug=False, use_reloader=False)
     finally:
+        consumer.stop()
         aws.stop()
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import and_, or_, update
 
 from ..extensions import db
 from ..models import EventOutbox, utcnow
@@ -26,8 +26,8 @@ TIMEOUT_SECONDS = 5.0
 # receivers drop repeats of a webhook-id, so a late duplicate costs nothing).
 RETRY_DELAYS = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800)
 GIVE_UP_AFTER = timedelta(hours=24)
-# A worker that took an event and died releases it after this long.
-CLAIM = timedelta(seconds=60)
+# A worker that took an event and died releases it after this long (a try lasts at most the 5 s timeout).
+CLAIM = timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -252,7 +252,8 @@ def due(now: datetime | None = None, late: timedelta = timedelta(0), limit: int 
     now = now or utcnow()
     return list(db.session.scalars(
         db.select(EventOutbox.id)
-        .where(EventOutbox.delivered_at.is_(None), EventOutbox.failed_at.is_(None),
-               EventOutbox.next_attempt_at <= now - late,
-               or_(EventOutbox.claimed_until.is_(None), EventOutbox.claimed_until < now))
+        .where(EventOutbox.delivered_at.is_(None), EventOutbox.failed_at.is_(None), EventOutbox.next_attempt_at <= now,
+               # Never taken and overdue, or taken by a worker that died (its claim lapsed unreleased).
+               or_(and_(EventOutbox.claimed_until.is_(None), EventOutbox.next_attempt_at <= now - late),
+                   EventOutbox.claimed_until < now))
         .order_by(EventOutbox.id).limit(limit)))
