@@ -156,10 +156,12 @@ def register_commands(app: Flask) -> None:
     """Add the portal's `flask` subcommands."""
     from .cli import COMMANDS
     from .policy import policy_cli
+    from .reminders_cli import reminders_cli
 
     app.cli.add_command(policy_cli)
     for group in COMMANDS:
         app.cli.add_command(group)
+    app.cli.add_command(reminders_cli)
 
 
 def register_database(app: Flask) -> None:

@@ -229,6 +229,7 @@ ADMIN_CALLS = [
     Call("iam", "ListAccountAliases", {}),
     Call("iam", "ListPolicies", {"Scope": "Local"}),
     Call("iam", "GetPolicy", {"PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/force-mfa"}),
+    Call("iam", "GetAccountAuthorizationDetails", {"Filter": ["User"], "MaxItems": 1000}),  # REMINDER_EMAIL=tag:
     Call("iam", "DeactivateMFADevice", {"UserName": "bob", "SerialNumber": BOB_MFA}),
     Call("iam", "DeleteVirtualMFADevice", {"SerialNumber": BOB_MFA}),
     Call("iam", "UpdateAccessKey", {"UserName": "bob", "AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "Status": "Inactive"}),

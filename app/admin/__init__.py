@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import audit_views, labels, routes  # noqa: E402,F401
+from . import audit_views, labels, reminder_views, routes  # noqa: E402,F401

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
@@ -103,3 +103,11 @@ class DeactivateKeyForm(FlaskForm):
         DataRequired(_l("Say why the key is being deactivated; it is kept in the audit log.")),
         Length(min=3, max=500, message=_l("Write between 3 and 500 characters.")),
     ], render_kw={"rows": 2, "placeholder": _l("e.g. key unused for 120 days, ticket SEC-42")})
+
+
+class ReminderForm(FlaskForm):
+    """Confirm reminders about one finding, with an optional deadline the message mentions."""
+
+    finding = HiddenField(validators=[DataRequired(), Length(max=64)])
+    deadline = StringField(_l("Deadline (optional)"), validators=[Optional(), Length(max=10)],
+                           render_kw={"type": "date"})

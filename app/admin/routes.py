@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from .. import i18n
 from ..forms import EmptyForm, device_choices
 from ..limits import limit_admin_actions
-from ..services import access_keys, admin_keys, audit, devices, findings, refreshing, reporting, snapshots
+from ..services import access_keys, admin_keys, audit, devices, findings, refreshing, reminders, reporting, snapshots
 from ..services.audit import Action
 from ..services.exports import EXPORT_HEADER, export_values
 from ..services.snapshots import PER_PAGE, SHOWS, SORTS, UserQuery
@@ -106,7 +106,7 @@ def refresh():
     snapshot = refreshing.refresh(portal().mfa_client("iam"), current_actor(), portal().caller,
                                  config["FORCE_MFA_POLICY_ARN"], config["FORCE_MFA_POLICY_NAME"],
                                  config["MFA_DEVICE_NAME_PATTERN"], config["SNAPSHOT_RETENTION_DAYS"],
-                                 findings.Thresholds.from_config(config))
+                                 findings.Thresholds.from_config(config), reminders.email_tag(config))
     flash(_("Refreshed: %(users)s users read with %(calls)s AWS calls in %(seconds)s s.",
             users=format_number(snapshot.users), calls=format_number(snapshot.calls),
             seconds=format_decimal(snapshot.seconds, "0.0")), "success")

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +49,7 @@ class UserRow:
     key_last_used: datetime | None
     covered_by: str
     abandoned: bool
+    email: str | None = None  # the IAM tag REMINDER_EMAIL=tag:<key> names, when it does
 
 
 @dataclass
@@ -113,7 +114,7 @@ def force_mfa_policy_arn(configured_arn: str | None, name: str, partition: str, 
 
 
 def collect(iam: Any, policy_arn: str, device_pattern: str = "{username}", account: str = "",
-            sleep: Callable[[float], None] = time.sleep) -> Report:
+            sleep: Callable[[float], None] = time.sleep, email_tag: str | None = None) -> Report:
     """Gather every user's MFA status with account-wide calls only: never one call per user."""
     fetched: list[tuple[str, int]] = []
     credentials, generated_at = credential_report(iam, sleep)
@@ -121,7 +122,27 @@ def collect(iam: Any, policy_arn: str, device_pattern: str = "{username}", accou
     devices = _listed(iam, fetched, "ListVirtualMFADevices", "VirtualMFADevices", AssignmentStatus="Any")
     coverage, found = policy_coverage(iam, policy_arn, fetched)
     rows, orphans = build_rows(users, devices, credentials, coverage if found else None, device_pattern, account)
+    if email_tag:
+        tagged = user_tags(iam, email_tag, fetched)
+        rows = [replace(row, email=tagged.get(row.user_name)) for row in rows]
     return Report(rows, policy_arn, found, generated_at, orphans, fetched, credentials)
+
+
+def user_tags(iam: Any, key: str, fetched: list | None = None) -> dict[str, str]:
+    """Every user's value of one IAM tag, account-wide: ListUsers carries no tags, this call does (1,000 a page)."""
+    fetched = fetched if fetched is not None else []
+    found: dict[str, str] = {}
+    marker = None
+    while True:  # botocore has no paginator for this call: Marker by hand, as AWS documents it
+        page = aws.call(iam, "GetAccountAuthorizationDetails", Filter=["User"], MaxItems=PAGE,
+                        **({"Marker": marker} if marker else {}))
+        users = page.get("UserDetailList", [])
+        fetched.append(("GetAccountAuthorizationDetails", len(users)))
+        found.update({user["UserName"]: tag["Value"] for user in users for tag in user.get("Tags", [])
+                      if tag.get("Key") == key and tag.get("Value")})
+        if not page.get("IsTruncated"):
+            return found
+        marker = page["Marker"]
 
 
 def _listed(iam: Any, fetched: list, operation: str, key: str, **params: Any) -> list[dict]:
