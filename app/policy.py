@@ -59,6 +59,7 @@ _IAM_RESOURCE = {
     "ListAccountAliases": "*",
     "ListUsers": "*",
     "ListPolicies": "*",
+    "GetAccountAuthorizationDetails": "*",
     "GetAccountSummary": "*",
     "GetAccountPasswordPolicy": "*",
     "GenerateCredentialReport": "*",

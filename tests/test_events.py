@@ -351,3 +351,35 @@ def test_signatures_follow_standard_webhooks():
     headers = events.headers_for(SECRET, "msg_1", body)
     assert Webhook(SECRET).verify(body, headers) == {"type": "x"}
     assert re.fullmatch(r"v1,[A-Za-z0-9+/]+=*", headers["webhook-signature"])
+
+
+@pytest.mark.parametrize(("name", "value", "words"), [
+    ("WEBHOOK_URLS", "http://hooks.example.com/x", "WEBHOOK_URLS: http://hooks.example.com/... must use https://"),
+    ("WEBHOOK_URLS", "https://ok.example.com/a ftp://files.example.com/b", "WEBHOOK_URLS: ftp://files.example.com/..."),
+    ("WEBHOOK_SECRET", "not-a-secret", "WEBHOOK_SECRET: write it as whsec_"),
+    ("WEBHOOK_SECRET", "whsec_c2hvcnQ=", "WEBHOOK_SECRET: write it as whsec_"),
+    ("SMTP_URL", "mail.example.com:25", "SMTP_URL: write it as smtp://"),
+    ("REMINDER_EMAIL", "someone@example.com", "REMINDER_EMAIL: write a pattern"),
+    ("REMINDER_LANGUAGE", "fr", "REMINDER_LANGUAGE: write one of both, en, ja"),
+    ("PORTAL_URL", "mfa.example.com", "PORTAL_URL: write the address"),
+])
+def test_bad_event_and_mail_settings_stop_start_up_naming_the_variable(monkeypatch, name, value, words):
+    from app.config import ConfigurationError, from_environment
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as refused:
+        from_environment()
+    assert str(refused.value).startswith(words)
+    assert "/x" not in str(refused.value)  # a webhook URL's path may be its secret: never repeated
+
+
+def test_event_settings_are_read_from_the_environment(monkeypatch):
+    from app.config import from_environment
+
+    monkeypatch.setenv("WEBHOOK_URLS", "https://hooks.slack.com/services/T/B/x\n  http://127.0.0.1:9000/hook")
+    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("QUEUE_CONSUMER", "0")
+    config = from_environment()
+    assert config["WEBHOOK_URLS"] == ["https://hooks.slack.com/services/T/B/x", "http://127.0.0.1:9000/hook"]
+    assert (config["WEBHOOK_SECRET"], config["QUEUE_CONSUMER"], config["REMINDER_INTERVAL_DAYS"],
+            config["REMINDER_LANGUAGE"]) == (SECRET, False, 7, "both")
