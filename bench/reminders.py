@@ -66,8 +66,8 @@ def seed(app, people: int) -> list[int]:
         db.session.add(snapshot)
         db.session.flush()
         db.session.execute(db.insert(ReportUser.__table__), [
-            {"snapshot_id": snapshot.id, "user_name": f"user{n:05d}", "arn": f"arn:aws:iam::123456789012:user/user{n:05d}",
-             "mfa_status": "none", "covered_by": "direct", "abandoned": False} for n in range(people)])
+            {"snapshot_id": snapshot.id, "user_name": f"user{n:05d}", "mfa_status": "none", "covered_by": "direct",
+             "arn": f"arn:aws:iam::123456789012:user/user{n:05d}", "abandoned": False} for n in range(people)])
         db.session.commit()
         with app.test_request_context():
             found = reminders.plan(reminders.fresh_snapshot(), "IAM.19", app.config)

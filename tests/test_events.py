@@ -20,8 +20,8 @@ from app.errors import AwsUnavailable
 from app.extensions import db
 from app.models import AuditEvent, EventOutbox
 from app.services import events
-from conftest import Person, code, make_test_app
 from bench._util import free_port
+from conftest import Person, code, make_test_app
 
 PASSWORDS = ("First-Console-Pass-1", "Second-Console-Pass-2")
 

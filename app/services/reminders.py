@@ -291,7 +291,7 @@ def compose(row: Reminder, config: Mapping[str, Any]) -> EmailMessage:
             what, why, todo = (str(text) % {"user": row.user_name} for text in MESSAGES[row.finding])
             sections.append({
                 "language": language, "greeting": _("Hello %(user)s,", user=row.user_name),
-                "what": what, "why": why, "todo": todo,
+                "what": what, "why": why, "todo": todo, "gap": "" if language == "ja" else " ",
                 "deadline": _("Please do this by %(deadline)s.", deadline=row.deadline) if row.deadline else None,
                 "link": _("The portal:"),
                 "trust": _("This message never asks for access keys, passwords or MFA codes, and its only link is "
