@@ -109,7 +109,8 @@ class Server:
             text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
         except OSError:
             return []
-        return [int(pid) for pid in text.split()]
+        # The master's other child is the queue consumer's supervisor (gunicorn.conf.py), not a worker.
+        return [int(pid) for pid in text.split() if not _is_queue_consumer(int(pid))]
 
     def served_by(self) -> list[int]:
         """Return the worker pid of each access-log line so far, in order (the config logs pid=<N>)."""
@@ -197,6 +198,14 @@ def gunicorn(app: str = "wsgi:app", env: dict[str, str] | None = None, *, log: P
         yield server
     finally:
         stop(proc)
+
+
+def _is_queue_consumer(pid: int) -> bool:
+    """Whether a process runs `python -m app.consumer` (gone already counts as not)."""
+    try:
+        return b"app.consumer" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 @dataclass
