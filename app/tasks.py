@@ -7,6 +7,7 @@ lost with a crash or a Redis restart is found again by the sweep, at the consume
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -32,9 +33,38 @@ def queue(app: Flask | None = None):
     return found
 
 
+def _import_huey():
+    """Import huey without the client libraries it loads for storages the portal may not use."""
+    # huey.storage imports redis and psycopg whenever they are installed: about 17 MB in every worker of a
+    # portal on SQLite alone, which never uses either. A portal on Redis or PostgreSQL has them already.
+    blocked = [name for name in ("redis", "psycopg") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # an ImportError for huey's optional import
+    try:
+        import huey
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, False) is None:
+                del sys.modules[name]
+    return huey
+
+
+def _give_huey_redis() -> None:
+    """Hand huey's storage module the Redis client it skipped (huey imported first by a SQLite app: tests)."""
+    import redis
+
+    storage = sys.modules["huey.storage"]
+    if storage.Redis is None:
+        storage.ConnectionPool, storage.Redis = redis.ConnectionPool, redis.Redis
+        storage.ConnectionError, storage.TimeoutError = redis.exceptions.ConnectionError, redis.exceptions.TimeoutError
+        storage.RedisStorage.redis_client = redis.Redis
+
+
 def _build(app: Flask):
     """Pick the storage from the settings and register the tasks against this app."""
-    import huey
+    huey = _import_huey()
+    if app.config["REDIS_URL"]:
+        _give_huey_redis()
 
     from .instance_files import private_dir, private_sqlite
 

@@ -110,7 +110,7 @@ class Server:
         except OSError:
             return []
         # The master's other child is the queue consumer's supervisor (gunicorn.conf.py), not a worker.
-        return [int(pid) for pid in text.split() if not _is_queue_consumer(int(pid))]
+        return [int(pid) for pid in text.split() if not is_queue_consumer(int(pid))]
 
     def served_by(self) -> list[int]:
         """Return the worker pid of each access-log line so far, in order (the config logs pid=<N>)."""
@@ -200,7 +200,7 @@ def gunicorn(app: str = "wsgi:app", env: dict[str, str] | None = None, *, log: P
         stop(proc)
 
 
-def _is_queue_consumer(pid: int) -> bool:
+def is_queue_consumer(pid: int) -> bool:
     """Whether a process runs `python -m app.consumer` (gone already counts as not)."""
     try:
         return b"app.consumer" in Path(f"/proc/{pid}/cmdline").read_bytes()

@@ -31,7 +31,7 @@ import pyotp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._util import gunicorn, process_cpu_seconds, rss_mb  # noqa: E402
+from bench._util import gunicorn, is_queue_consumer, process_cpu_seconds, rss_mb  # noqa: E402
 from tools.live_portal import live_portal  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -137,7 +137,9 @@ def main() -> None:
         if len(hires) < needed:
             raise SystemExit(f"only {len(hires)} new hires seeded, {needed} needed: raise seed_users")
         master = portal.processes[-1].pid
-        worker = int(Path(f"/proc/{master}/task/{master}/children").read_text().split()[0])
+        # The master's children are its worker and the queue consumer's supervisor (gunicorn.conf.py).
+        worker = next(pid for pid in map(int, Path(f"/proc/{master}/task/{master}/children").read_text().split())
+                      if not is_queue_consumer(pid))
         browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
         portal_log, bare_log = portal.folder / "portal.log", portal.folder / "bare.log"
         before = served(portal_log)
