@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import AuditEvent, EventOutbox
 from app.services import events
 from bench._util import free_port
-from conftest import Person, code, make_test_app
+from conftest import Clock, Person, code, make_test_app
 
 PASSWORDS = ("First-Console-Pass-1", "Second-Console-Pass-2")
 
@@ -81,6 +81,15 @@ def test_each_change_arrives_once_signed_and_without_secrets(moto, tmp_path, mak
     client = person.client
     person.enroll_fully()
     seeds = [person.seed]
+    serial = f"arn:aws:iam::123456789012:mfa/{user.name}"
+    Clock.advance(2)
+    # A new phone: the old device goes, a new one is enabled (not a first enrollment).
+    page = client.post("/device/replace", data={"device": serial, "code": code(person.seed)}, follow_redirects=True)
+    person.seed = re.search(r'<code id="manual-key">([^<]+)</code>', page.get_data(as_text=True)).group(1).replace(
+        " ", "")
+    seeds.append(person.seed)
+    person.verify()
+    person.get_credentials()
     client.post("/security/password", data={"new": PASSWORDS[0], "confirm": PASSWORDS[0]})
     client.post("/security/password", data={"current": PASSWORDS[0], "new": PASSWORDS[1], "confirm": PASSWORDS[1]})
     client.post("/security/password/remove", data={})
@@ -95,8 +104,6 @@ def test_each_change_arrives_once_signed_and_without_secrets(moto, tmp_path, mak
     cert_id = moto_iam().list_signing_certificates(UserName=user.name)["Certificates"][0]["CertificateId"]
     client.post(f"/security/certificates/{cert_id}/delete", data={})
     serial = f"arn:aws:iam::123456789012:mfa/{user.name}"
-    from conftest import Clock
-
     Clock.advance(1)
     person.get_credentials(token=code(person.seed, 0))  # a fresh code: removing a device asks for a recent one
     client.post(f"/security/devices/remove/{serial}", data={})
@@ -105,7 +112,7 @@ def test_each_change_arrives_once_signed_and_without_secrets(moto, tmp_path, mak
                         "console_password.removed": 1, "access_key.created": 1, "access_key.rotated": 1,
                         "access_key.deactivated": 1, "access_key.deleted": 1, "ssh_key.uploaded": 1,
                         "ssh_key.deleted": 1, "signing_certificate.uploaded": 1, "signing_certificate.deleted": 1,
-                        "device.removed": 1})
+                        "device.removed": 2, "device.enabled": 1})
     receiver.wait_for(sum(expected.values()))
     settle(app)
     assert Counter(receiver.types()) == expected
@@ -120,6 +127,7 @@ def test_each_change_arrives_once_signed_and_without_secrets(moto, tmp_path, mak
     assert by_type["ssh_key.uploaded"]["data"]["ssh_key_id"] == ssh_id
     assert by_type["signing_certificate.deleted"]["data"]["cert_id"] == cert_id
     assert by_type["device.removed"]["text"] == "new.hire's MFA device was removed."
+    assert by_type["device.enabled"]["text"] == "new.hire enabled an MFA device."
     # Never a secret: not in a body, a header or a log line.
     secret_forms = set().union(forms(user.secret_access_key), forms(new_secret), *(forms(s) for s in seeds),
                                *(forms(p) for p in PASSWORDS), forms(SECRET.removeprefix("whsec_")))
@@ -164,7 +172,8 @@ def test_refused_and_failed_aws_actions_send_nothing(moto, tmp_path, make_user, 
             ("console_password_removed", "unknown"), ("sign_in", "failure")} <= ended
 
 
-def test_admin_reset_names_the_admin(moto, tmp_path, iam, make_user, receiver, consumer):
+def test_admin_reset_names_the_admin(moto, tmp_path, iam, make_user, receiver, consumer, caplog):
+    caplog.set_level(logging.DEBUG)
     app = hooked_app(tmp_path, receiver.url)
     consumer(app)
     make_user("lost.phone")
@@ -178,9 +187,14 @@ def test_admin_reset_names_the_admin(moto, tmp_path, iam, make_user, receiver, c
     assert message["text"] == "lost.phone's MFA device was reset by admin."
     assert message["data"]["actor"].endswith(":user/admin") and message["data"]["device"] == serial
     assert "phone lost" not in json.dumps(message)  # the admin's free-text reason stays in the audit log
+    (headers, body), = receiver.requests
+    assert admin.user.secret_access_key not in json.dumps(headers) + body.decode() + caplog.text
+    assert admin.seed not in json.dumps(headers) + body.decode() + caplog.text
 
 
-def test_a_burst_of_failed_sign_ins_is_reported_once_per_budget(moto, tmp_path, make_user, receiver, consumer):
+def test_a_burst_of_failed_sign_ins_is_reported_once_per_budget(moto, tmp_path, make_user, receiver, consumer,
+                                                                caplog):
+    caplog.set_level(logging.DEBUG)
     app = hooked_app(tmp_path, receiver.url, RATELIMIT_ENABLED=True, SIGN_IN_LIMIT_PER_KEY="3 per minute",
                      SIGN_IN_LIMIT_PER_ADDRESS="5 per minute")
     consumer(app)
@@ -203,7 +217,9 @@ def test_a_burst_of_failed_sign_ins_is_reported_once_per_budget(moto, tmp_path, 
     per_network = receiver.accepted[1]
     assert per_network["data"]["budget"] == "sign-in-failures-per-address"
     assert per_network["text"].startswith("Too many failed sign-ins from 127.0.0.1")
-    assert "w" * 16 not in json.dumps(receiver.requests[-1][0]) + receiver.requests[-1][1].decode()
+    sent = "\n".join(json.dumps(headers) + body.decode() for headers, body in receiver.requests)
+    assert "w" * 16 not in sent and "w" * 16 not in caplog.text  # the secrets typed never leave the request
+    assert user.secret_access_key not in sent + caplog.text
 
 
 def fast_retries(monkeypatch, give_up: float = 3600.0) -> None:
