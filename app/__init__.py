@@ -55,8 +55,6 @@ def register_logging(app: Flask) -> None:
     app.teardown_request(_note_request)
     # botocore at DEBUG would print request bodies, which can hold codes and keys.
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    # urllib3 at DEBUG prints each request's path: a Slack or Teams webhook URL's path is its secret.
-    logging.getLogger("urllib3.connectionpool").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 

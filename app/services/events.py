@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -167,6 +168,18 @@ def headers_for(secret: str | None, msg_id: str, body: bytes, now: float | None 
     return headers
 
 
+_delivering = threading.local()
+
+
+class _QuietWhileDelivering(logging.Filter):
+    """Drop urllib3's request lines while this thread posts a webhook: a Slack or Teams URL's path is its secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record except those logged during a webhook POST."""
+        return not getattr(_delivering, "active", False)
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_QuietWhileDelivering())
 _pool = None
 
 
@@ -184,6 +197,7 @@ def post(url: str, headers: dict[str, str], body: bytes) -> str | None:
     """POST once; return None on a 2xx answer, else a short reason (never the URL or the answer's body)."""
     import urllib3
 
+    _delivering.active = True
     try:
         answer = _http().request("POST", url, body=body, headers=headers, redirect=False, preload_content=True)
     except urllib3.exceptions.NewConnectionError:  # a subclass of the timeout error in urllib3 2
@@ -192,6 +206,8 @@ def post(url: str, headers: dict[str, str], body: bytes) -> str | None:
         return "timeout"
     except urllib3.exceptions.HTTPError as err:
         return type(err).__name__[:64]
+    finally:
+        _delivering.active = False
     return None if 200 <= answer.status < 300 else f"http {answer.status}"
 
 
