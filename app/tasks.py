@@ -70,8 +70,15 @@ def _build(app: Flask):
 
     immediate = bool(app.config.get("QUEUE_IMMEDIATE"))
     if app.config["REDIS_URL"]:
-        instance = huey.PriorityRedisHuey("mfa-portal", url=app.config["REDIS_URL"], results=False,
-                                          immediate=immediate)
+        import redis
+
+        from .backends import redis_options
+
+        # Bounded waits, as for sessions: a partitioned Redis must not hold a person's request (the event is
+        # safe in the outbox meanwhile). The consumer's blocking pop waits 1 s, so reads get that much more.
+        options = redis_options(app.config) | {"socket_timeout": app.config["REDIS_TIMEOUT"] + 2}
+        pool = redis.ConnectionPool.from_url(app.config["REDIS_URL"], **options)
+        instance = huey.PriorityRedisHuey("mfa-portal", connection_pool=pool, results=False, immediate=immediate)
     else:
         path = private_sqlite(private_dir(app.instance_path) / "queue.sqlite")
         instance = huey.SqliteHuey("mfa-portal", filename=str(path), results=False, immediate=immediate)
