@@ -155,7 +155,7 @@ def _portal(env: Env) -> dict:
         "PORTAL_URL": _portal_url(_text(env, "PORTAL_URL")),
         "REMINDER_EMAIL": _reminder_email(_text(env, "REMINDER_EMAIL")),
         "REMINDER_INTERVAL_DAYS": _number(env, "REMINDER_INTERVAL_DAYS", 7),
-        "REMINDER_LANGUAGE": _choice(env, "REMINDER_LANGUAGE", ("both", "en", "ja")),
+        "REMINDER_LANGUAGE": _choice(env, "REMINDER_LANGUAGE", ("both", "en", "ja"), "both"),
     }
 
 
@@ -225,14 +225,6 @@ def _reminder_email(text: str | None) -> str | None:
         raise ConfigurationError("REMINDER_EMAIL: write a pattern such as {username}@example.com, or tag:email "
                                  "to read each user's IAM tag of that name")
     return text
-
-
-def _choice(env: Env, name: str, choices: tuple[str, ...]) -> str:
-    """One of a few words; the first is the default."""
-    value = (_text(env, name, choices[0]) or choices[0]).lower()
-    if value not in choices:
-        raise ConfigurationError(f"{name}: write one of {', '.join(choices)}")
-    return value
 
 
 def _roles(text: str | None) -> list:

@@ -76,12 +76,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.consumer", description=__doc__)
     parser.add_argument("--supervise", action="store_true", help="restart the consumer if it dies")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.supervise:
+        from .logs import configure
+
+        # As the portal's own lines: text, or one JSON object a line with LOG_FORMAT=json.
+        configure(os.environ.get("LOG_FORMAT") or "text", os.environ.get("LOG_LEVEL") or "INFO")
         supervise()
     else:
-        run_consumer()
+        run_consumer()  # create_app sets up logging the same way
 
 
 if __name__ == "__main__":

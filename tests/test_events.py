@@ -376,7 +376,7 @@ def test_signatures_follow_standard_webhooks():
     ("WEBHOOK_SECRET", "whsec_c2hvcnQ=", "WEBHOOK_SECRET: write it as whsec_"),
     ("SMTP_URL", "mail.example.com:25", "SMTP_URL: write it as smtp://"),
     ("REMINDER_EMAIL", "someone@example.com", "REMINDER_EMAIL: write a pattern"),
-    ("REMINDER_LANGUAGE", "fr", "REMINDER_LANGUAGE: write one of both, en, ja"),
+    ("REMINDER_LANGUAGE", "fr", "REMINDER_LANGUAGE: 'fr' is not one of both, en, ja"),
     ("PORTAL_URL", "mfa.example.com", "PORTAL_URL: write the address"),
 ])
 def test_bad_event_and_mail_settings_stop_start_up_naming_the_variable(monkeypatch, name, value, words):
