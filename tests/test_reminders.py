@@ -116,6 +116,9 @@ def test_the_dashboard_sends_reminders_after_saying_who_gets_them(moto, tmp_path
         app = mail_app(tmp_path, smtp.url, WEBHOOK_URLS=[receiver.url], WEBHOOK_SECRET=SECRET, **stores)
         admin, users = arrange(app, iam, make_user)
         running(app)
+        dashboard = admin.client.get("/admin/?finding=IAM.19").get_data(as_text=True)
+        assert re.search(r'id="send-reminders" href="/admin/reminders\?finding=IAM.19"', dashboard)
+        assert 'id="send-reminders"' not in admin.client.get("/admin/?finding=policy.not-covered").get_data(as_text=True)
         page = admin.client.get("/admin/reminders?finding=IAM.19")
         html = page.get_data(as_text=True)
         assert page.status_code == 200

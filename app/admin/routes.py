@@ -89,7 +89,7 @@ def dashboard():
         bars=charts.bars(snapshots.chart(snapshot)) if snapshot else [], chart_size=(charts.WIDTH, charts.HEIGHT),
         args=query_args(query), sort_urls=sort_urls(query), refresh_form=EmptyForm(),
         export_form=UserExportForm(formdata=None), counts=counts, limits=limits, controls=findings.CONTROLS,
-        describe=findings.describe,
+        describe=findings.describe, reminder_findings=reminders.remindable(),
         finding_urls={control: url_for("admin.dashboard", **(query_args(query) | {"finding": control}))
                       for control in findings.CONTROLS},
     ), 200 if valid else 400

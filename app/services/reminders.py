@@ -23,18 +23,7 @@ from ..errors import PortalError
 from ..extensions import db
 from ..models import Reminder, ReportSnapshot, ReportUser, utcnow
 from . import audit
-
-try:
-    from .findings import CONTROLS, users_with
-except ImportError:  # FALLBACK until issue 19's app/services/findings.py lands: IAM.19 only. Remove it then.
-    CONTROLS = {"IAM.19": _l("MFA is not enabled")}
-
-    def users_with(snapshot_id: int, control: str):
-        """The snapshot's users with one finding (the fallback knows IAM.19 only)."""
-        if control != "IAM.19":
-            raise KeyError(control)
-        return db.select(ReportUser).where(ReportUser.snapshot_id == snapshot_id, ReportUser.mfa_status == "none")
-
+from .findings import CONTROLS, users_with
 
 # A worker that took a reminder and died releases it after this long (one SMTP exchange: 10 s at most).
 CLAIM = timedelta(seconds=30)

@@ -5,7 +5,7 @@ record it reports; reminder holds each reminder e-mail owed; report_user.email k
 tag gave (REMINDER_EMAIL=tag:...).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-07 19:00:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
