@@ -119,7 +119,6 @@ def _portal(env: Env) -> dict:
         # host, for the demo and loopback development. A leading dot also accepts subdomains.
         "PORTAL_HOSTS": _names(env, "PORTAL_HOSTS"),
         "ALLOW_INSECURE_HTTP": _flag(env, "ALLOW_INSECURE_HTTP", False),
-        "RATELIMIT_ENABLED": _flag(env, "RATELIMIT_ENABLED", True),
         # Failed sign-ins allowed. Per access key ID: someone guessing one person's secret. Per source
         # address, looser: one office NAT holds many people, some of whom mistype.
         "SIGN_IN_LIMIT_PER_KEY": _rate(env, "SIGN_IN_LIMIT_PER_KEY", "5 per minute;20 per hour"),

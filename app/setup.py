@@ -43,6 +43,9 @@ def configure(app: Flask) -> None:
     if config["PORTAL_HOSTS"] and not config.get("TRUSTED_HOSTS"):
         config["TRUSTED_HOSTS"] = list(config["PORTAL_HOSTS"])
     _configure_sessions(app)
+    # Not an environment setting: the limits fail closed in every deployment; only tests turn them off
+    # (create_app's overrides), as Flask-Limiter reads the same key.
+    config.setdefault("RATELIMIT_ENABLED", True)
     # Without Redis, a file in the instance folder: the workers of one host then share every limit.
     config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"] or limit_store.uri_for(
         os.path.join(app.instance_path, "ratelimits.sqlite")))
@@ -64,8 +67,9 @@ def _configure_sessions(app: Flask) -> None:
     """Keep sessions server-side: Redis when shared, else files in the instance folder."""
     config = app.config
     config.setdefault("SESSION_KEY_PREFIX", "mfa-portal:session:")
-    config["SESSION_PERMANENT"] = True
-    config["PERMANENT_SESSION_LIFETIME"] = config["IDLE_TIMEOUT"]  # refreshed by each request: an idle timeout
+    # An idle timeout: a request that changes the session restarts it, and one that changes nothing does
+    # when the last restart is over RESTART_AFTER (a minute) old (session_interface.py).
+    config["PERMANENT_SESSION_LIFETIME"] = config["IDLE_TIMEOUT"]
     config["SESSION_REFRESH_EACH_REQUEST"] = True
     config["SESSION_COOKIE_NAME"] = "mfa_portal"  # Flask presets "session", so setdefault would not do
     config["SESSION_COOKIE_HTTPONLY"] = True

@@ -134,6 +134,15 @@ def test_flags_read_the_usual_spellings(monkeypatch, value, expected):
     assert from_environment()["ALLOW_INSECURE_HTTP"] is expected
 
 
+def test_no_environment_variable_turns_the_rate_limits_off(monkeypatch, moto, tmp_path):
+    monkeypatch.setenv("RATELIMIT_ENABLED", "0")  # once an undocumented switch; the limits fail closed
+    assert "RATELIMIT_ENABLED" not in from_environment()
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path)})
+    assert app.config["RATELIMIT_ENABLED"] is True
+    assert create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "t"),
+                       "RATELIMIT_ENABLED": False}).config["RATELIMIT_ENABLED"] is False  # tests' override
+
+
 def test_the_instance_folder_comes_from_the_settings(monkeypatch, moto, tmp_path):
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "elsewhere"))
     assert create_app({"TESTING": True}).instance_path == str(tmp_path / "elsewhere")

@@ -4,8 +4,8 @@
                                               # tests/test_aws_clients.py says when
 
 - endpoints.json: botocore's own lists every AWS service (1.2 MB on disk, about 7 MB once parsed in every
-  process that makes a client). The portal calls IAM and STS (and Security Hub for the admin area's
-  findings), so its copy keeps every partition's metadata and only those services.
+  process that makes a client). The portal calls IAM and STS only (the admin area judges the Security Hub
+  controls itself), so its copy keeps every partition's metadata and only those services.
 - iam/ and sts/<version>/service-2.json: the models (IAM's is 2.3 MB parsed, most of it documentation of
   some 170 operations) with only the operations named in app/ and the shapes they use, undocumented.
 """
@@ -19,8 +19,7 @@ from typing import Any
 
 from botocore.loaders import Loader
 
-SERVICES = ("iam", "sts", "securityhub")
-MODELS = ("iam", "sts")  # the services the portal makes clients for
+SERVICES = ("iam", "sts")  # the services the portal makes clients for
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app"
 DATA = APP / "aws_data"
@@ -78,7 +77,7 @@ def trimmed_model(service: str) -> tuple[str, dict]:
 def files() -> dict[Path, str]:
     """Return every file of app/aws_data and its text: stable key order, so a rewrite shows only real changes."""
     texts = {TARGET: json.dumps(trimmed(), indent=1, sort_keys=True) + "\n"}
-    for service in MODELS:
+    for service in SERVICES:
         version, model = trimmed_model(service)
         texts[DATA / service / version / "service-2.json"] = json.dumps(model, sort_keys=True) + "\n"
     return texts
