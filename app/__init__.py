@@ -53,8 +53,6 @@ def register_logging(app: Flask) -> None:
     app.wsgi_app = logs.RequestIds(app.wsgi_app, trust_incoming=app.config["PROXY_HOPS"] > 0,
                                    access_records=app.config["LOG_FORMAT"] == "json")
     app.teardown_request(_note_request)
-    # botocore at DEBUG would print request bodies, which can hold codes and keys.
-    logging.getLogger("botocore").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 

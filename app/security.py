@@ -29,7 +29,8 @@ CSP = {
 }
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 # botocore logs request headers (session tokens), signing input and response bodies (seeds, secret
-# keys) at DEBUG; these loggers keep only WARNING and above, whatever level an operator configures.
+# keys) at DEBUG: botocore logs at WARNING, and these loggers keep only WARNING and above even if
+# something lowers that level again (the one place botocore's logging is quietened).
 _SECRET_BEARING_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.auth")
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -58,7 +59,8 @@ def init_security(app: Flask) -> None:
 
 
 def keep_secrets_out_of_logs() -> None:
-    """Filter botocore's secret-bearing debug records out at their source (once per process)."""
+    """Quieten botocore, and filter its secret-bearing debug records out at their source (once per process)."""
+    logging.getLogger("botocore").setLevel(logging.WARNING)
     for name in _SECRET_BEARING_LOGGERS:
         logger = logging.getLogger(name)
         if _warnings_only not in logger.filters:

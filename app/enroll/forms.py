@@ -8,8 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Length, Regexp
 
-# \d would also take other scripts' digits, which AWS refuses.
-SIX_DIGITS = r"^[0-9]{6}$"
+from ..services.codes import SIX_DIGITS
 
 
 def strip_separators(value: str | None) -> str | None:

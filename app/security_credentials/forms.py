@@ -11,8 +11,7 @@ from ..enroll.forms import VerifyForm, code_field
 from ..errors import InvalidInput
 from ..i18n import sentences
 from ..services import more_devices, signing_certs, ssh_keys
-
-PROFILE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+from ..services.formats import PROFILE_NAME
 
 
 class StatusForm(FlaskForm):
@@ -32,7 +31,7 @@ class RotateForm(FlaskForm):
     profile = StringField(_l("Profile name for the new key"), default="long-term",
                           filters=[lambda v: (v or "").strip()],
                           validators=[InputRequired(_l("Name the profile, for example long-term.")),
-                                      Regexp(PROFILE_PATTERN,
+                                      Regexp(PROFILE_NAME,
                                              message=_l("Use 1 to 64 letters, digits, '.', '_' or '-'."))],
                           render_kw={"spellcheck": "false", "autocapitalize": "none"})
 

@@ -51,9 +51,9 @@ class NewKey:
     created: datetime
 
 
-def aware(when: datetime) -> datetime:
-    """Give naive times (moto's) the UTC zone AWS's carry."""
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+def aware(when: datetime | None) -> datetime | None:
+    """Give naive times (moto's, SQLite's) the UTC zone AWS's carry; None stays None (the one such helper)."""
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 def from_iso(text: str) -> datetime:

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from .access_keys import NewKey
-from .formats import check_profile
+from .formats import PROFILE_NAME, check_profile
 from .login_profile import SIGN_IN_HOSTS
 
 LONG_TERM_PROFILE = "long-term"  # kept apart from "default", which often holds session credentials
-_PROFILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
 
@@ -57,7 +56,7 @@ def parse_roles(text: str | None) -> list[Role]:
     for item in (text or "").split():
         profile, _, rest = item.partition("=")
         arn, _, seconds = rest.partition("|")
-        if not _PROFILE.match(profile) or not _ROLE_ARN.match(arn):
+        if not PROFILE_NAME.match(profile) or not _ROLE_ARN.match(arn):
             raise ValueError(f"{item!r} is not profile=arn:aws:iam::<12-digit account>:role/<name>[|seconds]")
         if seconds and not (seconds.isdigit() and 900 <= int(seconds) <= 43_200):
             raise ValueError(f"{item!r}: the duration must be 900 to 43200 seconds")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,7 +19,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 STEP = 30  # seconds per TOTP code, as every authenticator app uses
-_CODE = re.compile(r"^[0-9]{6}$")  # \d would also take other scripts' digits, which AWS refuses
+# A code's shape, which the forms check; \d would also take other scripts' digits, which AWS refuses.
+SIX_DIGITS = r"^[0-9]{6}$"
 
 
 def _clock() -> float:
@@ -40,11 +40,14 @@ def seconds_until_next(now: float | None = None) -> int:
 
 
 def refuse_reuse(code: str, used: list[dict], serial: str, now: float | None = None) -> None:
-    """Stop a code already spent on this device before AWS refuses it with a cryptic error."""
+    """Stop a code already spent on this device before AWS refuses it with a cryptic error.
+
+    `used` holds the codes still remembered as spent (PortalSession.spent_codes, which forgets them after
+    SPENT_CODE_MEMORY: codes repeat after a million steps, so only recent spending counts).
+    """
     now = _clock() if now is None else now
     for entry in used:
-        # Codes repeat after a million steps; only recent spending counts.
-        if entry["serial"] == serial and entry["code"] == code and now - entry["at"] < 5 * STEP:
+        if entry["serial"] == serial and entry["code"] == code:
             wait = seconds_until_next(now)
             raise CodeAlreadyUsed(
                 _("AWS refuses a code that was already used, and this one was just sent to AWS to set up or check "

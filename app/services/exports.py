@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from .access_keys import aware
 from .findings import CONTROLS
 
 # A cell starting with = + - @ (or a tab or CR) is a formula in Excel, LibreOffice and Google Sheets
@@ -64,7 +65,7 @@ def read_cell(text: str) -> str:
 
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything the portal stores is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return aware(value).astimezone(UTC)
 
 
 def plain(value: Any) -> Any:

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from ..errors import InvalidInput
 from .credentials import SessionCredentials
 
-_PROFILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# One rule for every profile name the portal writes (snippets, credentials files, CLI_ROLES, the rotate form).
+PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 FORMATS = {
     "ini": "~/.aws/credentials",
@@ -28,7 +29,7 @@ EXPIRY_VARIABLE = "AWS_CREDENTIAL_EXPIRATION"
 def check_profile(name: str | None) -> str:
     """Validate a profile name so it cannot break or inject into the INI file."""
     name = (name or "").strip()
-    if not _PROFILE.match(name):
+    if not PROFILE_NAME.match(name):
         raise InvalidInput(
             _("A profile name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit."),
             _("For example: default, work or acme-mfa."),

@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import aws
 from ..errors import AwsError, AwsUnavailable, PortalError
+from .access_keys import aware
 from .devices import Device
 
 PAGE = 1000  # the most AWS returns per list call
@@ -158,7 +159,7 @@ def credential_report(iam: Any, sleep: Callable[[float], None] = time.sleep) -> 
     content = answer["Content"]
     text = content.decode("utf-8") if isinstance(content, bytes) else content
     rows = {row["user"]: row for row in csv.DictReader(io.StringIO(text)) if row.get("user") != "<root_account>"}
-    return rows, _aware(answer.get("GeneratedTime"))
+    return rows, aware(answer.get("GeneratedTime"))
 
 
 def _downloaded(iam: Any, sleep: Callable[[float], None], again: bool) -> dict:
@@ -225,7 +226,7 @@ def build_rows(users: list[dict], devices: list[dict], credentials: dict[str, di
         name = device["SerialNumber"].rsplit("/", 1)[-1]
         owner = (device.get("User") or {}).get("UserName")
         if owner:
-            assigned.setdefault(owner, []).append((name, _aware(device.get("EnableDate"))))
+            assigned.setdefault(owner, []).append((name, aware(device.get("EnableDate"))))
         else:
             unassigned.add(name)
     claimed: set[str] = set()
@@ -245,7 +246,7 @@ def build_rows(users: list[dict], devices: list[dict], credentials: dict[str, di
         claimed |= stale
         dates = [d for _, d in own if d]
         rows.append(UserRow(
-            user_name=name, arn=user["Arn"], created=_aware(user.get("CreateDate")), mfa_status=status,
+            user_name=name, arn=user["Arn"], created=aware(user.get("CreateDate")), mfa_status=status,
             device_names=", ".join(n for n, _ in own) or None, enabled_at=min(dates) if dates else None,
             password_enabled=_flag(report.get("password_enabled")),
             key_last_used=_latest(report.get("access_key_1_last_used_date"), report.get("access_key_2_last_used_date")),
@@ -264,17 +265,10 @@ def _latest(*values: str | None) -> datetime | None:
     dates = []
     for value in values:
         try:
-            dates.append(_aware(datetime.fromisoformat(value or "")))
+            dates.append(aware(datetime.fromisoformat(value or "")))
         except ValueError:
             continue
     return max(dates) if dates else None
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """Give a datetime a UTC zone when AWS (or moto) left it naive."""
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 class UnknownUser(PortalError):
@@ -293,4 +287,4 @@ def user_devices(iam: Any, user_name: str) -> list[Device]:
             raise UnknownUser(f"There is no IAM user named {user_name} in this account.",
                               "It may have been deleted since the last refresh; refresh the dashboard.") from None
         raise
-    return [Device(d["SerialNumber"], _aware(d.get("EnableDate"))) for d in answer.get("MFADevices", [])]
+    return [Device(d["SerialNumber"], aware(d.get("EnableDate"))) for d in answer.get("MFADevices", [])]
