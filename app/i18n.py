@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 
 from . import catalogs
 from .extensions import babel
+from .redirects import safe_next
 
 # Each language's name is written in that language, so a reader finds their own whatever the page shows.
 LANGUAGES = {"en": "English", "ja": "日本語"}
@@ -134,8 +135,6 @@ def language_headers(response):
 @bp.post("/language")
 def switch():
     """Remember the chosen language in a cookie and go back to the page it was chosen on."""
-    from .auth.routes import safe_next
-
     choice = request.form.get("lang")
     if choice not in served_languages():
         abort(400)

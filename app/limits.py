@@ -1,4 +1,4 @@
-"""Rate limits: who is counted, and how much is allowed."""
+"""Rate limits on requests: who is counted, and how much is allowed (code budgets: code_budgets.py)."""
 
 from __future__ import annotations
 
@@ -19,17 +19,12 @@ from flask_login import current_user
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 
-from .errors import LimitsUnavailable, PortalError, TooManyCodeChecks, TooManyFailedSignIns
+from .errors import LimitsUnavailable, PortalError, TooManyFailedSignIns
 from .extensions import limiter
 from .sessions import current_actor
 
 log = logging.getLogger(__name__)
-CODES = "8 per minute;60 per hour"
-# Tighter than CODES: a person with several devices may use all of them, but one device's
-# six digits should not be guessed at more than this, from any session.
-DEVICE_CODES = "6 per minute;30 per hour"
 ADMIN = "30 per minute"
-_MAX_SERIAL = 256  # an MFA serial ARN is at most this long; longer form values are not serials
 # What a failed sign-in answers: malformed, rejected or refused keys (and a form without them). A success
 # (302) is not counted, nor is AWS not answering (503): neither is someone guessing.
 _FAILED_SIGN_IN = {400, 401, 403}
@@ -165,41 +160,6 @@ def per_user() -> str:
     if current_user.is_authenticated:
         return f"user:{current_user.arn}"
     return f"ip:{request.remote_addr}"
-
-
-def code_counters(user_arn: str | None, serial: str) -> list[tuple[str, RateLimitItem, list[str]]]:
-    """Every (scope, limit, storage identifiers) one code check is counted under: the person's and the device's."""
-    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
-    # One budget for every code the person types (enable, resync, credentials, replace, hardware token...),
-    # so spreading guesses over the flows gains nothing; the device's own budget is tighter.
-    scopes = [("codes-per-user", CODES, f"user:{user_arn}"),
-              ("codes-per-device", DEVICE_CODES, f"device:{serial[:_MAX_SERIAL]}")]
-    return [(scope, item, [prefix, scope, identity]) for scope, rule, identity in scopes for item in parse_many(rule)]
-
-
-def spend_code_budgets(user_arn: str | None, serial: str) -> None:
-    """Count one code about to be sent to AWS; refuse it (nothing sent) once a budget is spent.
-
-    Raises TooManyCodeChecks with the seconds until the last spent budget frees up, or LimitsUnavailable
-    when the counters cannot be reached: a code check nobody can count is not sent (fail closed).
-    """
-    if not current_app.config["RATELIMIT_ENABLED"]:
-        return
-    strategy = limiter.limiter
-    counters = code_counters(user_arn, serial)
-    try:
-        # Tested first and spent only if all allow it: a refused code never reaches AWS, so it costs nothing.
-        spent = [(scope, item, ids) for scope, item, ids in counters if not strategy.test(item, *ids)]
-        reset = max((strategy.get_window_stats(item, *ids).reset_time for _scope, item, ids in spent), default=0)
-        if not spent:
-            for _scope, item, ids in counters:
-                strategy.hit(item, *ids)
-    except StorageError as err:
-        log.warning("rate-limit store unreachable (%s): code check refused", type(err.storage_error).__name__)
-        raise LimitsUnavailable.for_actions() from err
-    if spent:
-        raise TooManyCodeChecks(list(dict.fromkeys(scope for scope, _item, _ids in spent)),
-                                max(1, math.ceil(reset - time.time())))
 
 
 # Admins are counted as people, not addresses: several admins behind one office NAT keep their own budgets,

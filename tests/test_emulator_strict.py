@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from test_emulator import ROOT, Clock, _clients, _code, _error
 
-from app.demo import emulator, own_credentials
+from app.demo import emulator, hardware
 from app.policy import policy_text
 
 TRUST_WITH_MFA = {"Version": "2012-10-17", "Statement": [{
@@ -53,7 +53,7 @@ def person(admin, name: str):
 
 def enable_hardware(iam, name: str, serial: str) -> str:
     """Enable the demo hardware token with this serial for a user; return its seed."""
-    seed = own_credentials.hardware_seed(serial)
+    seed = hardware.hardware_seed(serial)
     iam.enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1=_code(seed, -1),
                           AuthenticationCode2=_code(seed, 0))
     return seed

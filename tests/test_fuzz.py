@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, StringField
 
-from app.auth.routes import safe_next
 from app.enroll.forms import code_field
+from app.redirects import safe_next
 from conftest import Clock, code, operations
 
 FUZZ = settings(max_examples=40, deadline=None, database=None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from own_helpers import audit_rows
 
-from app.demo.own_credentials import hardware_seed
+from app.demo.hardware import hardware_seed
 from conftest import code
 
 TOKEN = "GAHT12345678"

@@ -144,7 +144,7 @@ def test_ssh_key_flows_stay_inside_the_policy(iam, make_user, client, clock, aws
 
 def test_more_device_flows_stay_inside_the_policy(iam, make_user, client, clock, aws_calls):
     """A hardware token, then removing the virtual device with the MFA session."""
-    from app.demo.own_credentials import hardware_seed
+    from app.demo.hardware import hardware_seed
 
     walker = Person(client, make_user("new.hire"))
     walker.enroll_fully()

@@ -8,8 +8,8 @@ import logging
 import pytest
 
 from app import aws
-from app.auth.routes import safe_next
 from app.errors import AwsAccessDenied, AwsError, AwsUnavailable
+from app.redirects import safe_next
 from conftest import Person, make_test_app
 
 INTERNALS = ("Traceback", 'File "', "botocore", "werkzeug", "sqlalchemy", "RuntimeError", "Exception",

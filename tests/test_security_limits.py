@@ -11,7 +11,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from app import limit_store, limits
+from app import code_budgets, limit_store, limits
 from app.models import AuditEvent
 from conftest import Clock, Person, make_test_app
 from security_helpers import outcomes
@@ -181,7 +181,7 @@ def test_codes_are_limited_per_device_then_per_user(limited_app, make_user, iam)
     person.enroll_fully()  # two code submissions (enable, credentials), both for this device
     main = "arn:aws:iam::123456789012:mfa/limited"
     backup, _seed = backup_device(iam, "limited")
-    per_device, per_user = first_number(limits.DEVICE_CODES), first_number(limits.CODES)
+    per_device, per_user = first_number(code_budgets.DEVICE_CODES), first_number(code_budgets.CODES)
     assert per_device < per_user
     for _ in range(per_device - 2):
         assert wrong_code(person.client, main).status_code == 400
@@ -204,7 +204,7 @@ def test_every_code_route_draws_on_one_budget(limited_app, make_user, iam):
         lambda: person.client.post("/device/replace", data={"device": serial, "code": "000000"}),
         lambda: wrong_code(person.client, serial),
     ]
-    for attempt in range(first_number(limits.DEVICE_CODES) - 2):
+    for attempt in range(first_number(code_budgets.DEVICE_CODES) - 2):
         assert wrong[attempt % 3]().status_code == 400
     for guess in wrong:
         assert_rate_limited(guess())
@@ -218,7 +218,7 @@ def test_the_per_user_limit_follows_the_person_across_sessions_and_addresses(lim
     second = Person(limited_app.test_client(), user)
     second.client.environ_base["REMOTE_ADDR"] = "198.51.100.7"
     second.sign_in()
-    for _ in range(first_number(limits.CODES) - 2):  # enrolling spent two
+    for _ in range(first_number(code_budgets.CODES) - 2):  # enrolling spent two
         assert wrong_code(first.client, backup).status_code == 400
     # The other browser, address and device still meet the same person's spent budget.
     assert_rate_limited(wrong_code(second.client, "arn:aws:iam::123456789012:mfa/two.browsers"))
@@ -228,14 +228,14 @@ def test_enrollment_codes_are_limited_per_pending_device(limited_app, make_user)
     person = Person(limited_app.test_client(), make_user("verifier"))
     person.sign_in()
     person.start_enrollment()
-    for _ in range(first_number(limits.DEVICE_CODES)):
+    for _ in range(first_number(code_budgets.DEVICE_CODES)):
         assert person.verify("000000", "111111").status_code == 400
     assert_rate_limited(person.verify("000000", "111111"))
 
 
 def test_code_counters_name_the_person_and_the_device_the_code_is_for(limited_app):
     with limited_app.app_context():
-        counters = limits.code_counters("arn:aws:iam::1:user/p", "arn:x" + "y" * 500)
+        counters = code_budgets.code_counters("arn:aws:iam::1:user/p", "arn:x" + "y" * 500)
     identities = {scope: ids[-1] for scope, _item, ids in counters}
     assert identities == {"codes-per-user": "user:arn:aws:iam::1:user/p",
                           "codes-per-device": "device:" + ("arn:x" + "y" * 500)[:256]}
@@ -245,7 +245,7 @@ def test_a_malformed_or_reused_code_is_not_counted(limited_app, make_user):
     person = Person(limited_app.test_client(), make_user("typist"))
     person.sign_in()
     person.start_enrollment()
-    for _ in range(first_number(limits.DEVICE_CODES) + 2):
+    for _ in range(first_number(code_budgets.DEVICE_CODES) + 2):
         # Refused by the form before anything is counted or sent: typos are not guesses.
         assert person.verify("12345", "abcdef").status_code == 400
     assert person.verify().status_code == 200  # the real codes still go through

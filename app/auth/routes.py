@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -12,22 +10,13 @@ from .. import aws
 from ..errors import InvalidInput, KeysRefused, KeysRejected
 from ..forms import EmptyForm
 from ..limits import limit_sign_ins
+from ..redirects import safe_next
 from ..security import plain_http_refused
 from ..services import audit, identity
 from ..services.audit import Action, Outcome
 from ..sessions import PortalUser, current_actor, portal
 from . import bp
 from .forms import SignInForm
-
-
-def safe_next(target: str | None) -> str | None:
-    """Accept only a local path as the place to return to after sign-in."""
-    if not target or "\\" in target or any(ord(c) < 32 for c in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])

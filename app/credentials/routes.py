@@ -8,9 +8,9 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from ..auth.routes import safe_next
 from ..errors import CodeAlreadyUsed, CodeRejected, InvalidInput
 from ..forms import EmptyForm, device_choices, form_problem
+from ..redirects import safe_next
 from ..services import codes, devices, formats, issuing
 from ..sessions import current_actor, portal
 from . import bp

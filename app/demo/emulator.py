@@ -10,12 +10,11 @@ import signal
 import string
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import pyotp
-import xmltodict
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.core.serialize import never_return
 from moto.core.utils import camelcase_to_underscores
@@ -26,10 +25,11 @@ from moto.iam.responses import IamResponse
 from moto.server import ThreadedMotoServer
 from moto.sts.exceptions import STSValidationError
 from moto.sts.responses import TokenResponse
-from werkzeug.exceptions import HTTPException
 
 from app import policy
-from app.demo import seed
+from app.demo import own_credentials, seed
+from app.demo.hardware import hardware_token
+from app.demo.signers import Session, StsError, invalid_token, session_user, sessions, user_for_key
 from app.policy import policy_text
 
 STEP_SECONDS = 30
@@ -41,7 +41,6 @@ MIN_SESSION_SECONDS = 900
 MAX_SESSION_SECONDS = 129_600
 DEFAULT_SESSION_SECONDS = 43_200
 
-_STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 _LISTED_DEVICE = "ListVirtualMFADevicesResponse.VirtualMFADevices.VirtualMFADevice"
@@ -55,22 +54,6 @@ _moto_authorize = BaseResponse._authenticate_and_authorize_normal_action
 # Check-and-mark of used codes must be atomic: the threaded server runs requests in parallel.
 _lock = threading.Lock()
 _installed = False
-
-
-@dataclass(frozen=True)
-class _Session:
-    """Who a session access key issued by GetSessionToken belongs to, and until when."""
-
-    account_id: str
-    partition: str
-    user_name: str
-    user_id: str
-    expiration: datetime
-    mfa: bool = False  # issued against an MFA code: requests signed with it carry aws:MultiFactorAuthPresent
-
-
-# Session access key id -> owner. It outlives moto resets, so lookups re-check the user.
-_sessions: dict[str, _Session] = {}
 
 
 def _now() -> float:
@@ -113,72 +96,13 @@ def _invalid_code() -> IAMException:
     return IAMException("InvalidAuthenticationCode", "Authentication code for device is not valid.")
 
 
-class _StsError(HTTPException):
-    """An STS error with its real HTTP status (moto would send 400 for codes STS does not model)."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        """Build the XML body botocore parses into ClientError."""
-        super().__init__()
-        self.code = status
-        self.description = xmltodict.unparse(
-            {
-                "ErrorResponse": {
-                    "@xmlns": _STS_NAMESPACE,
-                    "Error": {"Type": "Sender", "Code": code, "Message": message},
-                    # moto's response enricher fills in a request id here.
-                    "RequestId": "",
-                }
-            }
-        )
-
-    def get_headers(self, *args: object, **kwargs: object) -> list[tuple[str, str]]:
-        """Send the body as XML like AWS does."""
-        return [("Content-Type", "text/xml")]
-
-
-def _invalid_token() -> _StsError:
-    """Return the error AWS gives for an access key it does not know."""
-    return _StsError(
-        403,
-        "InvalidClientTokenId",
-        "The security token included in the request is invalid.",
-    )
-
-
-def _mfa_failed() -> _StsError:
+def _mfa_failed() -> StsError:
     """Return the error AWS gives for a wrong, reused or foreign MFA code or serial."""
-    return _StsError(
+    return StsError(
         403,
         "AccessDenied",
         "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
     )
-
-
-def _user_for_key(iam: IAMBackend, access_key_id: str) -> User | None:
-    """Return the IAM user owning an active long-term access key, if any."""
-    key = iam.access_keys.get(access_key_id)
-    if key is None or key.status != "Active" or key.user_name is None:
-        return None
-    user = iam.users.get(key.user_name)
-    # moto keeps keys of deleted users in the account-wide map.
-    if user is None or key not in user.access_keys:
-        return None
-    return user
-
-
-def _session_user(session: _Session) -> User | None:
-    """Return the user a session key was issued to, if that very user still exists."""
-    user = iam_backends[session.account_id][session.partition].users.get(session.user_name)
-    if user is None or user.id != session.user_id:
-        return None
-    return user
-
-
-def _hardware_token(serial: str | None):
-    """Return the demo hardware token with this serial, if it is one (see own_credentials)."""
-    from app.demo import own_credentials  # imports this module, hence here
-
-    return own_credentials.hardware_token(serial)
 
 
 def _enable_mfa_device(self: IamResponse) -> ActionResult:
@@ -186,7 +110,7 @@ def _enable_mfa_device(self: IamResponse) -> ActionResult:
     serial = self._get_param("SerialNumber")
     # An unknown user is NoSuchEntity before anything is said about the codes.
     self.backend.get_user(self._get_param("UserName"))
-    device = self.backend.virtual_mfa_devices.get(serial) or _hardware_token(serial)
+    device = self.backend.virtual_mfa_devices.get(serial) or hardware_token(serial)
     if device is None:
         raise NotFoundException(f"VirtualMFADevice with serial number {serial} doesn't exist.")
     holder = next((u for u in self.backend.users.values() if serial in u.mfa_devices), None)
@@ -229,7 +153,7 @@ def _resync_mfa_device(self: IamResponse) -> ActionResult:
 
 def _check_mfa(iam: IAMBackend, user: User, serial: str | None, code: str | None) -> None:
     """Accept a current, unused code of an MFA device enabled for this user, and mark it used."""
-    device = iam.virtual_mfa_devices.get(serial or "") or _hardware_token(serial)
+    device = iam.virtual_mfa_devices.get(serial or "") or hardware_token(serial)
     if device is None or serial not in user.mfa_devices or not code:
         raise _mfa_failed()
     totp = pyotp.TOTP(device.base32_string_seed)
@@ -246,7 +170,7 @@ def _issue_session(account_id: str, partition: str, user: User, duration: int, m
     """Mint fresh session credentials for a user and remember whose they are, and whether MFA made them."""
     access_key_id = "ASIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
     expiration = datetime.fromtimestamp(_now() + duration, tz=UTC)
-    _sessions[access_key_id] = _Session(account_id, partition, user.name, user.id, expiration, mfa)
+    sessions[access_key_id] = Session(account_id, partition, user.name, user.id, expiration, mfa)
     return {
         "AccessKeyId": access_key_id,
         "SecretAccessKey": "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40)),
@@ -265,12 +189,12 @@ def _get_session_token(self: TokenResponse) -> ActionResult:
             f"failed to satisfy constraint: Member must have value {bound}"
         )
     access_key_id = self.get_access_key()
-    if access_key_id in _sessions:
-        raise _StsError(403, "AccessDenied", "Cannot call GetSessionToken with session credentials")
+    if access_key_id in sessions:
+        raise StsError(403, "AccessDenied", "Cannot call GetSessionToken with session credentials")
     iam = iam_backends[self.current_account][self.partition]
-    user = _user_for_key(iam, access_key_id)
+    user = user_for_key(iam, access_key_id)
     if user is None:
-        raise _invalid_token()
+        raise invalid_token()
     serial = self._get_param("SerialNumber")
     code = self._get_param("TokenCode")
     if serial or code:
@@ -282,13 +206,13 @@ def _get_session_token(self: TokenResponse) -> ActionResult:
 def _get_caller_identity(self: TokenResponse) -> ActionResult:
     """GetCallerIdentity that knows session keys and rejects keys nobody issued."""
     access_key_id = self.get_access_key()
-    session = _sessions.get(access_key_id)
+    session = sessions.get(access_key_id)
     if session is not None:
-        user = _session_user(session)
+        user = session_user(session)
         if user is None:
-            raise _invalid_token()
+            raise invalid_token()
         if session.expiration.timestamp() <= _now():
-            raise _StsError(
+            raise StsError(
                 403,
                 "ExpiredToken",
                 "The security token included in the request is expired",
@@ -296,8 +220,8 @@ def _get_caller_identity(self: TokenResponse) -> ActionResult:
         return ActionResult({"UserId": user.id, "Account": user.account_id, "Arn": user.arn})
     iam = iam_backends[self.current_account][self.partition]
     role = self.backend.get_assumed_role_from_access_key(access_key_id)
-    if role is None and _user_for_key(iam, access_key_id) is None:
-        raise _invalid_token()
+    if role is None and user_for_key(iam, access_key_id) is None:
+        raise invalid_token()
     if role is None:
         _check_signature(self)
     return _moto_get_caller_identity(self)
@@ -314,12 +238,12 @@ def _check_signature(self: TokenResponse) -> None:
 def _signer(response: BaseResponse) -> tuple[User, bool] | None:
     """Return the IAM user whose key signed this request and whether it carries MFA; None for anyone else."""
     access_key_id = response.get_access_key()
-    session = _sessions.get(access_key_id)
+    session = sessions.get(access_key_id)
     if session is not None:
-        user = _session_user(session)
+        user = session_user(session)
         return (user, session.mfa) if user is not None else None
     iam = iam_backends[response.current_account].get(getattr(response, "partition", "aws"))
-    user = _user_for_key(iam, access_key_id) if iam is not None else None
+    user = user_for_key(iam, access_key_id) if iam is not None else None
     return (user, False) if user is not None else None
 
 
@@ -350,7 +274,7 @@ def _explicit_deny(response: BaseResponse, user: User, mfa: bool, service: str, 
         for action, resources in needs:
             decision = policy.evaluate(document, action, resources, who)
             if decision.reason.startswith("explicit deny"):
-                raise _StsError(403, "AccessDenied", f"User: {user.arn} is not authorized to perform: {action} on "
+                raise StsError(403, "AccessDenied", f"User: {user.arn} is not authorized to perform: {action} on "
                                 f"resource: {resources[0]} with an explicit deny in an identity-based policy")
 
 
@@ -387,7 +311,7 @@ def _trust_needs_mfa(self: TokenResponse, user: User, mfa: bool) -> None:
     role = next((r for r in iam.roles.values() if r.arn == arn), None)
     trust = str(getattr(role, "assume_role_policy_document", "") or "")
     if not mfa and "multifactorauthpresent" in trust.lower():
-        raise _StsError(403, "AccessDenied", f"User: {user.arn} is not authorized to perform: "
+        raise StsError(403, "AccessDenied", f"User: {user.arn} is not authorized to perform: "
                         f"sts:{self._get_action()} on resource: {arn}")
 
 
@@ -412,8 +336,6 @@ def install_aws_checks() -> None:
         TokenResponse.assume_role = _assume_role
         BaseResponse._authenticate_and_authorize_normal_action = _authorize
         IamResponse.get_credential_report = _get_credential_report
-        from app.demo import own_credentials  # imports this module, hence here
-
         own_credentials.install()
         # AWS returns a seed and QR code only from CreateVirtualMFADevice; moto lists them.
         IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER = {
@@ -480,9 +402,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    # Run as `python -m`, this file is `__main__`, and own_credentials' `from app.demo import emulator` would
-    # load a second copy with its own session table: session keys minted here would be unknown there
-    # (ChangePassword answered InvalidClientTokenId). Start the one copy everything else imports.
+    # Run as `python -m`, this file is `__main__`: a second copy beside the `app.demo.emulator` that tests and
+    # the demo import, with its own install flag. Start the one copy everything else imports.
     from app.demo.emulator import main as _main
 
     _main()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
-import re
 import threading
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -15,7 +13,7 @@ from moto.iam.exceptions import IAMException, NotFoundException
 from moto.iam.models import User
 from moto.iam.responses import IamResponse
 
-from app.demo import emulator
+from app.demo.signers import StsError, caller, invalid_token
 
 SSH_KEYS_PER_USER = 5
 _SYMBOLS = set("!@#$%^&*()_+-=[]{}|'")
@@ -26,11 +24,9 @@ _moto = {name: getattr(IamResponse, name) for name in (
 
 def _caller(self: IamResponse) -> User:
     """Return the IAM user whose long-term or session key signed this request."""
-    key_id = self.get_access_key()
-    session = emulator._sessions.get(key_id)
-    user = emulator._session_user(session) if session else emulator._user_for_key(self.backend, key_id)
+    user = caller(self.backend, self.get_access_key())
     if user is None:
-        raise emulator._invalid_token()
+        raise invalid_token()
     return user
 
 
@@ -94,7 +90,7 @@ def _change_password(self: IamResponse) -> ActionResult:
         raise NotFoundException(f"Login Profile for User {user.name} cannot be found.")
     if self._get_param("OldPassword") != user.password:
         # IAM's model has no AccessDenied shape, so moto's own exceptions would warn; STS's error carries it.
-        raise emulator._StsError(403, "AccessDenied", "The old password is incorrect.")
+        raise StsError(403, "AccessDenied", "The old password is incorrect.")
     new = self._get_param("NewPassword")
     rule = _policy_violation(self, user, new)
     if rule:
@@ -152,30 +148,3 @@ def install() -> None:
     IamResponse.update_login_profile = lambda self: _set_password(self, "update_login_profile")
     IamResponse.change_password = _change_password
     IamResponse.upload_ssh_public_key = _upload_ssh_public_key
-
-
-class HardwareToken:
-    """A demo hardware TOTP token: any GAHT serial exists, with a seed derived from it (shaped like moto's device)."""
-
-    def __init__(self, serial: str):
-        """Derive the token's seed, so the demo's terminal authenticator can show its codes too."""
-        self.serial_number = serial
-        self.base32_string_seed = hardware_seed(serial)
-
-
-_DEMO_SERIAL = re.compile(r"^GAHT[0-9]{8}$")
-_tokens: dict[str, HardwareToken] = {}
-
-
-def hardware_seed(serial: str) -> str:
-    """Return the base32 seed of the demo token with this serial."""
-    digest = hmac.new(b"mfa-portal demo hardware token", serial.encode(), hashlib.sha256).digest()
-    return base64.b32encode(digest[:20]).decode()
-
-
-def hardware_token(serial: str | None) -> HardwareToken | None:
-    """Return the demo hardware token with this serial (the same object each time, so used codes stick)."""
-    if not serial or not _DEMO_SERIAL.match(serial):
-        return None
-    with _lock:
-        return _tokens.setdefault(serial, HardwareToken(serial))

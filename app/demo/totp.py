@@ -7,6 +7,8 @@ import time
 
 import pyotp
 
+from app.demo.hardware import hardware_seed
+
 
 def main(argv: list[str] | None = None) -> int:
     """Print the current and the next code for a setup key, and when the code changes."""
@@ -17,9 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     key = "".join(args[0].split()).upper()
     if key.startswith("GAHT"):
-        from app.demo.own_credentials import hardware_seed  # any GAHT serial is a token in the demo
-
-        key = hardware_seed(key)
+        key = hardware_seed(key)  # any GAHT serial is a token in the demo
     totp = pyotp.TOTP(key)
     now = time.time()
     print(f"current code: {totp.at(now)}   next code: {totp.at(now + 30)}   "

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .. import limits
+from .. import code_budgets
 from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, TooManyCodeChecks
 from . import audit
 
@@ -72,7 +72,7 @@ def submit(state: PortalSession, actor: audit.Actor, action: audit.Action, seria
     for code in codes:
         refuse_reuse(code, state.spent_codes(now), serial, now)
     try:
-        limits.spend_code_budgets(actor.arn, serial)
+        code_budgets.spend(actor.arn, serial)
     except TooManyCodeChecks as err:
         for budget in err.budgets:
             audit.record(audit.Action.RATE_LIMITED, actor, audit.Outcome.REFUSED, reason=action.value, budget=budget)
