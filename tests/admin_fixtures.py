@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_admin_helpers import ADMIN, arrange
+from admin_helpers import ADMIN, arrange
 
 from app.extensions import db
 from app.services import reporting

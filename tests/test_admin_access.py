@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_admin_helpers import ADMIN, enrolled, give_device, with_mfa
+from admin_helpers import ADMIN, enrolled, give_device, with_mfa
 
 from conftest import Person, code, make_test_app
 

@@ -8,8 +8,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from admin_helpers import ADMIN, enrolled, refresh
 from sqlalchemy import select
-from test_admin_helpers import ADMIN, enrolled, refresh
 
 from app.extensions import db
 from app.models import AuditEvent

@@ -8,9 +8,9 @@ import math
 import re
 
 import pytest
+from admin_helpers import ADMIN, refresh, table_users, with_mfa
 from moto.iam.exceptions import IAMException
 from moto.iam.responses import IamResponse
-from test_admin_helpers import ADMIN, refresh, table_users, with_mfa
 
 from app.demo import seed
 from app.models import ReportFinding, ReportSnapshot, ReportUser

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from admin_helpers import ADMIN, with_mfa
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
-from test_admin_helpers import ADMIN, with_mfa
 
 from app import aws
 from app.policy import Call, Principal, check_calls, load_policy

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_admin_helpers import ADMIN, give_device, with_mfa
+from admin_helpers import ADMIN, give_device, with_mfa
 
 from app import aws
 from app.demo import seed

@@ -6,9 +6,7 @@ from contextlib import contextmanager
 
 import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from own_helpers import audit_rows
-from test_own_certificates import pem
-from test_own_ssh_keys import rsa_public
+from own_helpers import audit_rows, pem, rsa_public
 
 from app import aws
 from app.errors import AwsUnavailable
@@ -204,7 +202,7 @@ def test_deactivation_answer_lost_then_retried_stays_inactive(app, client, enrol
 
 
 def test_device_removal_answer_lost_is_found_removed(app, client, enrolled, iam, lossy_aws):
-    from test_own_devices import TOKEN, add_token
+    from own_helpers import TOKEN, add_token
 
     assert add_token(client).status_code == 302
     with answer_lost(app, lossy_aws, "DeactivateMFADevice"):
@@ -216,7 +214,7 @@ def test_device_removal_answer_lost_is_found_removed(app, client, enrolled, iam,
 @pytest.mark.services
 def test_the_store_failing_after_create_access_key_gives_the_503_page_and_the_next_visit_offers_deletion(
         moto, tmp_path, redis_url, tcp_proxy, iam, make_user, monkeypatch):
-    from test_outages import settings
+    from outage_helpers import settings
 
     from app import create_app
     from app.services import access_keys

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from own_helpers import audit_rows
-from test_own_certificates import pem
-from test_own_ssh_keys import rsa_public
+from own_helpers import audit_rows, pem, rsa_public
 
 
 @pytest.fixture
@@ -73,7 +71,7 @@ def test_deleting_twice_says_it_is_already_deleted(client, enrolled, iam):
 
 
 def test_removing_a_device_twice_says_it_is_already_removed(client, enrolled, iam):
-    from test_own_devices import TOKEN, add_token
+    from own_helpers import TOKEN, add_token
 
     assert add_token(client).status_code == 302
     page = twice(client, f"/security/devices/remove/{TOKEN}")

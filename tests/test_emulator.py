@@ -7,34 +7,20 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import boto3
 import moto
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from emulator_helpers import ROOT, Clock, aws_error, clients, emulator_code
 from moto.iam.responses import IamResponse
 from moto.sts.responses import TokenResponse
 
 from app.demo import emulator, seed
 from app.policy import policy_text
 
-ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "123456789012"
-
-
-class Clock:
-    """A frozen clock the emulator reads instead of the real one."""
-
-    def __init__(self) -> None:
-        """Start five seconds into the current 30-second step."""
-        self.t = float(int(time.time()) // 30 * 30 + 5)
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.t += seconds
 
 
 @pytest.fixture(autouse=True)
@@ -65,37 +51,14 @@ def aws(clock: Clock):
         yield
 
 
-def _clients(key_id: str, secret: str, token: str | None = None, endpoint_url: str | None = None):
-    """Return IAM and STS clients signed with the given keys."""
-    kwargs = {
-        "aws_access_key_id": key_id,
-        "aws_secret_access_key": secret,
-        "aws_session_token": token,
-        "region_name": "us-east-1",
-        "endpoint_url": endpoint_url,
-    }
-    return boto3.client("iam", **kwargs), boto3.client("sts", **kwargs)
-
-
 def _new_person(name: str = "pat.doe"):
     """Create a user with a key and a fresh device as the portal would; return clients, serial, seed."""
     admin = boto3.client("iam")
     admin.create_user(UserName=name)
     key = admin.create_access_key(UserName=name)["AccessKey"]
-    iam, sts = _clients(key["AccessKeyId"], key["SecretAccessKey"])
+    iam, sts = clients(key["AccessKeyId"], key["SecretAccessKey"])
     device = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]
     return iam, sts, device["SerialNumber"], device["Base32StringSeed"].decode()
-
-
-def _code(seed_b32: str, steps: int = 0) -> str:
-    """Return the code the frozen clock shows, steps away."""
-    return emulator.current_code(seed_b32, steps)
-
-
-def _error(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    """Return an AWS error's code and HTTP status."""
-    response = excinfo.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def _enable(iam, serial: str, seed_b32: str, first_step: int = -1, name: str = "pat.doe") -> None:
@@ -103,8 +66,8 @@ def _enable(iam, serial: str, seed_b32: str, first_step: int = -1, name: str = "
     iam.enable_mfa_device(
         UserName=name,
         SerialNumber=serial,
-        AuthenticationCode1=_code(seed_b32, first_step),
-        AuthenticationCode2=_code(seed_b32, first_step + 1),
+        AuthenticationCode1=emulator_code(seed_b32, first_step),
+        AuthenticationCode2=emulator_code(seed_b32, first_step + 1),
     )
 
 
@@ -143,9 +106,9 @@ def test_enable_rejects_bad_codes(steps: tuple[int, int] | str) -> None:
     """Identical, gapped, reversed, stale, early or wrong codes are refused like AWS refuses them."""
     iam, _, serial, seed_b32 = _new_person()
     if steps == "wrong":
-        codes = (_other_code(_code(seed_b32, -1)), _code(seed_b32, 0))
+        codes = (_other_code(emulator_code(seed_b32, -1)), emulator_code(seed_b32, 0))
     else:
-        codes = (_code(seed_b32, steps[0]), _code(seed_b32, steps[1]))
+        codes = (emulator_code(seed_b32, steps[0]), emulator_code(seed_b32, steps[1]))
     with pytest.raises(ClientError) as excinfo:
         iam.enable_mfa_device(
             UserName="pat.doe",
@@ -153,7 +116,7 @@ def test_enable_rejects_bad_codes(steps: tuple[int, int] | str) -> None:
             AuthenticationCode1=codes[0],
             AuthenticationCode2=codes[1],
         )
-    assert _error(excinfo) == ("InvalidAuthenticationCode", 403)
+    assert aws_error(excinfo) == ("InvalidAuthenticationCode", 403)
     assert excinfo.value.response["Error"]["Message"] == "Authentication code for device is not valid."
     assert iam.list_mfa_devices(UserName="pat.doe")["MFADevices"] == []
 
@@ -177,8 +140,8 @@ def test_resync_window_and_ownership(clock: Clock) -> None:
         iam.resync_mfa_device(
             UserName=user,
             SerialNumber=serial_number,
-            AuthenticationCode1=_code(seed_b32, first),
-            AuthenticationCode2=_code(seed_b32, second),
+            AuthenticationCode1=emulator_code(seed_b32, first),
+            AuthenticationCode2=emulator_code(seed_b32, second),
         )
 
     resync(-10, -9)
@@ -186,15 +149,15 @@ def test_resync_window_and_ownership(clock: Clock) -> None:
     for bad in [(-12, -11), (0, 2), (4, 5)]:
         with pytest.raises(ClientError) as excinfo:
             resync(*bad)
-        assert _error(excinfo) == ("InvalidAuthenticationCode", 403)
+        assert aws_error(excinfo) == ("InvalidAuthenticationCode", 403)
     boto3.client("iam").create_user(UserName="someone.else")
     with pytest.raises(ClientError) as excinfo:
         resync(-1, 0, user="someone.else")
-    assert _error(excinfo) == ("NoSuchEntity", 404)
+    assert aws_error(excinfo) == ("NoSuchEntity", 404)
     unassigned = iam.create_virtual_mfa_device(VirtualMFADeviceName="spare")["VirtualMFADevice"]
     with pytest.raises(ClientError) as excinfo:
         resync(-1, 0, serial_number=unassigned["SerialNumber"])
-    assert _error(excinfo) == ("NoSuchEntity", 404)
+    assert aws_error(excinfo) == ("NoSuchEntity", 404)
 
 
 @pytest.mark.usefixtures("aws")
@@ -204,19 +167,19 @@ def test_session_token_refuses_used_codes_and_accepts_next(clock: Clock) -> None
     _enable(iam, serial, seed_b32, first_step=-1)
     for used in (-1, 0):
         with pytest.raises(ClientError) as excinfo:
-            sts.get_session_token(SerialNumber=serial, TokenCode=_code(seed_b32, used))
-        assert _error(excinfo) == ("AccessDenied", 403)
+            sts.get_session_token(SerialNumber=serial, TokenCode=emulator_code(seed_b32, used))
+        assert aws_error(excinfo) == ("AccessDenied", 403)
         assert excinfo.value.response["Error"]["Message"].startswith("MultiFactorAuthentication failed")
 
     clock.advance(30)
-    sts.get_session_token(SerialNumber=serial, TokenCode=_code(seed_b32))
+    sts.get_session_token(SerialNumber=serial, TokenCode=emulator_code(seed_b32))
     with pytest.raises(ClientError) as excinfo:
-        sts.get_session_token(SerialNumber=serial, TokenCode=_code(seed_b32))
-    assert _error(excinfo) == ("AccessDenied", 403)
+        sts.get_session_token(SerialNumber=serial, TokenCode=emulator_code(seed_b32))
+    assert aws_error(excinfo) == ("AccessDenied", 403)
     # A code from the next step (clock skew) is fine; one two steps ahead is not yet.
     with pytest.raises(ClientError):
-        sts.get_session_token(SerialNumber=serial, TokenCode=_code(seed_b32, 2))
-    sts.get_session_token(SerialNumber=serial, TokenCode=_code(seed_b32, 1))
+        sts.get_session_token(SerialNumber=serial, TokenCode=emulator_code(seed_b32, 2))
+    sts.get_session_token(SerialNumber=serial, TokenCode=emulator_code(seed_b32, 1))
 
 
 @pytest.mark.usefixtures("aws")
@@ -230,13 +193,13 @@ def test_session_token_rejects_wrong_serial(clock: Clock) -> None:
     clock.advance(30)
     user_arn = f"arn:aws:iam::{ACCOUNT}:user/pat.doe"
     for wrong_serial, code in [
-        (user_arn, _code(seed_b32)),
-        (other_serial, _code(other_seed)),
+        (user_arn, emulator_code(seed_b32)),
+        (other_serial, emulator_code(other_seed)),
     ]:
         with pytest.raises(ClientError) as excinfo:
             sts.get_session_token(SerialNumber=wrong_serial, TokenCode=code)
-        assert _error(excinfo) == ("AccessDenied", 403)
-    sts.get_session_token(SerialNumber=serial, TokenCode=_code(seed_b32))
+        assert aws_error(excinfo) == ("AccessDenied", 403)
+    sts.get_session_token(SerialNumber=serial, TokenCode=emulator_code(seed_b32))
 
 
 @pytest.mark.usefixtures("aws")
@@ -252,15 +215,15 @@ def test_session_credentials_are_fresh_and_resolve_to_the_user(clock: Clock) -> 
         assert len(creds["SecretAccessKey"]) == 40 and len(creds["SessionToken"]) > 300
         assert creds["Expiration"].timestamp() == pytest.approx(clock.t + 900, abs=1)
 
-    _, session_sts = _clients(first["AccessKeyId"], first["SecretAccessKey"], first["SessionToken"])
+    _, session_sts = clients(first["AccessKeyId"], first["SecretAccessKey"], first["SessionToken"])
     assert session_sts.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/pat.doe"
     with pytest.raises(ClientError) as excinfo:
         session_sts.get_session_token()
-    assert _error(excinfo) == ("AccessDenied", 403)
+    assert aws_error(excinfo) == ("AccessDenied", 403)
     clock.advance(901)
     with pytest.raises(ClientError) as excinfo:
         session_sts.get_caller_identity()
-    assert _error(excinfo) == ("ExpiredToken", 403)
+    assert aws_error(excinfo) == ("ExpiredToken", 403)
 
 
 @pytest.mark.usefixtures("aws")
@@ -279,7 +242,7 @@ def test_session_duration_is_validated(duration: int) -> None:
     )
     with pytest.raises(ClientError) as excinfo:
         sts.get_session_token(DurationSeconds=duration)
-    assert _error(excinfo)[0] == "ValidationError"
+    assert aws_error(excinfo)[0] == "ValidationError"
 
 
 @pytest.mark.usefixtures("aws")
@@ -287,17 +250,17 @@ def test_caller_identity_rejects_unknown_and_inactive_keys() -> None:
     """Keys nobody issued, or deactivated ones, are InvalidClientTokenId."""
     users = {u.name: u for u in seed.seed_demo(policy_text("force-mfa"), extra_users=0)}
     hire = users["new.hire"]
-    _, sts = _clients(hire.access_key_id, hire.secret_access_key)
+    _, sts = clients(hire.access_key_id, hire.secret_access_key)
     assert sts.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/new.hire"
-    _, stranger = _clients("AKIAIOSFODNN7EXAMPLE", "x" * 40)
+    _, stranger = clients("AKIAIOSFODNN7EXAMPLE", "x" * 40)
     with pytest.raises(ClientError) as excinfo:
         stranger.get_caller_identity()
-    assert _error(excinfo) == ("InvalidClientTokenId", 403)
+    assert aws_error(excinfo) == ("InvalidClientTokenId", 403)
     assert excinfo.value.response["Error"]["Message"] == "The security token included in the request is invalid."
     boto3.client("iam").update_access_key(UserName="new.hire", AccessKeyId=hire.access_key_id, Status="Inactive")
     with pytest.raises(ClientError) as excinfo:
         sts.get_caller_identity()
-    assert _error(excinfo) == ("InvalidClientTokenId", 403)
+    assert aws_error(excinfo) == ("InvalidClientTokenId", 403)
 
 
 @pytest.mark.usefixtures("aws")
@@ -330,9 +293,9 @@ def test_seed_demo_builds_the_named_states() -> None:
 
     # The returned seed really drives the device: the enrolled user can get a session.
     enrolled = named["enrolled.user"]
-    _, sts = _clients(enrolled.access_key_id, enrolled.secret_access_key)
+    _, sts = clients(enrolled.access_key_id, enrolled.secret_access_key)
     serial = f"arn:aws:iam::{ACCOUNT}:mfa/enrolled.user"
-    sts.get_session_token(SerialNumber=serial, TokenCode=_code(enrolled.mfa_seed))
+    sts.get_session_token(SerialNumber=serial, TokenCode=emulator_code(enrolled.mfa_seed))
 
     extras = users[4:]
     assert len({u.name for u in extras}) == 300 and all("." in u.name for u in extras)
@@ -376,29 +339,29 @@ def test_threaded_server_end_to_end(clock: Clock) -> None:
         assert emu.endpoint_url.startswith("http://127.0.0.1:")
         users = {u.name: u for u in seed.seed_demo(policy_text("force-mfa"), extra_users=0)}
         hire = users["new.hire"]
-        iam, sts = _clients(hire.access_key_id, hire.secret_access_key, endpoint_url=emu.endpoint_url)
+        iam, sts = clients(hire.access_key_id, hire.secret_access_key, endpoint_url=emu.endpoint_url)
         assert sts.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/new.hire"
         device = iam.create_virtual_mfa_device(VirtualMFADeviceName="new.hire")["VirtualMFADevice"]
         serial, seed_b32 = device["SerialNumber"], device["Base32StringSeed"].decode()
         with pytest.raises(ClientError) as excinfo:
             _enable(iam, serial, seed_b32, first_step=-5, name="new.hire")
-        assert _error(excinfo) == ("InvalidAuthenticationCode", 403)
+        assert aws_error(excinfo) == ("InvalidAuthenticationCode", 403)
         _enable(iam, serial, seed_b32, name="new.hire")
         with pytest.raises(ClientError) as excinfo:
-            sts.get_session_token(SerialNumber=serial, TokenCode=_code(seed_b32))
-        assert _error(excinfo) == ("AccessDenied", 403)
-        creds = sts.get_session_token(SerialNumber=serial, TokenCode=_code(seed_b32, 1))["Credentials"]
-        _, session_sts = _clients(
+            sts.get_session_token(SerialNumber=serial, TokenCode=emulator_code(seed_b32))
+        assert aws_error(excinfo) == ("AccessDenied", 403)
+        creds = sts.get_session_token(SerialNumber=serial, TokenCode=emulator_code(seed_b32, 1))["Credentials"]
+        _, session_sts = clients(
             creds["AccessKeyId"],
             creds["SecretAccessKey"],
             creds["SessionToken"],
             emu.endpoint_url,
         )
         assert session_sts.get_caller_identity()["Arn"].endswith(":user/new.hire")
-        _, stranger = _clients("AKIAIOSFODNN7EXAMPLE", "x" * 40, endpoint_url=emu.endpoint_url)
+        _, stranger = clients("AKIAIOSFODNN7EXAMPLE", "x" * 40, endpoint_url=emu.endpoint_url)
         with pytest.raises(ClientError) as excinfo:
             stranger.get_caller_identity()
-        assert _error(excinfo) == ("InvalidClientTokenId", 403)
+        assert aws_error(excinfo) == ("InvalidClientTokenId", 403)
     finally:
         emu.stop()
         seed.reset()
@@ -422,7 +385,7 @@ def test_command_line_serves_until_sigterm() -> None:
         ]
         assert len(started["users"]) == 7
         hire = started["users"][0]
-        _, sts = _clients(
+        _, sts = clients(
             hire["access_key_id"],
             hire["secret_access_key"],
             endpoint_url=started["endpoint_url"],

@@ -13,7 +13,7 @@ import moto
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
-from test_emulator import ROOT, Clock, _clients, _code, _error
+from emulator_helpers import ROOT, Clock, aws_error, clients, emulator_code
 
 from app.demo import emulator, hardware
 from app.policy import policy_text
@@ -48,14 +48,14 @@ def person(admin, name: str):
     admin.create_user(UserName=name)
     admin.add_user_to_group(GroupName="mfa-required", UserName=name)
     key = admin.create_access_key(UserName=name)["AccessKey"]
-    return _clients(key["AccessKeyId"], key["SecretAccessKey"])
+    return clients(key["AccessKeyId"], key["SecretAccessKey"])
 
 
 def enable_hardware(iam, name: str, serial: str) -> str:
     """Enable the demo hardware token with this serial for a user; return its seed."""
     seed = hardware.hardware_seed(serial)
-    iam.enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1=_code(seed, -1),
-                          AuthenticationCode2=_code(seed, 0))
+    iam.enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1=emulator_code(seed, -1),
+                          AuthenticationCode2=emulator_code(seed, 0))
     return seed
 
 
@@ -65,7 +65,7 @@ def test_a_long_term_key_gets_only_what_the_policy_allows_without_mfa(aws, clock
                  lambda: iam.list_signing_certificates(UserName="pat.doe")):
         with pytest.raises(ClientError) as refused:
             call()
-        assert _error(refused) == ("AccessDenied", 403)
+        assert aws_error(refused) == ("AccessDenied", 403)
         assert "explicit deny" in refused.value.response["Error"]["Message"]
     # What the policy lets a person do before MFA still works: list (its own keys, users), enroll.
     assert iam.list_access_keys(UserName="pat.doe")["AccessKeyMetadata"]
@@ -74,13 +74,13 @@ def test_a_long_term_key_gets_only_what_the_policy_allows_without_mfa(aws, clock
     seed = enable_hardware(iam, "pat.doe", serial)
     # A session without a code carries no MFA either.
     plain = sts.get_session_token()["Credentials"]
-    bare_iam, _ = _clients(plain["AccessKeyId"], plain["SecretAccessKey"], plain["SessionToken"])
+    bare_iam, _ = clients(plain["AccessKeyId"], plain["SecretAccessKey"], plain["SessionToken"])
     with pytest.raises(ClientError) as refused:
         bare_iam.list_groups()
-    assert _error(refused) == ("AccessDenied", 403)
+    assert aws_error(refused) == ("AccessDenied", 403)
     clock.advance(30)
-    creds = sts.get_session_token(SerialNumber=serial, TokenCode=_code(seed))["Credentials"]
-    mfa_iam, _ = _clients(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    creds = sts.get_session_token(SerialNumber=serial, TokenCode=emulator_code(seed))["Credentials"]
+    mfa_iam, _ = clients(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
     assert "Groups" in mfa_iam.list_groups()
     assert mfa_iam.get_user(UserName="pat.doe")["User"]["UserName"] == "pat.doe"
 
@@ -100,23 +100,23 @@ def test_one_hardware_token_cannot_be_enabled_for_two_users(aws, clock):
 
 def test_assume_role_checks_the_code_and_the_trust_policy(aws, clock):
     _, sts = person(aws, "pat.doe")
-    iam_self, _ = _clients(*_long_term(aws, "pat.doe"))
+    iam_self, _ = clients(*_long_term(aws, "pat.doe"))
     role = aws.create_role(RoleName="deploy", AssumeRolePolicyDocument=json.dumps(TRUST_WITH_MFA))["Role"]["Arn"]
     serial = "GAHT10000003"
     seed = enable_hardware(iam_self, "pat.doe", serial)
     clock.advance(30)
     with pytest.raises(ClientError) as refused:
         sts.assume_role(RoleArn=role, RoleSessionName="cli")  # no code: the policy's deny, and the trust's MFA
-    assert _error(refused) == ("AccessDenied", 403)
-    wrong = f"{(int(_code(seed)) + 1) % 1_000_000:06d}"
+    assert aws_error(refused) == ("AccessDenied", 403)
+    wrong = f"{(int(emulator_code(seed)) + 1) % 1_000_000:06d}"
     with pytest.raises(ClientError) as refused:
         sts.assume_role(RoleArn=role, RoleSessionName="cli", SerialNumber=serial, TokenCode=wrong)
-    assert _error(refused) == ("AccessDenied", 403)
-    assumed = sts.assume_role(RoleArn=role, RoleSessionName="cli", SerialNumber=serial, TokenCode=_code(seed))
+    assert aws_error(refused) == ("AccessDenied", 403)
+    assumed = sts.assume_role(RoleArn=role, RoleSessionName="cli", SerialNumber=serial, TokenCode=emulator_code(seed))
     assert assumed["AssumedRoleUser"]["Arn"].endswith(":assumed-role/deploy/cli")
     with pytest.raises(ClientError) as refused:  # the same code twice: AWS refuses a spent code
-        sts.assume_role(RoleArn=role, RoleSessionName="cli", SerialNumber=serial, TokenCode=_code(seed))
-    assert _error(refused) == ("AccessDenied", 403)
+        sts.assume_role(RoleArn=role, RoleSessionName="cli", SerialNumber=serial, TokenCode=emulator_code(seed))
+    assert aws_error(refused) == ("AccessDenied", 403)
 
 
 def _long_term(admin, name: str) -> tuple[str, str]:
@@ -132,12 +132,12 @@ def test_run_as_a_module_session_keys_change_the_password(tmp_path):
     try:
         started = json.loads(process.stdout.readline())
         user = next(u for u in started["users"] if u["name"] == "enrolled.user")
-        _, sts = _clients(user["access_key_id"], user["secret_access_key"], endpoint_url=started["endpoint_url"])
-        iam_lt, _ = _clients(user["access_key_id"], user["secret_access_key"], endpoint_url=started["endpoint_url"])
+        _, sts = clients(user["access_key_id"], user["secret_access_key"], endpoint_url=started["endpoint_url"])
+        iam_lt, _ = clients(user["access_key_id"], user["secret_access_key"], endpoint_url=started["endpoint_url"])
         serial = iam_lt.list_mfa_devices(UserName=user["name"])["MFADevices"][0]["SerialNumber"]
         code = pyotp.TOTP(user["mfa_seed"]).at(time.time() + 30)  # the next step: never spent by the seed
         creds = sts.get_session_token(SerialNumber=serial, TokenCode=code)["Credentials"]
-        iam, _ = _clients(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"],
+        iam, _ = clients(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"],
                           started["endpoint_url"])
         iam.create_login_profile(UserName=user["name"], Password="Old-password-1")
         iam.change_password(OldPassword="Old-password-1", NewPassword="New-password-2")

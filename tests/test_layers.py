@@ -1,4 +1,4 @@
-"""The portal's imports, read with ast: no import cycle, and no arrow from a lower layer to a higher one."""
+"""Imports, read with ast: no cycle and no arrow from a lower layer to a higher one; no test imports another."""
 
 from __future__ import annotations
 
@@ -180,3 +180,15 @@ def test_no_arrow_from_a_lower_layer_to_a_higher_one():
     assert new == {}, "imports from a lower layer to a higher one"
     gone = set(KNOWN_UPWARD) - set(upward)
     assert not gone, f"fixed, so drop from KNOWN_UPWARD: {sorted(gone)}"
+
+
+def test_no_test_module_imports_another():
+    """Shared helpers live in helper modules (own_helpers.py, admin_helpers.py...) or fixtures, never in a test file."""
+    found = []
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.name}:{node.lineno} imports {name}" for name in names
+                      if name.rpartition(".")[2].startswith("test_")]
+    assert found == []

@@ -6,7 +6,7 @@ import time
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
-from test_workers import only_worker
+from worker_helpers import only_worker
 
 from bench._util import free_port, gunicorn
 from conftest import Person, code, make_test_app

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from test_admin_helpers import refresh, table_users
-from test_own_ssh_keys import rsa_public, upload, uploaded
+from admin_helpers import refresh, table_users
+from own_helpers import rsa_public, upload, uploaded
 
 from app.errors import InvalidInput
 from app.services import ssh_keys

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from test_admin_helpers import ADMIN, with_mfa
+from admin_helpers import ADMIN, with_mfa
+from outage_helpers import settings
 
 from app import create_app
 from app.extensions import db
@@ -17,19 +18,22 @@ pytestmark = pytest.mark.services
 MODES = ["refuse", "blackhole"]
 
 
-def settings(tmp_path, **overrides) -> dict:
-    """Test settings like make_test_app's, as production handles errors (not re-raised to the test)."""
-    # TESTING makes Flask re-raise errors from outside a view (opening or saving the session); the
-    # portal in production renders its page for them, and that is what these tests look at.
-    return {"TESTING": True, "PROPAGATE_EXCEPTIONS": False, "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False, **overrides}
-
-
 def timed(request):
     """Run a request; return its response and how long it took."""
     started = time.monotonic()
     page = request()
     return page, time.monotonic() - started
+
+
+def assert_seconds_not_minutes(took: float, own_bound: float) -> None:
+    """The page came in seconds, the code's own bound give or take a machine busy with other work.
+
+    Without its timeouts a cut dependency holds a request for minutes (TCP retransmissions, redis-py's
+    retries with back-off) or for ever (a proxy that swallows packets). Three times the code's own bound
+    plus ten seconds still fails on that, and a loaded machine (two cores, eight test runs) cannot break it;
+    test_config checks the timeouts themselves reach the clients.
+    """
+    assert took < 3 * own_bound + 10, took
 
 
 def assert_outage_page(page, store: str) -> None:
@@ -66,11 +70,11 @@ def test_database_outage_gives_the_503_page_and_recovers(pg_app, iam, make_user,
     page, took = timed(lambda: admin.client.get("/admin/"))
     assert_outage_page(page, "database")
     # The issue's promise is 3 s; the code's own bound is one connect timeout (pre-ping, then reconnect).
-    assert took < app.config["DATABASE_CONNECT_TIMEOUT"] + 1, took
+    assert_seconds_not_minutes(took, app.config["DATABASE_CONNECT_TIMEOUT"])
     probe = app.test_client()  # a probe sends no session cookie
     ready, took = timed(lambda: probe.get("/readyz"))
     assert (ready.status_code, ready.get_data(as_text=True)) == (503, "unreachable: database")
-    assert took < app.config["DATABASE_CONNECT_TIMEOUT"] + 1, took
+    assert_seconds_not_minutes(took, app.config["DATABASE_CONNECT_TIMEOUT"])
     assert probe.get("/healthz").status_code == 200  # liveness: restarting would not help
 
     proxy.heal()
@@ -99,13 +103,13 @@ def test_redis_outage_gives_the_503_page_and_recovers(redis_app, make_user, mode
     proxy.cut(mode)
     page, took = timed(lambda: person.client.get("/"))
     assert_outage_page(page, "session store")
-    # Two tries of one socket timeout each (redis-py's retry is set to one), plus rendering.
-    bound = 2 * max(app.config["REDIS_CONNECT_TIMEOUT"], app.config["REDIS_TIMEOUT"]) + 1
-    assert took < bound, took
+    # Two tries of one socket timeout each (redis-py's retry is set to one).
+    bound = 2 * max(app.config["REDIS_CONNECT_TIMEOUT"], app.config["REDIS_TIMEOUT"])
+    assert_seconds_not_minutes(took, bound)
     probe = app.test_client()  # a probe sends no session cookie
     ready, took = timed(lambda: probe.get("/readyz"))
     assert (ready.status_code, ready.get_data(as_text=True)) == (503, "unreachable: session store")
-    assert took < bound, took
+    assert_seconds_not_minutes(took, bound)
 
     proxy.heal()
     assert probe.get("/readyz").status_code == 200

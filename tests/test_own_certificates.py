@@ -2,27 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-from datetime import UTC, datetime, timedelta
-
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from own_helpers import audit_rows
-
-
-@functools.cache
-def pem(n: int = 0) -> str:
-    """A self-signed certificate in PEM (the n-th one)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"new.hire {n}")])
-    now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=365)).sign(key, hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
+from own_helpers import audit_rows, pem
 
 
 @pytest.fixture

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from own_helpers import audit_rows
+from own_helpers import TOKEN, add_token, audit_rows
 
 from app.demo.hardware import hardware_seed
 from conftest import code
-
-TOKEN = "GAHT12345678"
 
 
 @pytest.fixture
@@ -21,13 +19,6 @@ def enrolled(person):
 def assigned(iam):
     """The serials AWS has assigned to the user."""
     return sorted(d["SerialNumber"] for d in iam.list_mfa_devices(UserName="new.hire")["MFADevices"])
-
-
-def add_token(client, typed=TOKEN, first=None, second=None):
-    """Submit the hardware-token form with two consecutive codes from the token."""
-    seed = hardware_seed(TOKEN)
-    return client.post("/security/devices", data={"device": typed, "code1": first or code(seed, -1),
-                                                   "code2": second or code(seed, 0)})
 
 
 def test_a_hardware_token_is_enabled_and_gives_session_credentials(app, client, enrolled, iam, clock):

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from own_helpers import audit_rows, fail_call
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from own_helpers import audit_rows, fail_call, rsa_public, upload, uploaded
 
 from app import aws
-
-
-@functools.cache
-def rsa_public(bits: int = 2048, n: int = 0) -> str:
-    """An OpenSSH public key line (the n-th of its size), as ssh-keygen writes it."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key()
-    return key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode() + " me@laptop"
 
 
 @pytest.fixture
@@ -24,16 +15,6 @@ def enrolled(person):
     """A new hire who just enrolled: MFA session in hand, a code accepted seconds ago."""
     person.enroll_fully()
     return person
-
-
-def uploaded(iam):
-    """The user's SSH keys as AWS has them: {id: status}."""
-    return {k["SSHPublicKeyId"]: k["Status"] for k in iam.list_ssh_public_keys(UserName="new.hire")["SSHPublicKeys"]}
-
-
-def upload(client, body):
-    """Submit the upload form."""
-    return client.post("/security/ssh", data={"body": body})
 
 
 def test_upload_list_config_lines_status_and_delete(app, client, enrolled, iam):

@@ -123,7 +123,7 @@ def test_console_password_flows_stay_inside_the_policy(iam, make_user, client, c
 
 def test_ssh_key_flows_stay_inside_the_policy(iam, make_user, client, clock, aws_calls):
     """List before MFA, then upload, switch off and delete an SSH key with the MFA session."""
-    from test_own_ssh_keys import rsa_public
+    from own_helpers import rsa_public
 
     walker = Person(client, make_user("new.hire"))
     walker.sign_in()
@@ -161,7 +161,7 @@ def test_more_device_flows_stay_inside_the_policy(iam, make_user, client, clock,
 
 def test_signing_certificate_flows_stay_inside_the_policy(iam, make_user, client, clock, aws_calls):
     """List, upload, switch off and delete a signing certificate, all with the MFA session."""
-    from test_own_certificates import pem
+    from own_helpers import pem
 
     Person(client, make_user("new.hire")).enroll_fully()
     client.post("/security/certificates", data={"body": pem()})

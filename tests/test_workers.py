@@ -10,11 +10,11 @@ import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from types import SimpleNamespace
 
 from gunicorn.config import Config
 from limits import parse_many
+from worker_helpers import only_worker
 
 from app.config import from_environment
 from bench._util import GUNICORN_CONF, ROOT, Browser, Server, emulator, free_port, gunicorn
@@ -166,19 +166,6 @@ def test_one_enrollment_across_three_workers(tmp_path):
         assert db.execute("SELECT count(*) FROM portal_session").fetchone()[0] >= 1
     assert aws.user("new.hire")["secret_access_key"] not in "".join(
         p.read_bytes().decode("latin-1") for p in store_files)
-
-
-@contextmanager
-def only_worker(server: Server, pid: int):
-    """Freeze every other worker (SIGSTOP), so this one takes the next connections."""
-    others = [other for other in server.worker_pids() if other != pid]
-    for other in others:
-        os.kill(other, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for other in others:
-            os.kill(other, signal.SIGCONT)
 
 
 def test_workers_count_rate_limits_together_without_redis(tmp_path):
