@@ -215,6 +215,8 @@ def _shared_client(service: str, settings: Settings) -> Any:
             _session = botocore.session.get_session()
             # AWS_DATA_PATH's setting: botocore looks here first, then in its own data.
             _session.set_config_variable("data_path", str(DATA_PATH))
+            # Not public botocore API, kept for one shared client per (service, settings): ~115 ms of CPU per
+            # enrollment (bench/README.md); tests/test_aws_clients.py fails if botocore changes underneath.
             _session.register_component("credential_provider", CredentialResolver([_PersonsKeysProvider()]))
         made = _session.create_client(
             service,

@@ -112,7 +112,7 @@ def language() -> str:
 def switcher_token() -> str | None:
     """The switcher form's CSRF token; None while the session store is down and a token could not be kept."""
     # The outage page renders with Flask's null session, which refuses writes: no switcher then, not a 500.
-    if isinstance(session._get_current_object(), NullSession):
+    if isinstance(session, NullSession):  # the proxy answers isinstance for the session behind it
         return None
     return generate_csrf()
 

@@ -65,6 +65,19 @@ def test_no_keys_remain_after_a_call_or_a_failed_one(make_user):
         sts.botocore_client.get_caller_identity()
 
 
+def test_botocore_still_takes_the_portals_credential_provider():
+    """aws.py keeps two botocore internals: the session component "credential_provider" and a Credentials
+    subclass read at every signing. They let one client per (service, settings) serve everyone; botocore's
+    public route (keys given to create_client) makes a client per person, and creating one costs ~10 ms
+    (IAM) / ~5 ms (STS) of CPU: 425 -> 310 ms of worker CPU per enrollment (bench/README.md). This fails
+    first if botocore renames the component or stops resolving credentials through it; the test above
+    fails if it stops reading them at each signing."""
+    aws.client("sts", aws.Keys("AKIAFIRSTFIRSTFIRST1", "a" * 40), aws.Settings())
+    resolver = aws._session.get_component("credential_provider")
+    assert [type(provider) for provider in resolver.providers] == [aws._PersonsKeysProvider]
+    assert isinstance(resolver.load_credentials(), aws._PersonsKeys)
+
+
 def test_pages_hold_the_keys_only_while_fetching(make_user, iam):
     person = make_user()
     for n in range(3):

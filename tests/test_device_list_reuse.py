@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import time_machine
+
 from app.services import devices
 from conftest import Person, code, operations
 
@@ -81,8 +83,9 @@ def test_the_list_is_remembered_for_a_minute_only():
     from app.sessions import PortalSession
 
     state = PortalSession({}, sealer=None, settings=None)
-    state.keep_devices([{"serial": "arn:aws:iam::123456789012:mfa/gone", "enabled_at": None}])
-    kept_at = state._raw["devices"]["at"]
+    kept_at = 1_800_000_000.0
+    with time_machine.travel(kept_at, tick=False):
+        state.keep_devices([{"serial": "arn:aws:iam::123456789012:mfa/gone", "enabled_at": None}])
     fresh_for = devices.DEVICES_FRESH_SECONDS
     assert state.cached_devices(fresh_for, now=kept_at + fresh_for - 1) is not None
     assert state.cached_devices(fresh_for, now=kept_at + fresh_for + 1) is None

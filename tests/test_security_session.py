@@ -11,7 +11,7 @@ import pytest
 from app import config as config_module
 from app import security, session_store
 from conftest import Person, make_test_app
-from security_helpers import session_id, store_entry, stored_session_ids
+from security_helpers import session_id, store_entry, stored_session_ids, unsealed
 
 _real_time = time.time
 
@@ -66,7 +66,7 @@ def test_sign_in_gives_a_new_session_id_and_deletes_the_old_entry(client, person
 def test_sign_out_deletes_the_server_side_session(client, person, app):
     person.enroll_fully()
     signed_in = session_id(client)
-    assert "sealed:session_credentials" in store_entry(app, signed_in)
+    assert "session_credentials" in unsealed(app, store_entry(app, signed_in))  # held until sign-out
     page = client.post("/logout", follow_redirects=True)
     assert "The portal has forgotten your keys" in page.get_data(as_text=True)
     assert store_entry(app, signed_in) is None
