@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import pathlib
 import re
 import socket
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import inspect, text
 
 from app.extensions import db
 from app.models import AuditEvent
+from app.services import credentials as credentials_service
+from app.services import devices, qr
 
 
 def csrf_token(app, client) -> str:
@@ -285,3 +290,57 @@ def stored_session_ids(app) -> list[str]:
 def outcomes():
     """Query the audit log's outcomes, leaving out the attempts written before each AWS call."""
     return AuditEvent.query.filter(AuditEvent.outcome != "attempt")
+
+
+@dataclass
+class Secrets:
+    """Every secret the portal handled during the walk, as AWS gave it out."""
+
+    long_term: list[str] = field(default_factory=list)
+    seeds: list[str] = field(default_factory=list)
+    session: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def secrets(monkeypatch) -> Secrets:
+    """Note each seed and session credential AWS hands the portal."""
+    found = Secrets()
+    real_create, real_token = devices.create_device, credentials_service.get_session_token
+
+    def create_device(*args, **kwargs):
+        new = real_create(*args, **kwargs)
+        found.seeds.append(new.seed)
+        return new
+
+    def get_session_token(*args, **kwargs):
+        creds = real_token(*args, **kwargs)
+        found.session.extend([creds.secret_access_key, creds.session_token])
+        return creds
+
+    monkeypatch.setattr(devices, "create_device", create_device)
+    for module in ("app.services.issuing", "app.services.enrollment"):
+        monkeypatch.setattr(f"{module}.get_session_token", get_session_token)
+    return found
+
+
+def fragments(secret: str) -> set[str]:
+    """The secret and overlapping 16-character pieces of it, to catch a truncated or wrapped leak too."""
+    return {secret} | {secret[i:i + 16] for i in range(0, max(1, len(secret) - 15), 8)}
+
+
+def forms_of_seed(seed: str) -> set[str]:
+    """A seed as it may be written: plain, grouped for typing, or inside the otpauth URI."""
+    return fragments(seed) | {qr.grouped(seed)}
+
+
+def leaks(haystack: str | bytes, secret_forms: set[str]) -> list[str]:
+    """The forms of a secret found in a text or in raw bytes."""
+    text = haystack.decode("latin-1") if isinstance(haystack, bytes) else haystack
+    return sorted(form for form in secret_forms if form in text)
+
+
+def log_everything(caplog) -> None:
+    """Capture every logger at DEBUG, also below what the app configured for itself."""
+    caplog.set_level(logging.DEBUG)
+    for name in ("app", "botocore", "boto3", "urllib3", "moto", "werkzeug", "sqlalchemy", "flask_limiter"):
+        caplog.set_level(logging.DEBUG, logger=name)

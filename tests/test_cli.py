@@ -10,8 +10,8 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from admin_helpers import ADMIN, refresh
 from sqlalchemy.exc import OperationalError
-from test_admin_helpers import ADMIN, refresh
 
 from app import aws
 from app.extensions import db

@@ -13,7 +13,7 @@ LAYERS = [
     # Plain building blocks: errors, the AWS boundary, storage, metrics; nothing here knows about requests.
     ("foundation", ["app.errors", "app.aws", "app.metrics", "app.extensions", "app.models", "app.instance_files",
                     "app.backends", "app.limit_store", "app.session_store", "app.catalogs", "app.policy",
-                    "app.redirects"]),
+                    "app.redirects", "app.logs"]),
     # What services are given: the typed session, words in the visitor's language, the code budgets.
     ("session and words", ["app.sessions", "app.i18n", "app.code_budgets"]),
     # Flows with plain signatures that raise domain errors.
@@ -21,9 +21,9 @@ LAYERS = [
     # Request plumbing the views share: limits, headers and session lifetimes, error pages, shared forms.
     ("web", ["app.limits", "app.security", "app.session_interface", "app.error_pages", "app.forms",
              "app.static_files"]),
-    # One blueprint package per area.
-    ("views", ["app.auth", "app.account", "app.enroll", "app.credentials", "app.security_credentials", "app.admin",
-               "app.health"]),
+    # The ways in: one blueprint package per area, and the operators' commands.
+    ("views and commands", ["app.auth", "app.account", "app.enroll", "app.credentials", "app.security_credentials",
+                            "app.admin", "app.health", "app.cli"]),
     # Building the app: settings and create_app.
     ("factory", ["app.config", "app.setup", "app"]),
 ]

@@ -7,12 +7,10 @@ import json
 import logging
 import re
 
-from test_secrets_audit import forms_of_seed, fragments, leaks, log_everything, secrets  # noqa: F401 (a fixture)
-
 from app.logs import json_formatter
 from bench._util import Browser, emulator, free_port, gunicorn
 from conftest import Person, code, make_test_app
-from security_helpers import audit_actions
+from security_helpers import audit_actions, forms_of_seed, fragments, leaks, log_everything, secrets  # noqa: F401 (a fixture)
 
 PASSWORD = "Console-Pass-Quokka-1"  # noqa: S105 - the recognisable secret the test searches for
 REQUIRED = {"time", "level", "logger", "message"}

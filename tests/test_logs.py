@@ -184,7 +184,7 @@ def test_json_lines_put_tracebacks_inside_the_object(json_log):
 
 
 def test_gunicorn_writes_json_only_when_asked(monkeypatch, tmp_path):
-    from test_workers import load_config
+    from worker_helpers import load_config
 
     text = load_config(monkeypatch, LOG_FORMAT="text")
     assert "logconfig_dict" not in text  # text: gunicorn's own handlers and access line, as before

@@ -7,20 +7,22 @@ import logging
 import os
 import pathlib
 import re
-from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import pytest
 
 from app.demo import emulator
-from app.services import credentials as credentials_service
-from app.services import devices, qr
 from conftest import Person, make_test_app
 from security_helpers import (
     RecordingClient,
     TokenClient,
     audit_actions,
     database_text,
+    forms_of_seed,
+    fragments,
+    leaks,
+    log_everything,
+    secrets,  # noqa: F401 (a fixture)
     session_id,
     store_entry,
     store_files_bytes,
@@ -33,64 +35,10 @@ SEED_PAGES = {"/enroll/scan", "/enroll/verify"}  # verify re-renders the scan pa
 CREDENTIAL_PAGES = {"/credentials/result", "/credentials/download"}
 
 
-@dataclass
-class Secrets:
-    """Every secret the portal handled during the walk, as AWS gave it out."""
-
-    long_term: list[str] = field(default_factory=list)
-    seeds: list[str] = field(default_factory=list)
-    session: list[str] = field(default_factory=list)
-
-
-@pytest.fixture
-def secrets(monkeypatch) -> Secrets:
-    """Note each seed and session credential AWS hands the portal."""
-    found = Secrets()
-    real_create, real_token = devices.create_device, credentials_service.get_session_token
-
-    def create_device(*args, **kwargs):
-        new = real_create(*args, **kwargs)
-        found.seeds.append(new.seed)
-        return new
-
-    def get_session_token(*args, **kwargs):
-        creds = real_token(*args, **kwargs)
-        found.session.extend([creds.secret_access_key, creds.session_token])
-        return creds
-
-    monkeypatch.setattr(devices, "create_device", create_device)
-    for module in ("app.services.issuing", "app.services.enrollment"):
-        monkeypatch.setattr(f"{module}.get_session_token", get_session_token)
-    return found
-
-
-def fragments(secret: str) -> set[str]:
-    """The secret and overlapping 16-character pieces of it, to catch a truncated or wrapped leak too."""
-    return {secret} | {secret[i:i + 16] for i in range(0, max(1, len(secret) - 15), 8)}
-
-
-def forms_of_seed(seed: str) -> set[str]:
-    """A seed as it may be written: plain, grouped for typing, or inside the otpauth URI."""
-    return fragments(seed) | {qr.grouped(seed)}
-
-
-def leaks(haystack: str | bytes, secret_forms: set[str]) -> list[str]:
-    """The forms of a secret found in a text or in raw bytes."""
-    text = haystack.decode("latin-1") if isinstance(haystack, bytes) else haystack
-    return sorted(form for form in secret_forms if form in text)
-
-
 def response_text(response) -> str:
     """A response's body and every header, as one searchable text."""
     headers = "\n".join(f"{name}: {value}" for name, value in response.headers.items())
     return headers + "\n" + response.get_data().decode("latin-1")
-
-
-def log_everything(caplog) -> None:
-    """Capture every logger at DEBUG, also below what the app configured for itself."""
-    caplog.set_level(logging.DEBUG)
-    for name in ("app", "botocore", "boto3", "urllib3", "moto", "werkzeug", "sqlalchemy", "flask_limiter"):
-        caplog.set_level(logging.DEBUG, logger=name)
 
 
 def places_besides_pages(app, raw, caplog) -> dict:
@@ -118,7 +66,7 @@ def csrf_app(request, moto, tmp_path):
         server.stop()
 
 
-def test_secrets_appear_only_where_they_belong(csrf_app, make_user, monkeypatch, secrets, caplog):
+def test_secrets_appear_only_where_they_belong(csrf_app, make_user, monkeypatch, secrets, caplog):  # noqa: F811 (the fixture)
     app = csrf_app
     log_everything(caplog)
     raw = app.test_client()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import runpy
 import signal
 import sqlite3
 import subprocess
@@ -14,22 +13,12 @@ from types import SimpleNamespace
 
 from gunicorn.config import Config
 from limits import parse_many
-from worker_helpers import only_worker
+from worker_helpers import load_config, only_worker
 
 from app.config import from_environment
-from bench._util import GUNICORN_CONF, ROOT, Browser, Server, emulator, free_port, gunicorn
+from bench._util import ROOT, Browser, Server, emulator, free_port, gunicorn
 
 FLOW = ["sign_in", "device_created", "device_enabled", "credentials_issued", "enrollment_completed"]
-
-
-def load_config(monkeypatch, **env: str) -> dict:
-    """Evaluate gunicorn.conf.py under the given environment, as gunicorn does."""
-    for name in ("BIND", "HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "FORWARDED_ALLOW_IPS",
-                 "GUNICORN_CONTROL_SOCKET"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return runpy.run_path(str(GUNICORN_CONF))
 
 
 def test_config_defaults_are_loopback_and_trust_no_proxy(monkeypatch):
