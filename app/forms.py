@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
+from .errors import InvalidInput
 from .i18n import device_kind
 
 
@@ -19,8 +20,6 @@ def device_choices(devices: Iterable) -> list[SelectChoice]:
 
 def form_problem(form: FlaskForm):
     """Summarise a failed submit for the page's error box; each field still shows its own error."""
-    from .errors import InvalidInput
-
     for field in form:
         if field.errors:
             return InvalidInput(str(field.errors[0]))

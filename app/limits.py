@@ -21,6 +21,7 @@ from limits.errors import StorageError
 
 from .errors import LimitsUnavailable, PortalError, TooManyFailedSignIns
 from .extensions import limiter
+from .services import audit
 from .sessions import current_actor
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,6 @@ def _refuse_if_spent(counters) -> None:
         return
     reset = max(strategy.get_window_stats(item, *ids).reset_time for _budget, item, ids in spent)
     budgets = list(dict.fromkeys(budget for budget, _item, _ids in spent))
-    from .services import audit
-
     for budget in budgets:
         audit.record(audit.Action.RATE_LIMITED, current_actor(), audit.Outcome.REFUSED, reason=request.endpoint,
                      budget=budget.scope)

@@ -11,6 +11,7 @@ from . import backends, limit_store
 from .config import ConfigurationError
 from .instance_files import private_dir, private_sqlite, sqlite_path
 from .services import more_devices
+from .session_store import RedisStore, SqliteStore
 
 __all__ = ["ConfigurationError", "configure"]
 
@@ -79,8 +80,6 @@ def _configure_sessions(app: Flask) -> None:
                                            or config["ALLOW_INSECURE_HTTP"])
     if "SESSION_STORE" in config:
         return
-    from .session_store import RedisStore, SqliteStore
-
     if config["REDIS_URL"]:
         import redis
 

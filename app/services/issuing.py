@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from ..sessions import CredentialsChoice, PortalSession
 from . import admins, audit, codes
 from .audit import Action
 from .credentials import get_session_token
-
-if TYPE_CHECKING:
-    from ..sessions import PortalSession
 
 
 def issue(state: PortalSession, actor: audit.Actor, serial: str, code: str, duration: int, profile: str,
           admin_users: list[str], admin_groups: list[str]) -> bool:
     """Exchange a code for MFA session credentials; return whether this completed an enrollment."""
-    from ..sessions import CredentialsChoice
-
     creds = codes.submit(state, actor, Action.CREDENTIALS_ISSUED, serial, (code,),
                          lambda: get_session_token(state.client("sts"), serial, code, duration), duration=duration)
     state.keep_credentials(creds, CredentialsChoice(profile, duration, serial))
