@@ -9,9 +9,9 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from admin_helpers import ADMIN, give_device, refresh, table_users, with_mfa
 from moto.iam.models import AccessKeyLastUsed
 from own_helpers import fail_call
-from test_admin_helpers import ADMIN, give_device, refresh, table_users, with_mfa
 
 from app.demo import seed
 from app.errors import AwsAccessDenied, AwsUnavailable

@@ -9,11 +9,10 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from admin_helpers import ADMIN, give_device, with_mfa
+from event_helpers import record_event
 from events_helpers import SECRET, Receiver, settle
-from own_helpers import fail_call
-from test_admin_helpers import ADMIN, give_device, with_mfa
-from test_own_certificates import pem
-from test_own_ssh_keys import rsa_public
+from own_helpers import fail_call, pem, rsa_public
 
 from app import aws, tasks
 from app.errors import AwsUnavailable
@@ -226,15 +225,6 @@ def fast_retries(monkeypatch, give_up: float = 3600.0) -> None:
     """Retry after a fifth of a second instead of seconds to hours; give up after `give_up` seconds."""
     monkeypatch.setattr(events, "RETRY_DELAYS", (0.2,))
     monkeypatch.setattr(events, "GIVE_UP_AFTER", timedelta(seconds=give_up))
-
-
-def record_event(app, action="access_key_deleted", **detail) -> str:
-    """Write one audited success the way a flow does; return its audit key (the webhook-id)."""
-    from app.services import audit
-
-    with app.test_request_context():
-        return audit.record(audit.Action(action), audit.Actor("arn:aws:iam::123456789012:user/a", "a", "127.0.0.1"),
-                            key_id="AKIAEXAMPLEEXAMPLE12", **detail)
 
 
 def test_a_receiver_answering_500_gets_the_same_id_again(moto, tmp_path, monkeypatch, consumer):

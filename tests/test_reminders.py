@@ -11,9 +11,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from admin_helpers import ADMIN, refresh, with_mfa
 from aiosmtpd.controller import Controller
 from events_helpers import SECRET, Receiver
-from test_admin_helpers import ADMIN, refresh, with_mfa
 
 from app import tasks
 from app.extensions import db

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from .. import aws
 from ..errors import AwsError, CodeRejected, InvalidInput
+from .access_keys import aware
 
 MIN_DURATION = 900  # AWS minimum; anything lower gives a confusing error
 MAX_DURATION = 129_600  # 36 hours, the IAM-user maximum
@@ -73,7 +74,5 @@ def get_session_token(sts: Any, serial: str, code: str, duration: int) -> Sessio
               "the app's clock is right, resync your device."),
         ) if err.code in {"AccessDenied", "InvalidAuthenticationCode"} else err from None
     creds = answer["Credentials"]
-    expiration = creds["Expiration"]
-    if expiration.tzinfo is None:
-        expiration = expiration.replace(tzinfo=UTC)
+    expiration = aware(creds["Expiration"])
     return SessionCredentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], expiration)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, select
 
 from ..models import ReportFinding, ReportUser
+from .access_keys import aware
 from .reporting import NONE, NOT_COVERED, Report
 
 IAM_3, IAM_5, IAM_8, IAM_19, IAM_22 = "IAM.3", "IAM.5", "IAM.8", "IAM.19", "IAM.22"
@@ -93,7 +94,7 @@ def _date(value: str | None) -> datetime | None:
         when = datetime.fromisoformat(value or "")
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return aware(when)
 
 
 def _days(now: datetime, then: datetime) -> int:

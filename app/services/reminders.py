@@ -23,6 +23,7 @@ from ..errors import PortalError
 from ..extensions import db
 from ..models import Reminder, ReportSnapshot, ReportUser, utcnow
 from . import audit
+from .access_keys import aware
 from .findings import CONTROLS, users_with
 
 # A worker that took a reminder and died releases it after this long (one SMTP exchange: 10 s at most).
@@ -154,7 +155,7 @@ def fresh_snapshot(now: datetime | None = None) -> ReportSnapshot:
     if snapshot is None:
         raise ReminderRefused(_("There is no report to send reminders from yet."),
                               _("An admin refreshes the dashboard first."))
-    taken = snapshot.taken_at if snapshot.taken_at.tzinfo else snapshot.taken_at.replace(tzinfo=UTC)
+    taken = aware(snapshot.taken_at)
     if (now or utcnow()) - taken > STALE_AFTER:
         raise ReminderRefused(
             _("The latest report is from %(when)s, more than 24 hours ago.", when=taken.strftime("%Y-%m-%d %H:%M UTC")),

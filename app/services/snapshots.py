@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..models import AuditEvent, ReportFinding, ReportSnapshot, ReportUser
 from . import findings
+from .access_keys import aware
 from .reporting import NONE, NOT_COVERED, OTHER, Report
 
 KEEP = 3  # per-user rows: enough to compare with the last refreshes; older ones only cost space
@@ -164,7 +165,7 @@ def history(since: datetime) -> list[Point]:
     days: dict[datetime, Point] = {}
     for taken_at, users, enrolled, counts in db.session.execute(stmt):
         known = json.loads(counts or "{}")
-        when = (taken_at if taken_at.tzinfo else taken_at.replace(tzinfo=UTC)).astimezone(UTC)
+        when = aware(taken_at).astimezone(UTC)
         day = datetime.combine(when.date(), time.min, UTC)
         days[day] = Point(day, users, enrolled, {control: known.get(control) for control in findings.CONTROLS})
     return list(days.values())

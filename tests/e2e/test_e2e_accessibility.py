@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 from app.i18n import LANGUAGES
 
 from .conftest import ROOT_DIR, Visitor, browser_tab
+from .steps import ADMIN_STEPS, fresh_step
 
 pytestmark = pytest.mark.e2e
 
@@ -126,7 +127,6 @@ class Walker(Visitor):
         self.page.wait_for_load_state()
 
 
-_ADMIN_STEPS: set[int] = set()
 # New hires not used by the other browser tests (test_e2e_errors takes the first two); one each per test.
 _NEW_HIRES = itertools.count(2)
 
@@ -134,17 +134,6 @@ _NEW_HIRES = itertools.count(2)
 def new_hire(portal) -> dict:
     """A seeded new hire no other test of this worker has signed in as."""
     return portal.first("new hire", skip=next(_NEW_HIRES))
-
-
-def fresh_step(used: set[int]) -> int:
-    """A TOTP step inside AWS's window that this session has not spent yet (AWS refuses a code twice)."""
-    while True:
-        now = Visitor.step_now()
-        for step in (now, now + 1):
-            if step not in used and step > max(used, default=0):
-                used.add(step)
-                return step
-        time.sleep(1)
 
 
 def test_every_page_state_passes_axe_and_fits_a_phone(tab, portal, language):
@@ -212,7 +201,7 @@ def test_every_page_state_passes_axe_and_fits_a_phone(tab, portal, language):
     admin = portal.user("admin")
     walker.sign_in(admin)
     page.goto("/credentials")
-    page.locator("#code").fill(walker.code(admin["mfa_seed"], fresh_step(_ADMIN_STEPS)))
+    page.locator("#code").fill(walker.code(admin["mfa_seed"], fresh_step(ADMIN_STEPS)))
     walker.submit()
     page.goto("/admin/")
     audit.check("admin dashboard")

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_e2e_accessibility import _ADMIN_STEPS, fresh_step
+from tests.e2e.steps import ADMIN_STEPS, fresh_step
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +37,7 @@ def test_admin_follows_a_finding_to_exactly_its_users(visitor, page, portal):
     admin = portal.user("admin")
     visitor.sign_in(admin)
     page.goto("/credentials")
-    visitor.type_one_code(visitor.code(admin["mfa_seed"], fresh_step(_ADMIN_STEPS)))
+    visitor.type_one_code(visitor.code(admin["mfa_seed"], fresh_step(ADMIN_STEPS)))
     page.goto("/admin/")
     page.locator("form.admin-refresh button").click()
     page.wait_for_load_state()
