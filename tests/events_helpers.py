@@ -1,4 +1,4 @@
-"""A webhook receiver that checks Standard Webhooks signatures with the `standardwebhooks` library, and a queue."""
+"""A webhook receiver that checks Standard Webhooks signatures with the `standardwebhooks` library, a queue, an event."""
 
 from __future__ import annotations
 
@@ -93,3 +93,12 @@ def settle(app, seconds: float = 0.5) -> None:
                 break
             time.sleep(0.05)
     time.sleep(seconds)
+
+
+def record_event(app, action="access_key_deleted", **detail) -> str:
+    """Write one audited success the way a flow does; return its audit key (the webhook-id)."""
+    from app.services import audit
+
+    with app.test_request_context():
+        return audit.record(audit.Action(action), audit.Actor("arn:aws:iam::123456789012:user/a", "a", "127.0.0.1"),
+                            key_id="AKIAEXAMPLEEXAMPLE12", **detail)

@@ -10,8 +10,7 @@ from datetime import timedelta
 
 import pytest
 from admin_helpers import ADMIN, give_device, with_mfa
-from event_helpers import record_event
-from events_helpers import SECRET, Receiver, settle
+from events_helpers import SECRET, Receiver, record_event, settle
 from own_helpers import fail_call, pem, rsa_public
 
 from app import aws, tasks

@@ -10,8 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from event_helpers import record_event
-from events_helpers import SECRET, Receiver
+from events_helpers import SECRET, Receiver, record_event
 
 from app.extensions import db
 from app.models import EventOutbox
