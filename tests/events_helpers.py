@@ -1,4 +1,4 @@
-"""A webhook receiver that checks Standard Webhooks signatures with the `standardwebhooks` library, a queue, an event."""
+"""A webhook receiver checking Standard Webhooks signatures with `standardwebhooks`, a queue, an audited event."""
 
 from __future__ import annotations
 
