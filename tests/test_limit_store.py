@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
+import time
 
 import pytest
+import time_machine
 from limits import RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
@@ -13,12 +15,27 @@ from app import limit_store
 from conftest import make_test_app
 
 
+class Clock:
+    """The process's one clock, frozen by time-machine: the store reads time.time() as it does in production."""
+
+    def __init__(self, traveller) -> None:
+        self.traveller = traveller
+
+    @property
+    def t(self) -> float:
+        """The frozen time."""
+        return time.time()
+
+    def advance(self, seconds: float) -> None:
+        """Move the frozen time forward."""
+        self.traveller.shift(seconds)
+
+
 @pytest.fixture
-def now(monkeypatch):
-    """A settable clock for the store."""
-    clock = {"t": 1_800_000_000.0}
-    monkeypatch.setattr(limit_store.time, "time", lambda: clock["t"])
-    return clock
+def now():
+    """Time frozen at a fixed moment for the test, moved only by the test."""
+    with time_machine.travel(1_800_000_000.0, tick=False) as traveller:
+        yield Clock(traveller)
 
 
 @pytest.fixture
@@ -32,12 +49,12 @@ def test_counts_within_a_window_and_starts_again_after_it(uri, now):
     assert isinstance(store, limit_store.SQLiteStorage) and store.check()
     assert [store.incr("k", 60) for _ in range(3)] == [1, 2, 3]
     assert store.incr("k", 60, amount=2) == 5
-    assert store.get("k") == 5 and store.get_expiry("k") == now["t"] + 60
-    now["t"] += 59  # the window is fixed: hits do not push its end out
-    assert store.incr("k", 60) == 6 and store.get_expiry("k") == now["t"] + 1
-    now["t"] += 1
-    assert store.get("k") == 0 and store.get_expiry("k") == now["t"]
-    assert store.incr("k", 60) == 1 and store.get_expiry("k") == now["t"] + 60
+    assert store.get("k") == 5 and store.get_expiry("k") == now.t + 60
+    now.advance(59)  # the window is fixed: hits do not push its end out
+    assert store.incr("k", 60) == 6 and store.get_expiry("k") == now.t + 1
+    now.advance(1)
+    assert store.get("k") == 0 and store.get_expiry("k") == now.t
+    assert store.incr("k", 60) == 1 and store.get_expiry("k") == now.t + 60
     assert store.get("other") == 0
 
 
@@ -55,7 +72,7 @@ def test_the_library_limits_with_it(uri, now):
     per_minute = RateLimitItemPerMinute(3)
     assert [limiter.hit(per_minute, "ip:192.0.2.1") for _ in range(4)] == [True, True, True, False]
     assert limiter.hit(per_minute, "ip:192.0.2.2")  # another client, its own counter
-    now["t"] += 60
+    now.advance(60)
     assert limiter.hit(per_minute, "ip:192.0.2.1")
 
 
@@ -63,7 +80,7 @@ def test_finished_windows_are_swept(uri, now, monkeypatch):
     monkeypatch.setattr(limit_store, "_SWEEP_EVERY", 3)
     store = storage_from_string(uri)
     store.incr("old", 10)
-    now["t"] += 11
+    now.advance(11)
     store.incr("new", 10)
     rows = lambda: [key for (key,) in store._db().execute("SELECT key FROM counter ORDER BY key")]  # noqa: E731
     assert rows() == ["new", "old"]

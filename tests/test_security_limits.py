@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pyotp
 import pytest
+import time_machine
 
-from app import code_budgets, limit_store, limits
+from app import code_budgets, limits
 from app.models import AuditEvent
 from conftest import Clock, Person, make_test_app
 from security_helpers import outcomes
@@ -287,21 +288,22 @@ def test_every_declared_limit_counts_posts_only():
     assert {methods == ["POST"] for _, methods in declared} == {True}, declared
 
 
-def test_the_hourly_budget_holds_across_minutes(moto, tmp_path, monkeypatch):
+def test_the_hourly_budget_holds_across_minutes(moto, tmp_path):
     app = make_test_app(tmp_path, RATELIMIT_ENABLED=True)
     per_minute, per_hour = sorted(limits.rules(app.config, limits.PER_KEY), key=lambda item: item.get_expiry())
     full_minutes, rest = divmod(per_hour.amount, per_minute.amount)
     assert rest == 0  # whole minutes of failures fill the hour exactly
     browser = app.test_client()
-    clock = {"start": time.time(), "minutes": 0}
-    # The counters' clock (the time module, which the store and app.limits read), moved a minute at a time.
-    monkeypatch.setattr(limit_store.time, "time", lambda: clock["start"] + 61 * clock["minutes"])
-    for minute in range(full_minutes):  # a patient guesser: a minute's allowance, then wait out the minute
-        clock["minutes"] = minute
-        statuses = [failed_sign_in(browser, BAD_KEYS["access_key_id"]).status_code for _ in range(per_minute.amount)]
-        assert statuses == [400] * per_minute.amount
-    clock["minutes"] = full_minutes
-    page = failed_sign_in(browser, BAD_KEYS["access_key_id"])
+    start = time.time()
+    # The one clock, frozen by time-machine and moved a minute (and a second) at a time.
+    with time_machine.travel(start, tick=False) as clock:
+        for minute in range(full_minutes):  # a patient guesser: a minute's allowance, then wait out the minute
+            clock.move_to(start + 61 * minute)
+            statuses = [failed_sign_in(browser, BAD_KEYS["access_key_id"]).status_code
+                        for _ in range(per_minute.amount)]
+            assert statuses == [400] * per_minute.amount
+        clock.move_to(start + 61 * full_minutes)
+        page = failed_sign_in(browser, BAD_KEYS["access_key_id"])
     seconds = int(page.headers["Retry-After"])
     # The hour started with the first failure: what is left of it is the wait, not a minute.
     left = per_hour.get_expiry() - 61 * full_minutes
