@@ -13,8 +13,9 @@ from own_helpers import audit_rows, fail_call
 
 from app import aws
 from app.errors import AwsAccessDenied, AwsUnavailable
+from app.security_credentials import stepup
 from app.services import access_keys
-from conftest import Person, operations
+from conftest import Person, code, operations
 
 SECRET = re.compile(r'<code id="new-key-secret">([A-Za-z0-9/+]{40})</code>')
 NEW_ID = re.compile(r'<code id="new-key-id">(AKIA[A-Z0-9]{16})</code>')
@@ -33,8 +34,9 @@ def listed(iam, name="new.hire"):
 
 
 def rotate(person, profile="long-term"):
-    """Start a rotation and return the new key's page."""
-    return person.client.post("/security/keys/rotate", data={"profile": profile}, follow_redirects=True)
+    """Start a rotation, with a code typed on its page, and return the new key's page."""
+    return person.client.post("/security/keys/rotate", data={"profile": profile, **person.code_here()},
+                              follow_redirects=True)
 
 
 def test_keys_page_lists_marks_and_flags(client, enrolled, iam):
@@ -69,8 +71,8 @@ def test_rotation_shows_the_secret_once_and_switches_the_session(app, client, en
     client.post("/security/keys/rotate/finish")
     assert listed(iam) == {old: "Inactive", new: "Active"}
     confirm = client.get(f"/security/keys/{old}/delete").get_data(as_text=True)
-    assert "stops working at once and for good" in confirm
-    client.post(f"/security/keys/{old}/delete")
+    assert "stops working at once and for good" in confirm and "This is the key you signed in with." in confirm
+    client.post(f"/security/keys/{old}/delete", data=enrolled.code_here())
     assert listed(iam) == {new: "Active"}
     created = audit_rows(app, "access_key_created")
     assert [o for o, _ in created] == ["attempt", "success"] and new in created[1][1] and secret not in str(created)
@@ -83,7 +85,7 @@ def test_the_new_key_really_works_after_the_old_one_is_gone(client, enrolled, ia
     page = rotate(enrolled).get_data(as_text=True)
     new, secret = NEW_ID.search(page).group(1), SECRET.search(page).group(1)
     client.post("/security/keys/rotate/finish")
-    client.post(f"/security/keys/{old}/delete")
+    client.post(f"/security/keys/{old}/delete", data=enrolled.code_here())
     client.post("/logout")
     clock.advance(2)
     fresh = Person(client, enrolled.user)
@@ -94,13 +96,31 @@ def test_the_new_key_really_works_after_the_old_one_is_gone(client, enrolled, ia
     assert fresh.sign_in(old, enrolled.user.secret_access_key, follow=False).status_code == 401
 
 
-def test_rotation_asks_for_a_recent_code(client, enrolled, clock, iam):
-    clock.advance(11)  # 5.5 minutes since AWS accepted the last code
-    asked = client.post("/security/keys/rotate", data={"profile": "long-term"})
-    assert asked.status_code == 302 and asked.location.endswith("/credentials?next=/security/keys/rotate")
-    assert len(listed(iam)) == 1
-    enrolled.get_credentials()  # the code path brings the person back
-    assert client.get("/security/keys/rotate").status_code == 200
+def test_rotation_asks_for_a_code_typed_on_its_own_page_and_says_why(client, enrolled, iam):
+    # The code typed to enroll seconds ago does not count: a stolen cookie inside that window could rotate.
+    page = client.get("/security/keys/rotate").get_data(as_text=True)
+    assert "Rotating replaces the key you signed in with." in page and 'name="code"' in page
+    assert "someone who got hold of your browser session alone cannot do this" in page
+    missing = client.post("/security/keys/rotate", data={"profile": "long-term"})
+    assert missing.status_code == 400 and "Enter the 6-digit code." in missing.get_data(as_text=True)
+    spent = client.post("/security/keys/rotate", data={"profile": "long-term", "device": enrolled.code_here()["device"],
+                                                       "code": code(enrolled.seed, 0)})  # the one enrolling used
+    assert spent.status_code == 400 and len(listed(iam)) == 1
+    assert SECRET.search(rotate(enrolled).get_data(as_text=True)) and len(listed(iam)) == 2
+
+
+def test_deleting_the_key_signed_in_with_asks_for_a_code_there_but_not_other_keys(client, enrolled, iam):
+    other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
+    page = client.get(f"/security/keys/{other}/delete").get_data(as_text=True)
+    assert 'name="code"' not in page
+    assert client.post(f"/security/keys/{other}/delete").status_code == 302 and other not in listed(iam)
+    old = enrolled.user.access_key_id
+    rotate(enrolled)
+    client.post("/security/keys/rotate/finish")
+    refused = client.post(f"/security/keys/{old}/delete")  # the rotation's code was typed seconds ago
+    assert refused.status_code == 400 and old in listed(iam)
+    assert client.post(f"/security/keys/{old}/delete", data=enrolled.code_here()).status_code == 302
+    assert old not in listed(iam)
 
 
 def test_two_keys_already_offer_to_remove_the_other(client, enrolled, iam):
@@ -116,9 +136,10 @@ def test_two_keys_already_offer_to_remove_the_other(client, enrolled, iam):
 
 
 def test_a_lost_create_answer_is_found_and_offered_for_deletion(app, client, enrolled, iam, monkeypatch):
+    real = aws.call
     fail_call(monkeypatch, "CreateAccessKey", AwsUnavailable(may_have_acted=True), after=True)
     assert rotate(enrolled).status_code == 503
-    monkeypatch.undo()
+    monkeypatch.setattr(aws, "call", real)  # not undo(): that would also unfreeze the codes' clock
     orphan = next(k for k in listed(iam) if k != enrolled.user.access_key_id)
     page = client.get("/security/keys/rotate").get_data(as_text=True)
     assert "nobody has ever seen its secret" in page and f"Delete {orphan}" in page
@@ -141,10 +162,12 @@ def test_two_tabs_rotating_at_once_end_with_one_new_key(app, enrolled, iam, monk
         return real(*args)
 
     monkeypatch.setattr(access_keys, "create_key", create_together)
+    monkeypatch.setattr(stepup, "prove_here", lambda form: None)  # each tab typed its own code
     results = [None, None]
 
     def go(i):
-        results[i] = tabs[i].post("/security/keys/rotate", data={"profile": "long-term"})
+        results[i] = tabs[i].post("/security/keys/rotate", data={"profile": "long-term", "code": "123456",
+                                                                  "device": enrolled.code_here()["device"]})
 
     threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
     for t in threads:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import conftest
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
@@ -106,8 +107,16 @@ def test_remove_console_access_after_confirming(app, client, enrolled):
 def test_a_password_change_needs_a_recent_code(client, enrolled, clock):
     clock.advance(11)
     asked = set_password(client, GOOD)
-    assert asked.status_code == 302 and asked.location.endswith("/credentials?next=/security/password")
+    assert asked.status_code == 302 and asked.location.endswith("/credentials/code?next=/security/password&why=recent")
     assert stored_password() is None
+    # A code page of its own that says what the code unlocks, without the session-credentials fields.
+    page = client.get(asked.location).get_data(as_text=True)
+    assert "Your code unlocks setting or changing your console password." in page
+    assert "need a code accepted in the last 5 minutes" in page
+    assert 'name="duration"' not in page and 'name="profile"' not in page
+    back = client.post(asked.location, data={"device": "arn:aws:iam::123456789012:mfa/new.hire",
+                                             "code": conftest.code(enrolled.seed, 1)})
+    assert back.status_code == 302 and back.location == "/security/password"
 
 
 @pytest.mark.parametrize("partition, url", [

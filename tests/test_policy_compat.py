@@ -89,10 +89,10 @@ def test_own_access_key_flows_stay_inside_the_policy(iam, make_user, client, clo
     walker.get_credentials()
     old = walker.user.access_key_id
     client.get("/security/keys")
-    client.post("/security/keys/rotate", data={"profile": "long-term"})
+    client.post("/security/keys/rotate", data={"profile": "long-term", **walker.code_here()})
     client.get("/security/keys/new")
     client.post("/security/keys/rotate/finish")
-    client.post(f"/security/keys/{old}/delete")
+    client.post(f"/security/keys/{old}/delete", data=walker.code_here())
 
     made = set(operations(aws_calls))
     assert {"ListAccessKeys", "GetAccessKeyLastUsed", "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"} <= made

@@ -14,7 +14,7 @@ from ..forms import EmptyForm, device_choices, form_problem
 from ..services import codes, devices, formats, issuing
 from ..sessions import current_actor, portal
 from . import bp
-from .forms import CredentialsForm
+from .forms import CodeForm, CredentialsForm
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -42,6 +42,36 @@ def get():
     if completed:
         flash(_("Your MFA device works. Enrollment is complete."), "success")
     return redirect(safe_next(request.args.get("next")) or url_for("credentials.result"))
+
+
+@bp.route("/code", methods=["GET", "POST"])
+@login_required
+def confirm():
+    """Type one code to unlock the change the person was making, told in words, then go back to it."""
+    from ..security_credentials import stepup
+
+    state = portal()
+    owned = [d for d in devices.owned(state, including=request.form.get("device")) if d.gives_codes]
+    if not owned:
+        flash(_("Set up an MFA device first; then you can get session credentials."), "info")
+        return redirect(url_for("account.home"))
+    form = CodeForm()
+    form.device.choices = device_choices(owned)
+    if request.method == "GET":
+        form.device.data = state.credentials_choice.device if state.credentials_choice.device in {
+            d.serial for d in owned} else owned[0].serial
+    target = safe_next(request.args.get("next"))
+    page = {"form": form, "unlocks": stepup.unlocks(target), "why": request.args.get("why"),
+            "next_code_in": codes.seconds_until_next()}
+    if not form.validate_on_submit():
+        return render_template("credentials/confirm.html", error=form_problem(form), **page), 400 if form.errors else 200
+    config = current_app.config
+    try:
+        issuing.confirm(state, current_actor(), form.device.data, form.code.data, config["ADMIN_USERS"],
+                        config["ADMIN_GROUPS"])
+    except (CodeAlreadyUsed, CodeRejected) as err:
+        return render_template("credentials/confirm.html", error=err, **page), 400
+    return redirect(target or url_for("account.home"))
 
 
 def _render(form: CredentialsForm, enrolling: str | None, error=None, status: int = 200):

@@ -9,11 +9,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import aws
+from ..credentials.forms import CodeForm
 from ..error_pages import ON_STORE_FAILURE
-from ..errors import AwsUnavailable, LimitReached, PortalError, StoreUnavailable
-from ..forms import EmptyForm
+from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, LimitReached, PortalError, StoreUnavailable
+from ..forms import EmptyForm, form_problem
 from ..i18n import sentences
-from ..services import access_keys, audit, cli_profiles, rotation
+from ..services import access_keys, audit, cli_profiles, codes, rotation
 from ..sessions import current_actor, portal
 from . import bp, journal, lost, stepup
 from .forms import RotateForm, StatusForm
@@ -67,11 +68,8 @@ def keys():
 @bp.route("/keys/rotate", methods=["GET", "POST"])
 @login_required
 def rotate():
-    """Replace the key the portal signs with by a new one only the person knows."""
-    asked = stepup.needs_recent_code()
-    if asked:
-        return asked
-    form = RotateForm()
+    """Replace the key the portal signs with by a new one only the person knows, with a code typed right here."""
+    form = stepup.code_here(RotateForm)
     if form.is_submitted() and (portal().flow("rotation") or {}).get("new") and portal().peek_secret("new_key"):
         # Pressed twice: the first press made the key and its secret waits on the next page.
         flash(_("Your new key is already made: here it is."), "info")
@@ -80,7 +78,11 @@ def rotate():
     plan = rotation.plan(_keys(), lost_before, audit.lost_secrets(current_user.user_name))
     if not form.validate_on_submit() or plan.blocker:
         status = 409 if plan.blocker and form.is_submitted() else 400 if form.errors else 200
-        return render_template("security_credentials/rotate.html", form=form, plan=plan, act=EmptyForm()), status
+        return _rotate_page(form, plan, status=status)
+    try:
+        stepup.prove_here(form)
+    except (CodeAlreadyUsed, CodeRejected) as err:
+        return _rotate_page(form, plan, error=err, status=400)
     iam = portal().mfa_client("iam")
     old = portal().keys().access_key_id
     try:
@@ -117,6 +119,12 @@ def _secret_not_kept(key_id: str) -> StoreUnavailable:
         _("AWS made your new key %(id)s, but the portal could not keep its secret: its session store stopped "
           "answering. Nobody has seen the secret, so the key is of no use.", id=key_id),
         _("In a minute or so, open My access keys: the portal offers to delete that key. Then rotate again."))
+
+
+def _rotate_page(form: RotateForm, plan: rotation.Plan, error: PortalError | None = None, status: int = 200):
+    """Render the rotation page: the plan, or what blocks it, and the form with its code."""
+    return render_template("security_credentials/rotate.html", form=form, plan=plan, act=EmptyForm(),
+                           error=error or form_problem(form), next_code_in=codes.seconds_until_next()), status
 
 
 @bp.route("/keys/new")
@@ -191,17 +199,26 @@ def _set_status(key_id: str, active: bool) -> None:
 @login_required
 def delete_key(key_id: str):
     """Delete the key the portal is not signing with, after a confirmation that says what stops working."""
-    form = EmptyForm()
     key = _other_key_if_there(key_id)
     if key is None and audit.attempted(audit.Action.ACCESS_KEY_DELETED, current_user.user_name, key_id) \
-            and form.validate_on_submit():
+            and EmptyForm().validate_on_submit():
         # Pressed twice, or again after a lost answer: the wish is already fulfilled.
         flash(_("Key %(id)s is already deleted.", id=key_id), "info")
         return redirect(url_for("security_credentials.keys"))
     if key is None:
         abort(404)
+    # Deleting the key the person signed in with is one of the most destructive changes: a code typed here.
+    signed_in_with = key.key_id == portal().signed_in_with
+    form = stepup.code_here(CodeForm) if signed_in_with else EmptyForm()
+    page = {"key": key, "form": form, "signed_in_with": signed_in_with, "next_code_in": codes.seconds_until_next()}
     if not form.validate_on_submit():
-        return render_template("security_credentials/delete_key.html", key=key, form=form)
+        return render_template("security_credentials/delete_key.html", error=form_problem(form),
+                               **page), 400 if form.errors else 200
+    if signed_in_with:
+        try:
+            stepup.prove_here(form)
+        except (CodeAlreadyUsed, CodeRejected) as err:
+            return render_template("security_credentials/delete_key.html", error=err, **page), 400
     asked = stepup.needs_mfa_session()
     if asked:
         return asked
@@ -213,7 +230,7 @@ def delete_key(key_id: str):
             lost.remember("key_deleted", [], target=key.key_id)
         raise
     except PortalError as err:
-        return render_template("security_credentials/delete_key.html", key=key, form=form, error=err), err.status
+        return render_template("security_credentials/delete_key.html", error=err, **page), err.status
     portal().set_flow("rotation", None)
     flash(_("Key %(id)s is deleted.", id=key.key_id), "success")
     return redirect(url_for("security_credentials.keys"))
