@@ -47,6 +47,19 @@ class CodeRejected(PortalError):
     title = lazy_gettext("That code was not accepted")
 
 
+class CodeTooOld(CodeRejected):
+    """AWS refused codes the portal can tell were right but shown too long ago (it holds the setup's seed)."""
+
+    title = lazy_gettext("Those codes were too old")
+
+
+class SetupRestarted(PortalError):
+    """The page's QR code was replaced by a setup started again in another tab or window."""
+
+    status = 409
+    title = lazy_gettext("The setup was restarted elsewhere")
+
+
 class CodeAlreadyUsed(PortalError):
     """The code was already spent; AWS refuses a code twice."""
 

@@ -63,6 +63,11 @@ class PendingDevice:
     seed: str
 
     @property
+    def tag(self) -> str:
+        """Name this setup apart from a later one for the same serial (a page carries it to tell which QR it showed)."""
+        return f"{self.created:.6f}"
+
+    @property
     def name(self) -> str:
         """The device's name, as the serial ARN ends and the authenticator app lists it."""
         return self.serial.rsplit("/", 1)[-1]

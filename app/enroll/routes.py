@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from ..errors import AlreadyEnrolled, CodeAlreadyUsed, CodeRejected, SetupExpired
+from ..errors import AlreadyEnrolled, CodeAlreadyUsed, CodeRejected, SetupExpired, SetupRestarted
 from ..forms import EmptyForm, device_choices, form_problem
 from ..i18n import sentences
 from ..services import codes, devices, enrollment, qr
@@ -53,6 +53,7 @@ def _render_scan(form: VerifyForm, pending: PendingDevice, error=None, status: i
     # A backup is listed in the app under its own name, so the person can tell the two entries apart.
     label = pending.name if state.adding_backup else state.caller.user_name
     uri = qr.otpauth_uri(_issuer(), label, pending.seed)
+    form.setup.data = pending.tag  # the QR shown now: a verify from a page showing an older one is told so
     return render_template("enroll/scan.html", form=form, start_form=EmptyForm(), manual_key=qr.grouped(pending.seed),
                            otpauth_uri=uri, qr_svg=qr.qr_svg(uri), issuer=_issuer(), serial=pending.serial,
                            account_label=label, backup=state.adding_backup,
@@ -73,7 +74,9 @@ def verify():
         return _render_scan(form, pending, status=400)
     backup = state.adding_backup
     try:
-        enrollment.verify(state, current_actor(), form.code1.data, form.code2.data)
+        enrollment.verify(state, current_actor(), form.code1.data, form.code2.data, shown=form.setup.data)
+    except SetupRestarted as err:
+        return _render_scan(VerifyForm(formdata=None), state.pending, error=err, status=err.status)
     except (CodeAlreadyUsed, CodeRejected) as err:
         return _render_scan(form, pending, error=err, status=400)
     if backup:
