@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import conftest
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
 from own_helpers import audit_rows, fail_call
 
+import conftest
 from app import aws
 
 GOOD = "Correct-Horse-42"
@@ -107,7 +107,8 @@ def test_remove_console_access_after_confirming(app, client, enrolled):
 def test_a_password_change_needs_a_recent_code(client, enrolled, clock):
     clock.advance(11)
     asked = set_password(client, GOOD)
-    assert asked.status_code == 302 and asked.location.endswith("/credentials/code?next=/security/password&why=recent")
+    assert asked.status_code == 302
+    assert asked.location.endswith("/credentials/code?next=/security/password&why=recent")
     assert stored_password() is None
     # A code page of its own that says what the code unlocks, without the session-credentials fields.
     page = client.get(asked.location).get_data(as_text=True)

@@ -64,7 +64,8 @@ def confirm():
     page = {"form": form, "unlocks": stepup.unlocks(target), "why": request.args.get("why"),
             "next_code_in": codes.seconds_until_next()}
     if not form.validate_on_submit():
-        return render_template("credentials/confirm.html", error=form_problem(form), **page), 400 if form.errors else 200
+        status = 400 if form.errors else 200
+        return render_template("credentials/confirm.html", error=form_problem(form), **page), status
     config = current_app.config
     try:
         issuing.confirm(state, current_actor(), form.device.data, form.code.data, config["ADMIN_USERS"],

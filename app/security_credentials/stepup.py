@@ -1,4 +1,4 @@
-"""Step-up: changes that matter need an MFA code accepted by AWS recently, the most destructive one typed right there."""
+"""Step-up: changes that matter need a recent MFA code; the most destructive, one typed on their own page."""
 
 from __future__ import annotations
 

@@ -6,8 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 
-from ..errors import (AlreadyEnrolled, CodeAlreadyUsed, CodeRejected, CodeTooOld, InvalidInput, LimitReached,
-                      SetupExpired, SetupRestarted)
+from ..errors import (
+    AlreadyEnrolled,
+    CodeAlreadyUsed,
+    CodeRejected,
+    CodeTooOld,
+    InvalidInput,
+    LimitReached,
+    SetupExpired,
+    SetupRestarted,
+)
 from . import audit, codes, devices, more_devices
 from .audit import Action
 from .credentials import MIN_DURATION, get_session_token
