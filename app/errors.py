@@ -14,11 +14,14 @@ class PortalError(Exception):
 
     status = 400
     title = lazy_gettext("That did not work")
+    field: str | None = None  # the form field a shape error belongs to, marked like the form's own errors
 
-    def __init__(self, message: str, next_step: str | None = None):
+    def __init__(self, message: str, next_step: str | None = None, field: str | None = None):
         super().__init__(message)
         self.message = message
         self.next_step = next_step
+        if field:
+            self.field = field
 
 
 class InvalidInput(PortalError):

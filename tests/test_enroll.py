@@ -209,3 +209,14 @@ def test_replacing_a_device_needs_a_current_code(person, client, clock):
     assert virtual_devices("Assigned") == []
     assert person.verify().status_code == 200
     assert len(virtual_devices("Assigned")) == 1
+
+
+def test_back_after_enabling_says_the_device_is_enabled_not_start_the_setup(person, client):
+    person.sign_in()
+    person.start_enrollment()
+    person.verify()
+    back = client.get("/enroll/scan", follow_redirects=True).get_data(as_text=True)
+    assert "already enabled" in back and "Start the setup to get a QR code" not in back and "Prove it works" in back
+    person.get_credentials()
+    later = client.get("/enroll/scan", follow_redirects=True).get_data(as_text=True)
+    assert "already set up" in later and "Start the setup to get a QR code" not in later

@@ -237,3 +237,67 @@ def test_the_offer_costs_the_home_page_one_key_listing_shared_with_the_to_do_lis
     home = client.get("/").get_data(as_text=True)
     assert 'id="rotate-offer"' in home and enrolled.user.access_key_id in home
     assert operations(aws_calls).count("ListAccessKeys") == 2  # a later session: still one per home page
+
+
+def test_the_handed_over_claim_rests_on_the_portals_audit_not_on_todays_devices(app, client, enrolled, iam, clock):
+    """Enroll, rotate, delete the old key, add a token, remove the phone, sign in again: the key is the person's."""
+    from app.demo.own_credentials import hardware_seed
+
+    old = enrolled.user.access_key_id
+    page = rotate(enrolled).get_data(as_text=True)
+    new, secret = NEW_ID.search(page).group(1), SECRET.search(page).group(1)
+    client.post("/security/keys/rotate/finish")
+    client.post(f"/security/keys/{old}/delete", data=enrolled.code_here())
+    clock.advance(1)
+    seed = hardware_seed("GAHT12345678")
+    client.post("/security/devices", data={"device": "GAHT12345678", "code1": code(seed, -1), "code2": code(seed)})
+    virtual = "arn:aws:iam::123456789012:mfa/new.hire"
+    clock.advance(11)
+    client.post("/credentials", data={"device": virtual, "code": code(enrolled.seed, 1), "duration": "3600",
+                                      "profile": "default"})
+    client.post(f"/security/devices/remove/{virtual}")
+    assert [d["SerialNumber"] for d in iam.list_mfa_devices(UserName="new.hire")["MFADevices"]] == ["GAHT12345678"]
+    client.post("/logout")
+    enrolled.sign_in(new, secret)
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="rotate-offer"' not in home and "has seen its secret" not in home
+    assert "has seen its secret" not in client.get("/security/keys/rotate").get_data(as_text=True)
+
+
+def test_a_key_the_portal_knows_nothing_about_gets_no_claim(app, client, make_user, iam):
+    """A person enrolled before the portal's audit began: who made the key is unknown, so nothing is said."""
+    walker = Person(client, make_user("old.timer"))
+    walker.sign_in()
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName="old.timer")["VirtualMFADevice"]
+    walker.seed = device["Base32StringSeed"].decode()
+    iam.enable_mfa_device(UserName="old.timer", SerialNumber=device["SerialNumber"],
+                          AuthenticationCode1=code(walker.seed, -1), AuthenticationCode2=code(walker.seed, 0))
+    client.post("/credentials", data={"device": device["SerialNumber"], "code": code(walker.seed, 1),
+                                      "duration": "3600", "profile": "default"})
+    assert 'id="rotate-offer"' not in client.get("/").get_data(as_text=True)
+    assert "has seen its secret" not in client.get("/security/keys/rotate").get_data(as_text=True)
+
+
+def test_the_handed_over_key_is_still_named_after_a_first_enrollment_here(client, enrolled):
+    client.post("/logout")
+    enrolled.sign_in()
+    assert "has seen its secret" in client.get("/security/keys/rotate").get_data(as_text=True)
+
+
+def test_signing_in_again_mid_rotation_says_to_finish_it(client, enrolled, iam):
+    old = enrolled.user.access_key_id
+    page = rotate(enrolled).get_data(as_text=True)
+    new, secret = NEW_ID.search(page).group(1), SECRET.search(page).group(1)
+    client.post("/logout")
+    enrolled.sign_in(new, secret)
+    keys = client.get("/security/keys").get_data(as_text=True)
+    assert 'id="finish-rotation"' in keys and f"your old key <code>{old}</code> still exists" in keys
+    client.post("/logout")
+    enrolled.sign_in()  # with the old key
+    keys = client.get("/security/keys").get_data(as_text=True)
+    assert 'id="finish-rotation"' in keys and f"Your key <code>{new}</code> replaces <code>{old}</code>" in keys
+
+
+def test_two_keys_without_a_rotation_here_get_no_hint(client, enrolled, iam):
+    iam.create_access_key(UserName="new.hire")
+    assert 'id="finish-rotation"' not in client.get("/security/keys").get_data(as_text=True)

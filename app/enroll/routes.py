@@ -39,9 +39,18 @@ def start():
 @login_required
 def scan():
     """Show the QR code, the manual key and the two-code form."""
-    pending = portal().pending
+    state = portal()
+    pending = state.pending
     if pending is None:
-        flash(_("Start the setup to get a QR code."), "info")
+        # Back from the next step: the device is enabled, and its QR code is gone for good (as it should be).
+        if state.enrolling:
+            flash(_("Your MFA device is already enabled, so its QR code is no longer shown. Last step: type one "
+                    "new code to prove it works."), "info")
+            return redirect(url_for("credentials.get"))
+        if devices.owned(state):
+            flash(_("Your MFA device is already set up, so its QR code is no longer shown."), "info")
+        else:
+            flash(_("Start the setup to get a QR code."), "info")
         return redirect(url_for("account.home"))
     return _render_scan(VerifyForm(), pending)
 

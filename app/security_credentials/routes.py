@@ -60,7 +60,9 @@ def keys():
                                audit.lost_secrets(current_user.user_name))
     if current_user.has_mfa_session:
         listed = access_keys.with_last_use(portal().mfa_client("iam"), listed)
+    rotation_left = access_keys.unfinished_rotation(current_user.user_name, listed)
     return render_template("security_credentials/keys.html", keys=listed, stale_days=access_keys.STALE_DAYS,
+                           rotation_left=rotation_left, in_use=portal().keys().access_key_id,
                            hidden=access_keys.HIDDEN, needs_mfa=access_keys.NEEDS_MFA, form=StatusForm(),
                            orphans=orphans)
 
@@ -123,7 +125,10 @@ def _secret_not_kept(key_id: str) -> StoreUnavailable:
 
 def _rotate_page(form: RotateForm, plan: rotation.Plan, error: PortalError | None = None, status: int = 200):
     """Render the rotation page: the plan, or what blocks it, and the form with its code."""
-    return render_template("security_credentials/rotate.html", form=form, plan=plan, act=EmptyForm(),
+    # Said to have been seen by an administrator only when the portal knows (its audit), never guessed.
+    handed = plan.in_use is not None and (portal().enrolled_first_with == plan.in_use.key_id or access_keys.key_origin(
+        current_user.user_name, plan.in_use) is access_keys.KeyOrigin.ADMINISTRATOR)
+    return render_template("security_credentials/rotate.html", form=form, plan=plan, act=EmptyForm(), handed=handed,
                            error=error or form_problem(form), next_code_in=codes.seconds_until_next()), status
 
 
