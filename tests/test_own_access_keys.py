@@ -301,3 +301,21 @@ def test_signing_in_again_mid_rotation_says_to_finish_it(client, enrolled, iam):
 def test_two_keys_without_a_rotation_here_get_no_hint(client, enrolled, iam):
     iam.create_access_key(UserName="new.hire")
     assert 'id="finish-rotation"' not in client.get("/security/keys").get_data(as_text=True)
+
+
+def test_finishing_a_rotation_says_the_old_key_is_inactive_once(client, enrolled, iam, monkeypatch):
+    old = enrolled.user.access_key_id
+    rotate(enrolled)
+    page = client.post("/security/keys/rotate/finish", follow_redirects=True).get_data(as_text=True)
+    flashes = re.findall(r'class="flash[^"]*"[^>]*>(.*?)<', page, re.S)
+    assert len([f for f in flashes if "inactive" in f]) == 1, flashes
+    assert listed(iam)[old] == "Inactive"
+
+
+def test_a_refused_deactivation_at_the_end_of_a_rotation_claims_nothing(client, enrolled, iam, monkeypatch):
+    old = enrolled.user.access_key_id
+    rotate(enrolled)
+    fail_call(monkeypatch, "UpdateAccessKey", aws.AwsError("EntityTemporarilyUnmodifiable", "", "UpdateAccessKey"))
+    page = client.post("/security/keys/rotate/finish", follow_redirects=True).get_data(as_text=True)
+    assert "AWS is still applying an earlier change" in page and "now inactive" not in page
+    assert listed(iam)[old] == "Active"

@@ -159,7 +159,8 @@ def finish_rotation():
     asked = stepup.needs_mfa_session()
     if asked:
         return asked
-    _set_status(flow["old"], active=False)
+    if not _set_status(flow["old"], active=False, announce=False):
+        return redirect(url_for("security_credentials.keys"))  # the refusal is flashed there
     portal().set_flow("rotation", None)
     flash(_("Your old key is now inactive. Delete it once nothing uses it any more."), "success")
     # The rotation ends on the person's to-do list, where the rotation item is now gone.
@@ -185,8 +186,11 @@ def key_status(key_id: str):
     return redirect(url_for("security_credentials.keys"))
 
 
-def _set_status(key_id: str, active: bool) -> None:
-    """Change a key's status with the MFA session, audited; refusals become a message on the keys page."""
+def _set_status(key_id: str, active: bool, announce: bool = True) -> bool:
+    """Change a key's status with the MFA session, audited; refusals become a message on the keys page.
+
+    Return whether it worked; `announce=False` leaves the success message to a caller that says more.
+    """
     status = "Active" if active else "Inactive"
     try:
         with journal.attempt("access_key_status", key_id=key_id, status=status):
@@ -195,9 +199,11 @@ def _set_status(key_id: str, active: bool) -> None:
         raise
     except PortalError as err:
         flash(sentences(err.message, err.next_step), "error")
-        return
-    flash(_("Key %(id)s is now active.", id=key_id) if active else _("Key %(id)s is now inactive.", id=key_id),
-          "success")
+        return False
+    if announce:
+        flash(_("Key %(id)s is now active.", id=key_id) if active else _("Key %(id)s is now inactive.", id=key_id),
+              "success")
+    return True
 
 
 @bp.route("/keys/<key_id>/delete", methods=["GET", "POST"])
