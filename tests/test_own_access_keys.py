@@ -63,6 +63,9 @@ def test_rotation_shows_the_secret_once_and_switches_the_session(app, client, en
     assert listed(iam) == {old: "Active", new: "Active"}  # the old key works until the person has saved the new one
     assert f"data:text/csv;charset=utf-8,Access%20key%20ID%2CSecret%20access%20key%0A{new}%2C" in page
     assert "aws_secret_access_key%20%3D%20" in page and 'download="credentials-long-term"' in page
+    # Copied or downloaded, the block starts apart from a file whose last line has no newline, with the region.
+    assert "data:text/plain;charset=utf-8,%0A%5Blong-term%5D%0A" in page and "region%20%3D%20us-east-1" in page
+    assert re.search(r'<pre class="snippet" id="snippet-long-term">\n\n\[long-term\]\n', page)
     again = client.get("/security/keys/new", follow_redirects=True).get_data(as_text=True)
     assert secret not in again and "shown only once" in again
     keys_page = client.get("/security/keys").get_data(as_text=True)

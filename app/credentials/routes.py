@@ -97,30 +97,33 @@ def result():
             profile = formats.check_profile(request.args["profile"])
         except InvalidInput as err:
             flash(err.message, "error")
-    snippets = {fmt: formats.render(fmt, creds, profile) for fmt in formats.FORMATS}
+    region = current_app.config["AWS_REGION"]
+    snippets = {fmt: formats.render(fmt, creds, profile, region) for fmt in formats.FORMATS}
     remaining = creds.expiration - datetime.now(UTC)
     return render_template("credentials/result.html", snippets=snippets, labels=formats.FORMATS,
                            profile=profile, expiration=creds.expiration, remaining=remaining,
                            forget_form=EmptyForm(), process_file=formats.process_file(profile),
-                           process_config=formats.process_config(profile))
+                           process_config=formats.process_config(profile, region))
 
 
 @bp.route("/download")
 @login_required
 def download():
-    """Give the INI block as a file for ~/.aws/credentials."""
+    """Give one snippet as a file: the INI block for ~/.aws/credentials, a shell's to source, the JSON to save."""
     state = portal()
     creds = state.mfa_credentials
     if creds is None:
         return redirect(url_for("credentials.get"))
     try:
         profile = formats.check_profile(request.args.get("profile") or state.credentials_choice.profile)
+        fmt = request.args.get("format", "ini")
+        name, mime = formats.file_name(fmt, profile)
     except InvalidInput as err:
         flash(err.message, "error")
         return redirect(url_for("credentials.result"))
-    body = formats.render("ini", creds, profile)
-    return Response(body, mimetype="text/plain", headers={
-        "Content-Disposition": f'attachment; filename="credentials-{profile}"', "Cache-Control": "no-store"})
+    body = formats.render(fmt, creds, profile, current_app.config["AWS_REGION"])
+    return Response(body, mimetype=mime, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @bp.route("/forget", methods=["POST"])

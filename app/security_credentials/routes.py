@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -142,10 +142,11 @@ def new_key():
               "info")
         return redirect(url_for("security_credentials.keys"))
     new = access_keys.NewKey(held["key_id"], held["secret"], access_keys.from_iso(held["created"]))
+    ini = cli_profiles.credentials_profile(new, held["profile"], current_app.config["AWS_REGION"])
     files = {"csv": cli_profiles.data_uri(cli_profiles.console_csv(new), "text/csv"),
-             "ini": cli_profiles.data_uri(cli_profiles.credentials_profile(new, held["profile"]), "text/plain")}
+             "ini": cli_profiles.data_uri(ini, "text/plain")}
     return render_template("security_credentials/new_key.html", new=new, profile=held["profile"], files=files,
-                           ini=cli_profiles.credentials_profile(new, held["profile"]),
+                           ini=ini,
                            flow=portal().flow("rotation") or {}, form=EmptyForm())
 
 
