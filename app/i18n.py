@@ -48,7 +48,8 @@ def init_i18n(app: Flask) -> None:
     # `_()` and `gettext()` are most of a page's calls (~170 an enrollment): Jinja's versions go through
     # the context twice (`_` resolves `gettext`, which calls the catalog through it) and format every string.
     app.jinja_env.globals.update(gettext=template_gettext, _=template_gettext)
-    app.jinja_env.filters.update(when=when, day=day, duration=duration, device_kind=device_kind)
+    app.jinja_env.filters.update(when=unbroken(when), day=unbroken(day), duration=unbroken(duration),
+                                 device_kind=device_kind)
     app.jinja_env.globals["sentences"] = sentences
     app.context_processor(lambda: {"languages": served_languages(), "language": language(),
                                    "switcher_token": switcher_token, "switch_back": switch_back})
@@ -143,6 +144,11 @@ def switch():
     response.set_cookie(COOKIE, choice, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
                         secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
+
+
+def unbroken(show):
+    """Wrap a formatter for pages: no-break spaces, so a phone never splits a number from its unit or a date."""
+    return lambda value: show(value).replace(" ", "\u00a0")
 
 
 def when(value: datetime | None) -> str:
