@@ -146,8 +146,8 @@ def test_a_japanese_reader_gets_the_form_its_rules_and_refusals_in_japanese(clie
     assert "新しいパスワード" in page and "大文字・小文字・数字・記号" in page and "New password" not in page
     refused = client.post("/security/password", data={"new": "short1A", "confirm": "short1B"}, headers=japanese)
     text = refused.get_data(as_text=True)
-    assert refused.status_code == 400 and "8 文字以上" in text and "2 つのパスワードが一致しません。" in text
+    assert refused.status_code == 400 and "8\u00a0文字以上" in text and "2\u00a0つのパスワードが一致しません。" in text
     pasted = client.post("/security/ssh", data={"body": "-----BEGIN OPENSSH PRIVATE KEY-----\nabc"},
                          headers=japanese).get_data(as_text=True)
-    assert "秘密キーはどこにも貼り付けないでください。公開キーの方" in pasted and "private key" not in pasted
+    assert "秘密鍵はどこにも貼り付けないでください。公開鍵の方" in pasted and "private key" not in pasted
     assert stored_password() is None

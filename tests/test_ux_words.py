@@ -54,3 +54,30 @@ def test_admin_words_count_and_audit_details_read_as_words(lite_account, client)
     refresh(admin)
     dashboard = admin.client.get("/admin/?q=" + ADMIN).get_data(as_text=True)
     assert re.search(r"<strong>1</strong> user contains “admin”\.", dashboard)
+
+
+def test_japanese_reads_as_a_native_reader_expects(client, enrolled):
+    client.set_cookie("lang", "ja")
+    keys = client.get("/security/keys").get_data(as_text=True)
+    assert "このセッションで使用中" in keys and "自分のアクセスキー" in keys and "マイ" not in keys
+    assert "あなたの IAM ユーザーの権限で操作できます" in keys and "あなたとして" not in keys
+    assert "あなたのキーは" not in keys  # the footer says it once, without "you"
+    ssh = client.get("/security/ssh").get_data(as_text=True)
+    assert "SSH 公開鍵" in ssh and "SSH 公開キー" not in ssh and "SSH キー" not in ssh
+    devices = client.get("/security/devices").get_data(as_text=True)
+    assert "有効化日<" in devices and "有効化日時" not in devices
+    remove = client.get("/security/devices/remove/arn:aws:iam::123456789012:mfa/new.hire").get_data(as_text=True)
+    assert "を削除しますか？" in remove and "か?" not in remove
+    refused = client.post("/security/devices", data={"device": "XYZW12345678", "code1": "123456",
+                                                     "code2": "654321"}).get_data(as_text=True)
+    assert "対処方法:" in refused and "次にすること" not in refused
+    scan_words = client.get("/security/keys/rotate").get_data(as_text=True)
+    assert not re.search(r"</(em|strong)> [をがにはでとのへも]", scan_words + keys + ssh + devices)
+
+
+def test_the_month_table_names_each_month_with_its_year_in_japanese_order(app):
+    from app.admin import charts
+
+    with app.test_request_context(headers={"Accept-Language": "ja"}):
+        bars = charts.bars([("2026-06", 3), ("2026-07", 1)])
+    assert bars[0].month == "2026年6月"
