@@ -252,14 +252,15 @@ def test_the_handed_over_claim_rests_on_the_portals_audit_not_on_todays_devices(
     client.post("/security/keys/rotate/finish")
     client.post(f"/security/keys/{old}/delete", data=enrolled.code_here())
     clock.advance(1)
-    seed = hardware_seed("GAHT12345678")
-    client.post("/security/devices", data={"device": "GAHT12345678", "code1": code(seed, -1), "code2": code(seed)})
+    # A token no other test uses: the emulator remembers each token's last code step for the whole run.
+    seed = hardware_seed("GAHT55550001")
+    client.post("/security/devices", data={"device": "GAHT55550001", "code1": code(seed, -1), "code2": code(seed)})
     virtual = "arn:aws:iam::123456789012:mfa/new.hire"
     clock.advance(11)
     client.post("/credentials", data={"device": virtual, "code": code(enrolled.seed, 1), "duration": "3600",
                                       "profile": "default"})
     client.post(f"/security/devices/remove/{virtual}")
-    assert [d["SerialNumber"] for d in iam.list_mfa_devices(UserName="new.hire")["MFADevices"]] == ["GAHT12345678"]
+    assert [d["SerialNumber"] for d in iam.list_mfa_devices(UserName="new.hire")["MFADevices"]] == ["GAHT55550001"]
     client.post("/logout")
     enrolled.sign_in(new, secret)
     home = client.get("/").get_data(as_text=True)
