@@ -29,7 +29,7 @@ from .forms import USER_NAME, DeactivateKeyForm, ResetForm, UserExportForm, User
 @bp.app_template_filter("admin_time")
 def admin_time(value) -> str:
     """Show a stored time as UTC to the minute, in the page's language ("—" when unknown)."""
-    return i18n.unbroken(i18n.when)(as_utc(value) if value else None)
+    return i18n.when_unbroken(as_utc(value) if value else None)
 
 
 @bp.app_template_filter("admin_date")
