@@ -156,7 +156,8 @@ def test_an_old_key_shows_iam_3_with_its_age(app, client, enrolled):
 
 
 def test_a_second_active_key_offers_deactivation_and_deletion(client, enrolled, iam):
-    client.post("/security/keys/rotate", data={"profile": "x", **enrolled.code_here()})  # now the portal signs with a new key
+    # Now the portal signs with a new key.
+    client.post("/security/keys/rotate", data={"profile": "x", **enrolled.code_here()})
     client.post("/security/keys/rotate/finish")
     old = enrolled.user.access_key_id
     iam.update_access_key(UserName="new.hire", AccessKeyId=old, Status="Active")  # back on, elsewhere
