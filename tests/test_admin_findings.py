@@ -125,7 +125,7 @@ def test_every_count_and_every_filter(judged, admin_app):
         link = re.search(rf'href="([^"]+)" data-control="{re.escape(control)}"', html).group(1)
         page = judged.client.get(link.replace("&amp;", "&")).get_data(as_text=True)
         assert table_users(page) == users_having(control), control
-        assert f"with the finding {control}" in page
+        assert f"<li>Finding: {control} (" in page
 
 
 def test_filters_combine_with_search_sort_and_show(judged):
