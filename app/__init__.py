@@ -95,6 +95,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
+    from .auth.routes import ask_to_sign_in
+
+    login_manager.unauthorized_handler(ask_to_sign_in)
 
 
 def register_languages(app: Flask) -> None:

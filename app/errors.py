@@ -14,11 +14,14 @@ class PortalError(Exception):
 
     status = 400
     title = lazy_gettext("That did not work")
+    field: str | None = None  # the form field a shape error belongs to, marked like the form's own errors
 
-    def __init__(self, message: str, next_step: str | None = None):
+    def __init__(self, message: str, next_step: str | None = None, field: str | None = None):
         super().__init__(message)
         self.message = message
         self.next_step = next_step
+        if field:
+            self.field = field
 
 
 class InvalidInput(PortalError):
@@ -45,6 +48,19 @@ class CodeRejected(PortalError):
     """AWS refused an MFA code."""
 
     title = lazy_gettext("That code was not accepted")
+
+
+class CodeTooOld(CodeRejected):
+    """AWS refused codes the portal can tell were right but shown too long ago (it holds the setup's seed)."""
+
+    title = lazy_gettext("Those codes were too old")
+
+
+class SetupRestarted(PortalError):
+    """The page's QR code was replaced by a setup started again in another tab or window."""
+
+    status = 409
+    title = lazy_gettext("The setup was restarted elsewhere")
 
 
 class CodeAlreadyUsed(PortalError):

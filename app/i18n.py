@@ -49,7 +49,8 @@ def init_i18n(app: Flask) -> None:
     # `_()` and `gettext()` are most of a page's calls (~170 an enrollment): Jinja's versions go through
     # the context twice (`_` resolves `gettext`, which calls the catalog through it) and format every string.
     app.jinja_env.globals.update(gettext=template_gettext, _=template_gettext)
-    app.jinja_env.filters.update(when=when, day=day, duration=duration, device_kind=device_kind)
+    app.jinja_env.filters.update(when=when_unbroken, day=unbroken(day), duration=unbroken(duration),
+                                 device_kind=device_kind)
     app.jinja_env.globals["sentences"] = sentences
     app.context_processor(lambda: {"languages": served_languages(), "language": language(),
                                    "switcher_token": switcher_token, "switch_back": switch_back})
@@ -142,6 +143,18 @@ def switch():
     response.set_cookie(COOKIE, choice, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
                         secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
+
+
+def unbroken(show):
+    """Wrap a formatter for pages: no-break spaces, so a phone never splits a number from its unit or a date."""
+    return lambda value: show(value).replace(" ", "\u00a0")
+
+
+def when_unbroken(value: datetime | None) -> str:
+    """A date and time for pages: each part whole, the line free to break between them (a 320 px phone needs it)."""
+    if not value:
+        return "—"
+    return f"{unbroken(day)(value)} {_skeleton('Hm', value)}\u00a0UTC"
 
 
 def when(value: datetime | None) -> str:

@@ -121,7 +121,11 @@ def enforce_session_lifetime():
         state.end()
         flash(_("Your session reached its maximum length, so the portal forgot your keys. Please sign in again."),
               "info")
-        return redirect(url_for("auth.login"))
+        from .auth.routes import WAS_SIGNED_IN, _marker_options
+
+        response = redirect(url_for("auth.login"))
+        response.delete_cookie(WAS_SIGNED_IN, **_marker_options())  # this page said why already
+        return response
     return None
 
 

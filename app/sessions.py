@@ -63,6 +63,11 @@ class PendingDevice:
     seed: str
 
     @property
+    def tag(self) -> str:
+        """Name this setup apart from a later one for the same serial (a page carries it to tell which QR it showed)."""
+        return f"{self.created:.6f}"
+
+    @property
     def name(self) -> str:
         """The device's name, as the serial ARN ends and the authenticator app lists it."""
         return self.serial.rsplit("/", 1)[-1]
@@ -92,6 +97,7 @@ class PortalSession:
         self._raw["identity"] = caller.as_dict()
         self._raw["alias"] = alias
         self._raw["created_at"] = time.time()
+        self._raw["signed_in_with"] = keys.access_key_id
         self.replace_keys(keys)
 
     def end(self) -> None:
@@ -108,6 +114,11 @@ class PortalSession:
     def signed_in(self) -> bool:
         """Tell whether this session belongs to a signed-in person with keys."""
         return "identity" in self._raw and _SEALED + "keys" in self._raw
+
+    @property
+    def signed_in_with(self) -> str | None:
+        """The access key ID the person signed in with (rotation changes the key in use, not this)."""
+        return self._raw.get("signed_in_with")
 
     @property
     def alias(self) -> str | None:

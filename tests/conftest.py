@@ -190,6 +190,12 @@ class Person:
                                                       "duration": str(duration), "profile": profile},
                                 follow_redirects=follow)
 
+    def code_here(self, serial: str | None = None, seed: str | None = None) -> dict[str, str]:
+        """The device and code fields of a page that asks for a code typed on it, after waiting for a new code."""
+        Clock.advance(1)
+        return {"device": serial or f"arn:aws:iam::123456789012:mfa/{self.user.name}",
+                "code": code(seed or self.seed, 1)}
+
     def enroll_fully(self):
         """The new hire's whole path: sign in, scan, two codes, one more code."""
         self.sign_in()

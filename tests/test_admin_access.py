@@ -102,7 +102,7 @@ def test_group_admins_are_checked_with_their_mfa_session(group_app, iam, make_us
     waiting = Person(group_app.test_client(), member)
     waiting.sign_in()
     # Before MFA nobody can tell a group admin from anyone else: both are asked for a code, not shown data.
-    assert waiting.client.get("/admin/").location == "/credentials?next=/admin/"
+    assert waiting.client.get("/admin/").location == "/credentials/code?next=/admin/&why=admin"
 
     admin = enrolled(group_app, member)
     assert admin.client.get("/admin/").status_code == 200
@@ -142,9 +142,10 @@ def test_admin_returns_to_the_page_asked_for_after_typing_a_code(lite_app, iam, 
     walker.seed = give_device(iam, ADMIN)
     walker.sign_in()
     asked = walker.client.get("/admin/audit")
-    assert asked.location == "/credentials?next=/admin/audit"
+    assert asked.location == "/credentials/code?next=/admin/audit&why=admin"
+    page = walker.client.get(asked.location).get_data(as_text=True)
+    assert "Your code unlocks the admin pages." in page and 'name="duration"' not in page
     typed = walker.client.post(asked.location, data={"device": f"arn:aws:iam::123456789012:mfa/{ADMIN}",
-                                                     "code": code(walker.seed, 1), "duration": "3600",
-                                                     "profile": "default"})
+                                                     "code": code(walker.seed, 1)})
     assert typed.status_code == 302 and typed.location == "/admin/audit"
     assert walker.client.get(typed.location).status_code == 200

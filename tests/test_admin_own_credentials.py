@@ -29,7 +29,7 @@ def test_keys_and_console_password_are_shown(admin, iam, make_user, aws_calls):
     iam.create_login_profile(UserName="keyholder", Password="Some-Pass-123")
     html = admin.client.get("/admin/users/keyholder").get_data(as_text=True)
     table = html.split('id="user-keys"', 1)[1].split("</table>", 1)[0]
-    assert user.access_key_id in table and second in table and "inactive" in table
+    assert user.access_key_id in table and second in table and "Inactive" in table
     assert "200 days" in table and "older than 90 days" in table
     assert '<dd id="console-password">yes</dd>' in html
     admin_policy = load_policy("admin")

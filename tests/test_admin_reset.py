@@ -48,7 +48,8 @@ def test_reset_removes_the_device_and_is_audited(admin, lite_app, iam, aws_calls
     """Deactivate and delete with the admin's MFA session; the event names the user, device and reason."""
     answer = admin.client.post(f"/admin/users/{LOST}/reset", data={"serial": SERIAL, "reason": "phone lost, T-7"})
     assert answer.status_code == 302 and answer.location == f"/admin/users/{LOST}"
-    assert "is reset; they can enroll a new one" in admin.client.get(answer.location).get_data(as_text=True)
+    page = admin.client.get(answer.location).get_data(as_text=True)
+    assert "can enroll a new MFA device now (the one removed was" in page
     assert iam.list_mfa_devices(UserName=LOST)["MFADevices"] == []
     remaining = iam.list_virtual_mfa_devices(AssignmentStatus="Any")["VirtualMFADevices"]
     assert SERIAL not in {d["SerialNumber"] for d in remaining}

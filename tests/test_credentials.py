@@ -208,3 +208,25 @@ def test_enrollment_completes_even_after_signing_out_before_the_proof(person, cl
     assert later.status_code == 200
     with app.app_context():
         assert outcomes().filter_by(action="enrollment_completed").count() == 1
+
+
+def test_the_copied_ini_block_keeps_its_leading_blank_line_and_the_region(person, client):
+    page = person.enroll_fully().get_data(as_text=True)
+    # A browser drops one newline right after <pre>: the block's own blank line must come after it.
+    assert re.search(r'<pre class="snippet" id="snippet-ini">\n\n\[default\]\n', page)
+    assert "region = us-east-1" in page and "AWS_DEFAULT_REGION" in page
+
+
+@pytest.mark.parametrize("fmt, name", [("bash", "aws-work.sh"), ("fish", "aws-work.fish"),
+                                       ("powershell", "aws-work.ps1"),
+                                       ("credential_process", "work-credentials.json")])
+def test_every_snippet_downloads_as_a_file(person, client, fmt, name):
+    page = person.enroll_fully().get_data(as_text=True)
+    assert f"/credentials/download?profile=default&amp;format={fmt}" in page
+    download = client.get(f"/credentials/download?profile=work&format={fmt}")
+    assert download.headers["Content-Disposition"] == f'attachment; filename="{name}"'
+    assert download.headers["Cache-Control"] == "no-store"
+    assert "us-east-1" in download.get_data(as_text=True) or fmt == "credential_process"
+    if fmt == "credential_process":
+        assert json.loads(download.get_data(as_text=True))["Version"] == 1
+    assert client.get("/credentials/download?format=exe").status_code == 302

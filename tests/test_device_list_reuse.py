@@ -47,7 +47,7 @@ def test_the_portal_forgets_the_list_before_each_change_it_makes(client, make_us
     before = listings(aws_calls)
     client.get("/")
     assert listings(aws_calls) == before  # reused
-    client.post(f"/security/devices/remove/{serial}")
+    client.post(f"/security/devices/remove/{serial}", data=person.code_here())
     assert iam.list_mfa_devices(UserName="new.hire")["MFADevices"] == []
     home = client.get("/").get_data(as_text=True)
     assert listings(aws_calls) > before and "Set up my MFA device" in home  # asked again: the removal shows

@@ -119,6 +119,45 @@ def test_wrong_codes_get_plain_words_and_the_user_can_retry(person, app):
     assert audit_actions(app, "failure") == ["device_enabled"]
 
 
+SETUP_TAG = re.compile(r'name="setup" type="hidden" value="([^"]+)"|type="hidden" name="setup" value="([^"]+)"|'
+                       r'id="setup" name="setup" type="hidden" value="([^"]+)"')
+
+
+def shown_setup(page) -> str:
+    """The setup tag a scan page carries (which QR code it showed)."""
+    found = SETUP_TAG.search(page.get_data(as_text=True))
+    assert found, page.get_data(as_text=True)[:3000]
+    return next(g for g in found.groups() if g)
+
+
+def test_a_qr_code_replaced_from_another_tab_is_named_not_called_a_wrong_code(person, client, iam, aws_calls):
+    person.sign_in()
+    first_tab = person.start_enrollment()
+    old_seed, old_setup = person.seed, shown_setup(first_tab)
+    person.start_enrollment()  # the second tab pressed "Start again": a new seed, a new QR code
+    assert person.seed != old_seed
+    answer = client.post("/enroll/verify", data={"code1": code(old_seed, -1), "code2": code(old_seed, 0),
+                                                 "setup": old_setup})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and "started again in another tab or window" in text
+    assert "did not accept" not in text and "EnableMFADevice" not in operations(aws_calls)
+    assert shown_setup(answer) != old_setup  # the page now carries the new QR's setup
+    assert person.verify().status_code == 200  # codes from the new QR are taken
+    assert iam.list_mfa_devices(UserName="new.hire")["MFADevices"]
+
+
+def test_codes_typed_a_minute_or_more_late_are_called_too_old(person, iam):
+    person.sign_in()
+    person.start_enrollment()
+    late = person.verify(code(person.seed, -4), code(person.seed, -3))  # shown 90 to 120 s ago
+    text = late.get_data(as_text=True)
+    assert late.status_code == 400 and "Those codes were too old" in text
+    assert "accepts a code only for about a minute" in text
+    wrong = person.verify("123456", "654321")
+    assert "too old" not in wrong.get_data(as_text=True) and "did not accept" in wrong.get_data(as_text=True)
+    assert person.verify().status_code == 200
+
+
 def test_codes_with_spaces_from_the_app_are_accepted(person):
     person.sign_in()
     person.start_enrollment()
@@ -170,3 +209,14 @@ def test_replacing_a_device_needs_a_current_code(person, client, clock):
     assert virtual_devices("Assigned") == []
     assert person.verify().status_code == 200
     assert len(virtual_devices("Assigned")) == 1
+
+
+def test_back_after_enabling_says_the_device_is_enabled_not_start_the_setup(person, client):
+    person.sign_in()
+    person.start_enrollment()
+    person.verify()
+    back = client.get("/enroll/scan", follow_redirects=True).get_data(as_text=True)
+    assert "already enabled" in back and "Start the setup to get a QR code" not in back and "Prove it works" in back
+    person.get_credentials()
+    later = client.get("/enroll/scan", follow_redirects=True).get_data(as_text=True)
+    assert "already set up" in later and "Start the setup to get a QR code" not in later

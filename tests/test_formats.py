@@ -118,3 +118,26 @@ def test_credential_process_windows_line_runs_type_through_cmd():
 def test_credential_process_json_carries_the_expiry_the_cli_honours():
     data = json.loads(formats.render("credential_process", CREDS))
     assert data["Expiration"] == "2030-01-02T03:04:05Z"
+
+
+def test_the_ini_block_carries_the_region_a_fresh_machine_needs(aws_home, monkeypatch):
+    """No ~/.aws/config at all: botocore takes the region from the credentials file's profile."""
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    (aws_home / "credentials").write_text(formats.render("ini", CREDS, "work", "eu-central-1"))
+    assert botocore.session.Session(profile="work").get_config_variable("region") == "eu-central-1"
+
+
+def test_the_exports_carry_the_region_for_the_cli_and_other_sdks(aws_home, monkeypatch):
+    script = aws_home / "env.sh"
+    script.write_text(formats.render("bash", CREDS, region="eu-central-1"))
+    out = subprocess.run(["bash", "-c", f'. "{script}"; env'], capture_output=True, text=True, check=True,
+                         env={"PATH": "/usr/bin:/bin"})
+    exported = dict(line.split("=", 1) for line in out.stdout.splitlines() if line.startswith("AWS_"))
+    assert exported["AWS_REGION"] == exported["AWS_DEFAULT_REGION"] == "eu-central-1"
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", exported["AWS_DEFAULT_REGION"])
+    assert botocore.session.Session().get_config_variable("region") == "eu-central-1"
+    for fmt in ("fish", "powershell"):
+        assert "eu-central-1" in formats.render(fmt, CREDS, region="eu-central-1")
+    assert "region = eu-central-1" in formats.process_config("acme-mfa", "eu-central-1")["posix"]

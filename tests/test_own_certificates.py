@@ -58,5 +58,6 @@ def test_certificates_need_an_mfa_session_and_uploads_a_recent_code(client, pers
     person.get_credentials()
     clock.advance(11)
     asked = client.post("/security/certificates", data={"body": pem()})
-    assert asked.status_code == 302 and asked.location.endswith("/credentials?next=/security/certificates")
+    assert asked.status_code == 302
+    assert asked.location.endswith("/credentials/code?next=/security/certificates&why=recent")
     assert certs(iam) == {}

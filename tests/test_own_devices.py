@@ -67,13 +67,31 @@ def test_remove_a_device_warning_when_it_is_the_last(app, client, enrolled, iam,
     assert [o for o, _ in audit_rows(app, "device_removed")] == ["attempt", "success"]
 
 
-def test_removal_needs_a_recent_code(client, enrolled, iam, clock):
+def test_removing_the_last_device_asks_for_a_code_typed_there_and_says_why(app, client, enrolled, iam, clock):
+    virtual = "arn:aws:iam::123456789012:mfa/new.hire"
+    page = client.get(f"/security/devices/remove/{virtual}").get_data(as_text=True)
+    assert "Removing your last MFA device locks you out" in page and 'name="code"' in page
+    # The enrollment's code a few seconds ago is not enough: a stolen cookie inside that window would be.
+    refused = client.post(f"/security/devices/remove/{virtual}")
+    assert refused.status_code == 400 and assigned(iam) == [virtual]
+    wrong = client.post(f"/security/devices/remove/{virtual}", data={"device": virtual, "code": "000000"})
+    assert wrong.status_code == 400 and assigned(iam) == [virtual]
+    done = client.post(f"/security/devices/remove/{virtual}", data=enrolled.code_here())
+    assert done.status_code == 302 and assigned(iam) == []
+    assert client.get("/security/devices/remove/arn:aws:iam::123456789012:mfa/victim").status_code == 404
+
+
+def test_removing_one_of_two_devices_needs_only_a_recent_code(client, enrolled, iam, clock):
+    clock.advance(1)
+    token = "GAHT55550002"  # its own token: the emulator keeps each token's last code step for the whole run
+    seed = hardware_seed(token)
+    client.post("/security/devices", data={"device": token, "code1": code(seed, -1), "code2": code(seed, 0)})
     virtual = "arn:aws:iam::123456789012:mfa/new.hire"
     clock.advance(11)
     asked = client.post(f"/security/devices/remove/{virtual}")
-    assert asked.status_code == 302 and "/credentials?next=" in asked.location
-    assert assigned(iam) == [virtual]
-    assert client.get("/security/devices/remove/arn:aws:iam::123456789012:mfa/victim").status_code == 404
+    assert asked.status_code == 302 and "/credentials/code?next=" in asked.location
+    assert "removing an MFA device" in client.get(asked.location).get_data(as_text=True)
+    assert sorted(assigned(iam)) == sorted([virtual, token])
 
 
 # Backup virtual devices: only where the administrators named them (their policy allows mfa/*).

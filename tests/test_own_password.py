@@ -7,6 +7,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
 from own_helpers import audit_rows, fail_call
 
+import conftest
 from app import aws
 
 GOOD = "Correct-Horse-42"
@@ -106,8 +107,17 @@ def test_remove_console_access_after_confirming(app, client, enrolled):
 def test_a_password_change_needs_a_recent_code(client, enrolled, clock):
     clock.advance(11)
     asked = set_password(client, GOOD)
-    assert asked.status_code == 302 and asked.location.endswith("/credentials?next=/security/password")
+    assert asked.status_code == 302
+    assert asked.location.endswith("/credentials/code?next=/security/password&why=recent")
     assert stored_password() is None
+    # A code page of its own that says what the code unlocks, without the session-credentials fields.
+    page = client.get(asked.location).get_data(as_text=True)
+    assert "Your code unlocks setting or changing your console password." in page
+    assert "need a code accepted in the last 5 minutes" in page
+    assert 'name="duration"' not in page and 'name="profile"' not in page
+    back = client.post(asked.location, data={"device": "arn:aws:iam::123456789012:mfa/new.hire",
+                                             "code": conftest.code(enrolled.seed, 1)})
+    assert back.status_code == 302 and back.location == "/security/password"
 
 
 @pytest.mark.parametrize("partition, url", [
@@ -136,8 +146,8 @@ def test_a_japanese_reader_gets_the_form_its_rules_and_refusals_in_japanese(clie
     assert "新しいパスワード" in page and "大文字・小文字・数字・記号" in page and "New password" not in page
     refused = client.post("/security/password", data={"new": "short1A", "confirm": "short1B"}, headers=japanese)
     text = refused.get_data(as_text=True)
-    assert refused.status_code == 400 and "8 文字以上" in text and "2 つのパスワードが一致しません。" in text
+    assert refused.status_code == 400 and "8\u00a0文字以上" in text and "2\u00a0つのパスワードが一致しません。" in text
     pasted = client.post("/security/ssh", data={"body": "-----BEGIN OPENSSH PRIVATE KEY-----\nabc"},
                          headers=japanese).get_data(as_text=True)
-    assert "秘密キーはどこにも貼り付けないでください。公開キーの方" in pasted and "private key" not in pasted
+    assert "秘密鍵はどこにも貼り付けないでください。公開鍵の方" in pasted and "private key" not in pasted
     assert stored_password() is None

@@ -72,7 +72,7 @@ def test_aws_refuses_a_duplicate_and_a_sixth_key(client, enrolled, iam):
 def test_upload_needs_a_recent_code(client, enrolled, iam, clock):
     clock.advance(11)
     asked = upload(client, rsa_public())
-    assert asked.status_code == 302 and asked.location.endswith("/credentials?next=/security/ssh")
+    assert asked.status_code == 302 and asked.location.endswith("/credentials/code?next=/security/ssh&why=recent")
     assert uploaded(iam) == {}
 
 

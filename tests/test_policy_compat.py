@@ -89,10 +89,10 @@ def test_own_access_key_flows_stay_inside_the_policy(iam, make_user, client, clo
     walker.get_credentials()
     old = walker.user.access_key_id
     client.get("/security/keys")
-    client.post("/security/keys/rotate", data={"profile": "long-term"})
+    client.post("/security/keys/rotate", data={"profile": "long-term", **walker.code_here()})
     client.get("/security/keys/new")
     client.post("/security/keys/rotate/finish")
-    client.post(f"/security/keys/{old}/delete")
+    client.post(f"/security/keys/{old}/delete", data=walker.code_here())
 
     made = set(operations(aws_calls))
     assert {"ListAccessKeys", "GetAccessKeyLastUsed", "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"} <= made
@@ -245,7 +245,7 @@ def test_the_home_page_to_do_list_stays_inside_the_policy_in_every_state(tmp_pat
     clock.advance(2)
     walker.get_credentials(token=code(walker.seed))
     client.post("/security/password", data={"new": "Correct-Horse-42", "confirm": "Correct-Horse-42"})
-    client.post("/security/devices/remove/arn:aws:iam::123456789012:mfa/new.hire")
+    client.post("/security/devices/remove/arn:aws:iam::123456789012:mfa/new.hire", data=walker.code_here())
     assert home("console password, no device, MFA session kept") == ["set-up-mfa"]  # IAM.5 and IAM.19
 
     seen = dict((name, ops) for name, ops, _m in states)

@@ -178,7 +178,8 @@ def test_own_credentials_secrets_appear_only_where_they_belong(csrf_app, make_us
                                                    "confirm": PASSWORDS[1]})
     person.client.post("/security/password", data={"current": "Wrong-Pass-99", "new": PASSWORDS[0],
                                                    "confirm": PASSWORDS[0]})  # a refusal re-renders the form
-    page = person.client.post("/security/keys/rotate", data={"profile": "long-term"}, follow_redirects=True)
+    page = person.client.post("/security/keys/rotate", data={"profile": "long-term", **person.code_here()},
+                              follow_redirects=True)
     new_secret = re.search(r'id="new-key-secret">([^<]+)<', page.get_data(as_text=True)).group(1)
     person.client.get(NEW_KEY_PAGE)  # a reload shows it no more
     person.client.post("/security/keys/rotate/finish")

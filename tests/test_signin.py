@@ -1,5 +1,7 @@
 """Sign-in: key shapes checked locally, identities checked by AWS, sessions fresh and forgotten."""
 
+import re
+
 import pytest
 
 from app.errors import InvalidInput, KeysRefused
@@ -173,3 +175,59 @@ def test_a_slow_alias_lookup_does_not_block_signing_in(person, monkeypatch):
     page = person.sign_in()
     assert page.status_code == 200
     assert "IAM user in account 123456789012" in page.get_data(as_text=True)
+
+
+def test_an_ended_session_is_named_with_its_reason_not_a_plain_sign_in_first(client, person, monkeypatch):
+    from app import session_store
+
+    later = session_store._now() + 16 * 60
+    person.sign_in()
+    monkeypatch.setattr(session_store, "_now", lambda: later)  # 16 idle minutes pass
+    page = client.get("/security/keys", follow_redirects=True).get_data(as_text=True)
+    assert "Your session ended after 15 minutes without activity" in page and "sign in" in page.lower()
+    assert "Please sign in with your access key pair first." not in page
+    # Said once: a later visit without a session is an ordinary request to sign in.
+    assert "Please sign in with your access key pair first." in client.get("/security/keys",
+                                                                          follow_redirects=True).get_data(as_text=True)
+
+
+def test_the_front_door_also_says_the_session_ended(client, person, monkeypatch):
+    from app import session_store
+
+    later = session_store._now() + 16 * 60
+    person.sign_in()
+    monkeypatch.setattr(session_store, "_now", lambda: later)
+    assert "Your session ended after 15 minutes" in client.get("/", follow_redirects=True).get_data(as_text=True)
+
+
+def test_a_visitor_who_never_signed_in_is_asked_to_sign_in_first(client, moto):
+    page = client.get("/credentials", follow_redirects=True).get_data(as_text=True)
+    assert "Please sign in with your access key pair first." in page and "Your session ended" not in page
+
+
+def test_signing_out_is_not_called_an_ended_session(client, person):
+    person.sign_in()
+    client.post("/logout")
+    page = client.get("/credentials", follow_redirects=True).get_data(as_text=True)
+    assert "Your session ended" not in page and "Please sign in with your access key pair first." in page
+
+
+@pytest.mark.parametrize("key_id, field, other", [("abc", "access_key_id", "secret_access_key"),
+                                                   ("AKIAABCDEFGHIJKLMNOP", "secret_access_key", "access_key_id")])
+def test_a_shape_error_marks_its_own_field(client, key_id, field, other):
+    page = client.post("/login", data={"access_key_id": key_id, "secret_access_key": "short" if field != "access_key_id"
+                                       else GOOD_SECRET}).get_data(as_text=True)
+    marked = re.search(rf'<input[^>]*id="{field}"[^>]*>', page).group(0)
+    assert 'aria-invalid="true"' in marked and f'{field}-error' in marked
+    assert f'id="{field}-error"' in page
+    assert 'aria-invalid' not in re.search(rf'<input[^>]*id="{other}"[^>]*>', page).group(0)
+
+
+def test_failed_sign_ins_record_a_shortened_key_id_and_never_other_text(app, client, make_user):
+    make_user("someone")
+    client.post("/login", data={"access_key_id": "AKIAGUESSEDKEY123456", "secret_access_key": GOOD_SECRET})
+    client.post("/login", data={"access_key_id": "wJalrXUtnFEMI/K7MDENG", "secret_access_key": GOOD_SECRET})
+    with app.app_context():
+        details = [str(e.detail) for e in outcomes().filter_by(action="sign_in").order_by("id")]
+    assert "AKIA\\u20263456" in details[0] and "GUESSED" not in details[0]
+    assert "wJal" not in details[1] and "key_id" not in details[1]

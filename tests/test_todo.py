@@ -156,7 +156,8 @@ def test_an_old_key_shows_iam_3_with_its_age(app, client, enrolled):
 
 
 def test_a_second_active_key_offers_deactivation_and_deletion(client, enrolled, iam):
-    client.post("/security/keys/rotate", data={"profile": "x"})  # now the portal signs with a new key
+    # Now the portal signs with a new key.
+    client.post("/security/keys/rotate", data={"profile": "x", **enrolled.code_here()})
     client.post("/security/keys/rotate/finish")
     old = enrolled.user.access_key_id
     iam.update_access_key(UserName="new.hire", AccessKeyId=old, Status="Active")  # back on, elsewhere
@@ -170,7 +171,7 @@ def test_a_second_active_key_offers_deactivation_and_deletion(client, enrolled, 
 
 
 def test_nothing_to_do_is_said(client, enrolled):
-    client.post("/security/keys/rotate", data={"profile": "x"})
+    client.post("/security/keys/rotate", data={"profile": "x", **enrolled.code_here()})
     client.post("/security/keys/rotate/finish")
     page = home(client)
     assert items_on(page) == [] and "Nothing to do" in page and '<ul class="todo-list">' not in page
@@ -187,7 +188,7 @@ def test_several_items_are_one_list(client, enrolled, iam):
 def test_the_rotation_ends_on_the_home_page_without_its_item(client, enrolled):
     age(enrolled.user.access_key_id, 95)
     assert items_on(home(client)) == ["rotate-key"]
-    client.post("/security/keys/rotate", data={"profile": "x"}, follow_redirects=True)
+    client.post("/security/keys/rotate", data={"profile": "x", **enrolled.code_here()}, follow_redirects=True)
     finished = client.post("/security/keys/rotate/finish")
     assert finished.status_code == 302 and finished.location == "/"
     page = client.get(finished.location).get_data(as_text=True)
@@ -204,7 +205,7 @@ def test_a_wanted_console_password_is_an_item_until_set(password_app, make_user,
     client = password_app.test_client()
     walker = Person(client, make_user("new.hire"))
     walker.enroll_fully()
-    client.post("/security/keys/rotate", data={"profile": "x"})
+    client.post("/security/keys/rotate", data={"profile": "x", **walker.code_here()})
     client.post("/security/keys/rotate/finish")
     page = home(client)
     assert items_on(page) == ["set-password"] and 'href="/security/password"' in page
@@ -225,7 +226,7 @@ def test_a_wanted_console_password_is_not_guessed_without_an_mfa_session(passwor
 
 
 def test_the_setting_is_off_by_default(client, enrolled, aws_calls):
-    client.post("/security/keys/rotate", data={"profile": "x"})
+    client.post("/security/keys/rotate", data={"profile": "x", **enrolled.code_here()})
     client.post("/security/keys/rotate/finish")
     before = len(aws_calls)
     assert items_on(home(client)) == []
@@ -235,7 +236,8 @@ def test_the_setting_is_off_by_default(client, enrolled, aws_calls):
 def test_a_person_who_removed_their_last_device_is_told_iam_5_when_aws_says_they_have_a_password(client, enrolled,
                                                                                                   iam):
     iam.create_login_profile(UserName="new.hire", Password="Correct-Horse-42")
-    client.post("/security/devices/remove/arn:aws:iam::123456789012:mfa/new.hire")  # MFA session still held
+    client.post("/security/devices/remove/arn:aws:iam::123456789012:mfa/new.hire",
+                data=enrolled.code_here())  # the last device: a code typed on its page
     page = home(client)
     assert items_on(page) == ["set-up-mfa"] and "Controls: IAM.5, IAM.19" in page
     assert "Your console password alone" in page
@@ -244,7 +246,7 @@ def test_a_person_who_removed_their_last_device_is_told_iam_5_when_aws_says_they
 def test_the_list_is_in_japanese(client, enrolled):
     age(enrolled.user.access_key_id, 120)
     page = client.get("/", headers={"Accept-Language": "ja"}).get_data(as_text=True)
-    assert "やることリスト" in page and "作成から 120 日経過" in page and "コントロール: IAM.3" in page
+    assert "やることリスト" in page and "作成から 120\u00a0日経過" in page and "コントロール: IAM.3" in page
 
 
 def test_the_settings_are_read_once_from_the_environment(monkeypatch):
@@ -263,7 +265,7 @@ def test_deactivating_without_an_mfa_session_comes_back_to_the_keys_page_after_t
     enrolled.sign_in()
     assert items_on(home(client)) == ["retire-key", "rotate-key"]
     asked = client.post(f"/security/keys/{other}/status", data={"status": "Inactive"})
-    assert asked.status_code == 302 and asked.location == "/credentials?next=/security/keys"
+    assert asked.status_code == 302 and asked.location == "/credentials/code?next=/security/keys&why=session"
     clock.advance(2)
     back = client.post(asked.location, data={"device": "arn:aws:iam::123456789012:mfa/new.hire",
                                              "code": code(enrolled.seed), "duration": "3600", "profile": "default"})

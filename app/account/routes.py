@@ -8,6 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..auth.routes import ask_to_sign_in
 from ..errors import CodeAlreadyUsed, CodeRejected
 from ..forms import EmptyForm, device_choices, form_problem
 from ..services import devices, enrollment, todo
@@ -20,7 +21,8 @@ from .forms import ReplaceDeviceForm
 def home():
     """Show the person's MFA status and their own to-do list: the findings they can fix here."""
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
+        # The front door asks nobody to sign in "first"; it does say when a session has just ended.
+        return ask_to_sign_in(quiet=True)
     state = portal()
     owned = devices.owned(state)
     facts = todo.gather(state, owned, current_app.config["TODO_CONSOLE_PASSWORD"])

@@ -7,8 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, request, url_for
-from flask_babel import gettext as _
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 log = logging.getLogger(__name__)
@@ -25,8 +24,8 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
             # Group membership can only be checked with MFA credentials, so with ADMIN_GROUPS
             # set we cannot tell an admin from anyone else until they type a code.
             if current_user.is_admin or current_app.config["ADMIN_GROUPS"]:
-                flash(_("Admin pages need a current MFA code. Type one here to continue."), "info")
-                return redirect(url_for("credentials.get", next=request.path if request.method == "GET" else None))
+                return redirect(url_for("credentials.confirm", next=request.path if request.method == "GET" else None,
+                                        why="admin"))
             abort(403)
         if not current_user.is_admin:
             log.info("admin page %s refused to %s", request.path, current_user.arn)

@@ -26,6 +26,7 @@ class Bar:
     year: str
     title: str
     label_x: float
+    month: str = ""  # the month and its year as one phrase of the language ("June 2026", "2026年6月")
 
 
 MIN_MONTHS = 6
@@ -51,7 +52,7 @@ def bars(chart: list[tuple[str, int]]) -> list[Bar]:
                        label=format_date(day, "LLL"), year=year,
                        title=ngettext("%(month)s: %(num)s enrolled", "%(month)s: %(num)s enrolled", count,
                                       month=month_name(day)),
-                       label_x=round(index * slot + slot / 2, 1)))
+                       label_x=round(index * slot + slot / 2, 1), month=month_name(day)))
     return out
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask_babel import lazy_pgettext
 
+from ..i18n import duration
 from ..services.audit import Action, Outcome
 from . import bp
 
@@ -72,3 +75,48 @@ def action_label(value: str) -> str:
 def outcome_label(value: str) -> str:
     """An audit outcome in the page's language."""
     return _words(OUTCOMES, Outcome, value)
+
+
+# Detail keys and the values people read (reasons, errors) in words; anything else is shown as stored.
+DETAIL_KEYS = {
+    "duration": lazy_pgettext("audit detail", "valid for"),
+    "device": lazy_pgettext("audit detail", "device"),
+    "reason": lazy_pgettext("audit detail", "reason"),
+    "error": lazy_pgettext("audit detail", "error"),
+    "filter": lazy_pgettext("audit detail", "filter"),
+    "rows": lazy_pgettext("audit detail", "rows"),
+    "calls": lazy_pgettext("audit detail", "AWS calls"),
+    "via": lazy_pgettext("audit detail", "via"),
+    "admin": lazy_pgettext("audit detail", "admin"),
+    "key_id": lazy_pgettext("audit detail", "access key"),
+    "old_key_id": lazy_pgettext("audit detail", "old access key"),
+    "ssh_key_id": lazy_pgettext("audit detail", "SSH key"),
+    "cert_id": lazy_pgettext("audit detail", "certificate"),
+    "status": lazy_pgettext("audit detail", "status"),
+    "budget": lazy_pgettext("audit detail", "rate limit"),
+}
+DETAIL_VALUES = {
+    "KeysRejected": lazy_pgettext("audit detail", "AWS did not accept the keys"),
+    "KeysRefused": lazy_pgettext("audit detail", "keys of a kind the portal does not take"),
+    "InvalidInput": lazy_pgettext("audit detail", "malformed input, not sent to AWS"),
+    "code rejected": lazy_pgettext("audit detail", "code not accepted by AWS"),
+    "plain http": lazy_pgettext("audit detail", "over plain HTTP"),
+    "found enabled on retry": lazy_pgettext("audit detail", "found enabled when retried"),
+    "AwsUnavailable": lazy_pgettext("audit detail", "AWS did not answer"),
+    "AwsAccessDenied": lazy_pgettext("audit detail", "denied by IAM"),
+    "Active": lazy_pgettext("audit detail", "active"),
+    "Inactive": lazy_pgettext("audit detail", "inactive"),
+}
+
+
+@bp.app_template_global("audit_detail")
+def detail_label(key: str, value) -> str:
+    """One audit detail as a person reads it: "reason: AWS did not accept the keys", a filter without braces."""
+    name = str(DETAIL_KEYS.get(key, key))
+    if isinstance(value, dict):  # an export's filter: its set values, as "order asc, show all"
+        shown = ", ".join(f"{k} {v}" for k, v in value.items() if v not in (None, "", [], False))
+        return f"{name}: {shown or '—'}"
+    if key == "duration" and isinstance(value, int):
+        return f"{name}: {duration(timedelta(seconds=value))}"
+    words = DETAIL_VALUES.get(value) if isinstance(value, str) else None
+    return f"{name}: {words if words is not None else value}"

@@ -29,13 +29,13 @@ from .forms import USER_NAME, DeactivateKeyForm, ResetForm, UserExportForm, User
 @bp.app_template_filter("admin_time")
 def admin_time(value) -> str:
     """Show a stored time as UTC to the minute, in the page's language ("—" when unknown)."""
-    return i18n.when(as_utc(value) if value else None)
+    return i18n.when_unbroken(as_utc(value) if value else None)
 
 
 @bp.app_template_filter("admin_date")
 def admin_date(value) -> str:
     """Show a stored time as a UTC date, in the page's language ("—" when unknown)."""
-    return i18n.day(as_utc(value) if value else None)
+    return i18n.unbroken(i18n.day)(as_utc(value) if value else None)
 
 
 @bp.app_template_filter("finding_cause")
@@ -186,8 +186,8 @@ def reset(user_name: str):
     portal().forget_devices()  # an admin may be resetting a device of their own
     with audit.attempt(Action.ADMIN_RESET, current_actor(), subject=user_name, device=serial, reason=reason):
         devices.remove_device(iam, user_name, serial)
-    flash(_("The device %(device)s of %(user)s is reset; they can enroll a new one. The dashboard shows this after "
-            "the next refresh.", device=serial.rsplit("/", 1)[-1], user=user_name), "success")
+    flash(_("Reset done: %(user)s can enroll a new MFA device now (the one removed was %(device)s). The dashboard "
+            "shows this after the next refresh.", device=serial.rsplit("/", 1)[-1], user=user_name), "success")
     return redirect(url_for("admin.user", user_name=user_name))
 
 

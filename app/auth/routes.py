@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_babel import ngettext
+from flask_login import current_user, login_required, login_url, login_user, logout_user
 
 from .. import aws
 from ..errors import InvalidInput, KeysRefused, KeysRejected
@@ -17,6 +18,10 @@ from ..services.audit import Action, Outcome
 from ..sessions import PortalUser, current_actor, portal
 from . import bp
 from .forms import SignInForm
+
+# A cookie that says only "this browser was signed in": the session's own cookie ends with its idle time,
+# so without it the sign-in page could not tell a session that ended from one that never began.
+WAS_SIGNED_IN = "mfa_portal_was_signed_in"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -38,7 +43,12 @@ def login():
         keys = aws.Keys(key_id, secret)
         caller = identity.identify(keys, state.settings)
     except (InvalidInput, KeysRejected, KeysRefused) as err:
-        audit.record(Action.SIGN_IN, current_actor(), Outcome.FAILURE, reason=type(err).__name__)
+        # A shortened key id lets an admin see a guessed or revoked key come back, without keeping what was typed.
+        audit.record(Action.SIGN_IN, current_actor(), Outcome.FAILURE, reason=type(err).__name__,
+                     **identity.key_id_hint(form.access_key_id.data))
+        if err.field:
+            field = getattr(form, err.field)
+            field.errors = [*field.errors, err.message]  # marked like any field error (aria-invalid, its message)
         return render_template("auth/login.html", form=form, error=err), err.status
     alias = identity.account_alias(aws.client("iam", keys, state.settings))
     # A brand-new session id at every sign-in (the store entry is created at the end of this request)
@@ -46,7 +56,36 @@ def login():
     state.begin(caller, keys, alias)
     login_user(PortalUser(caller))
     audit.record(Action.SIGN_IN, current_actor())
-    return redirect(safe_next(request.args.get("next")) or url_for("account.home"))
+    response = redirect(safe_next(request.args.get("next")) or url_for("account.home"))
+    config = current_app.config
+    response.set_cookie(WAS_SIGNED_IN, "1", max_age=int((config["ABSOLUTE_TIMEOUT"] + config["IDLE_TIMEOUT"])
+                                                        .total_seconds()), **_marker_options())
+    return response
+
+
+def _marker_options() -> dict:
+    """The session cookie's own attributes, so the marker is as safe and deleted alike."""
+    interface = current_app.session_interface
+    return {"path": interface.get_cookie_path(current_app), "secure": interface.get_cookie_secure(current_app),
+            "httponly": True, "samesite": interface.get_cookie_samesite(current_app),
+            "domain": interface.get_cookie_domain(current_app)}
+
+
+def ask_to_sign_in(quiet: bool = False) -> Response:
+    """Send a visitor to sign in, saying when and why their session ended rather than asking to sign in 'first'."""
+    if request.cookies.get(WAS_SIGNED_IN):
+        minutes = int(current_app.config["IDLE_TIMEOUT"].total_seconds() // 60)
+        flash(ngettext("Your session ended after %(num)s minute without activity, so the portal forgot your keys. "
+                       "Sign in again to continue.",
+                       "Your session ended after %(num)s minutes without activity, so the portal forgot your keys. "
+                       "Sign in again to continue.", minutes), "info")
+    elif quiet:
+        return redirect(url_for("auth.login"))
+    else:
+        flash(_("Please sign in with your access key pair first."), "info")
+    response = redirect(login_url("auth.login", request.url) if not quiet else url_for("auth.login"))
+    response.delete_cookie(WAS_SIGNED_IN, **_marker_options())
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
@@ -60,4 +99,6 @@ def logout():
         # Deletes the store entry: requests still in flight can no longer write to it.
         portal().end()
         flash(_("You are signed out. The portal has forgotten your keys."), "success")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    response.delete_cookie(WAS_SIGNED_IN, **_marker_options())
+    return response

@@ -14,7 +14,7 @@ from ..redirects import safe_next
 from ..services import codes, devices, formats, issuing
 from ..sessions import current_actor, portal
 from . import bp
-from .forms import CredentialsForm
+from .forms import CodeForm, CredentialsForm
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -44,6 +44,37 @@ def get():
     return redirect(safe_next(request.args.get("next")) or url_for("credentials.result"))
 
 
+@bp.route("/code", methods=["GET", "POST"])
+@login_required
+def confirm():
+    """Type one code to unlock the change the person was making, told in words, then go back to it."""
+    from ..security_credentials import stepup
+
+    state = portal()
+    owned = [d for d in devices.owned(state, including=request.form.get("device")) if d.gives_codes]
+    if not owned:
+        flash(_("Set up an MFA device first; then you can get session credentials."), "info")
+        return redirect(url_for("account.home"))
+    form = CodeForm()
+    form.device.choices = device_choices(owned)
+    if request.method == "GET":
+        form.device.data = state.credentials_choice.device if state.credentials_choice.device in {
+            d.serial for d in owned} else owned[0].serial
+    target = safe_next(request.args.get("next"))
+    page = {"form": form, "unlocks": stepup.unlocks(target), "why": request.args.get("why"),
+            "next_code_in": codes.seconds_until_next()}
+    if not form.validate_on_submit():
+        status = 400 if form.errors else 200
+        return render_template("credentials/confirm.html", error=form_problem(form), **page), status
+    config = current_app.config
+    try:
+        issuing.confirm(state, current_actor(), form.device.data, form.code.data, config["ADMIN_USERS"],
+                        config["ADMIN_GROUPS"])
+    except (CodeAlreadyUsed, CodeRejected) as err:
+        return render_template("credentials/confirm.html", error=err, **page), 400
+    return redirect(target or url_for("account.home"))
+
+
 def _render(form: CredentialsForm, enrolling: str | None, error=None, status: int = 200):
     """Render the code form, with the enrollment step indicator while enrolling."""
     error = error or form_problem(form)
@@ -66,30 +97,33 @@ def result():
             profile = formats.check_profile(request.args["profile"])
         except InvalidInput as err:
             flash(err.message, "error")
-    snippets = {fmt: formats.render(fmt, creds, profile) for fmt in formats.FORMATS}
+    region = current_app.config["AWS_REGION"]
+    snippets = {fmt: formats.render(fmt, creds, profile, region) for fmt in formats.FORMATS}
     remaining = creds.expiration - datetime.now(UTC)
     return render_template("credentials/result.html", snippets=snippets, labels=formats.FORMATS,
                            profile=profile, expiration=creds.expiration, remaining=remaining,
                            forget_form=EmptyForm(), process_file=formats.process_file(profile),
-                           process_config=formats.process_config(profile))
+                           process_config=formats.process_config(profile, region))
 
 
 @bp.route("/download")
 @login_required
 def download():
-    """Give the INI block as a file for ~/.aws/credentials."""
+    """Give one snippet as a file: the INI block for ~/.aws/credentials, a shell's to source, the JSON to save."""
     state = portal()
     creds = state.mfa_credentials
     if creds is None:
         return redirect(url_for("credentials.get"))
     try:
         profile = formats.check_profile(request.args.get("profile") or state.credentials_choice.profile)
+        fmt = request.args.get("format", "ini")
+        name, mime = formats.file_name(fmt, profile)
     except InvalidInput as err:
         flash(err.message, "error")
         return redirect(url_for("credentials.result"))
-    body = formats.render("ini", creds, profile)
-    return Response(body, mimetype="text/plain", headers={
-        "Content-Disposition": f'attachment; filename="credentials-{profile}"', "Cache-Control": "no-store"})
+    body = formats.render(fmt, creds, profile, current_app.config["AWS_REGION"])
+    return Response(body, mimetype=mime, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @bp.route("/forget", methods=["POST"])

@@ -5,7 +5,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, ValidationError
+from wtforms import HiddenField, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Length, Regexp
 
 from ..services.codes import SIX_DIGITS
@@ -34,6 +34,7 @@ class VerifyForm(FlaskForm):
     code1 = StringField(_l("First code"), **code_field(_l("Enter the code your app shows now."), _l("The first code")))
     code2 = StringField(_l("Next code"), **code_field(_l("Wait for the code to change, then enter the new one."),
                                                       _l("The second code")))
+    setup = HiddenField()  # which setup's QR code the page showed (PendingDevice.tag)
 
     def validate_code2(self, field: StringField) -> None:
         """Identical codes cannot be consecutive."""

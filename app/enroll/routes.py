@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from ..errors import AlreadyEnrolled, CodeAlreadyUsed, CodeRejected, SetupExpired
+from ..errors import AlreadyEnrolled, CodeAlreadyUsed, CodeRejected, SetupExpired, SetupRestarted
 from ..forms import EmptyForm, device_choices, form_problem
 from ..i18n import sentences
 from ..services import codes, devices, enrollment, qr
@@ -39,9 +39,18 @@ def start():
 @login_required
 def scan():
     """Show the QR code, the manual key and the two-code form."""
-    pending = portal().pending
+    state = portal()
+    pending = state.pending
     if pending is None:
-        flash(_("Start the setup to get a QR code."), "info")
+        # Back from the next step: the device is enabled, and its QR code is gone for good (as it should be).
+        if state.enrolling:
+            flash(_("Your MFA device is already enabled, so its QR code is no longer shown. Last step: type one "
+                    "new code to prove it works."), "info")
+            return redirect(url_for("credentials.get"))
+        if devices.owned(state):
+            flash(_("Your MFA device is already set up, so its QR code is no longer shown."), "info")
+        else:
+            flash(_("Start the setup to get a QR code."), "info")
         return redirect(url_for("account.home"))
     return _render_scan(VerifyForm(), pending)
 
@@ -53,6 +62,7 @@ def _render_scan(form: VerifyForm, pending: PendingDevice, error=None, status: i
     # A backup is listed in the app under its own name, so the person can tell the two entries apart.
     label = pending.name if state.adding_backup else state.caller.user_name
     uri = qr.otpauth_uri(_issuer(), label, pending.seed)
+    form.setup.data = pending.tag  # the QR shown now: a verify from a page showing an older one is told so
     return render_template("enroll/scan.html", form=form, start_form=EmptyForm(), manual_key=qr.grouped(pending.seed),
                            otpauth_uri=uri, qr_svg=qr.qr_svg(uri), issuer=_issuer(), serial=pending.serial,
                            account_label=label, backup=state.adding_backup,
@@ -73,7 +83,9 @@ def verify():
         return _render_scan(form, pending, status=400)
     backup = state.adding_backup
     try:
-        enrollment.verify(state, current_actor(), form.code1.data, form.code2.data)
+        enrollment.verify(state, current_actor(), form.code1.data, form.code2.data, shown=form.setup.data)
+    except SetupRestarted as err:
+        return _render_scan(VerifyForm(formdata=None), state.pending, error=err, status=err.status)
     except (CodeAlreadyUsed, CodeRejected) as err:
         return _render_scan(form, pending, error=err, status=400)
     if backup:

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import AnyOf, EqualTo, InputRequired, Length, Regexp, ValidationError
 
+from ..credentials.forms import CodeForm
 from ..enroll.forms import VerifyForm, code_field
 from ..errors import InvalidInput
 from ..i18n import sentences
@@ -25,8 +26,8 @@ class StatusForm(FlaskForm):
         return self.status.data == "Active"
 
 
-class RotateForm(FlaskForm):
-    """Start a rotation; the profile name only shapes the downloadable file."""
+class RotateForm(CodeForm):
+    """Start a rotation with a code typed right there; the profile name only shapes the downloadable file."""
 
     profile = StringField(_l("Profile name for the new key"), default="long-term",
                           filters=[lambda v: (v or "").strip()],

@@ -6,8 +6,9 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..errors import AwsUnavailable, PortalError
-from ..forms import EmptyForm
+from ..credentials.forms import CodeForm
+from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, PortalError
+from ..forms import EmptyForm, form_problem
 from ..services import audit, codes, devices, enrollment, more_devices
 from ..services.audit import Action
 from ..sessions import current_actor, portal
@@ -111,12 +112,22 @@ def remove_device(serial: str):
         return redirect(url_for("security_credentials.devices_page"))
     if device is None:
         abort(404)
+    # Removing the last device is one of the most destructive changes: it asks for a code typed on this page.
+    last = len(owned) == 1
+    form = stepup.code_here(CodeForm) if last and device.gives_codes else EmptyForm()
+    page = {"device": device, "form": form, "last": last, "next_code_in": codes.seconds_until_next()}
     if not form.validate_on_submit():
-        return render_template("security_credentials/remove_device.html", device=device, form=form,
-                               last=len(owned) == 1)
-    asked = stepup.needs_recent_code()
-    if asked:
-        return asked
+        return render_template("security_credentials/remove_device.html", error=form_problem(form),
+                               **page), 400 if form.errors else 200
+    if isinstance(form, CodeForm):
+        try:
+            stepup.prove_here(form)
+        except (CodeAlreadyUsed, CodeRejected) as err:
+            return render_template("security_credentials/remove_device.html", error=err, **page), 400
+    else:
+        asked = stepup.needs_recent_code()
+        if asked:
+            return asked
     portal().forget_devices()
     try:
         with journal.attempt("device_removed", device=serial, via="security credentials"):

@@ -24,6 +24,8 @@ def profiles():
     owned = [d for d in devices.owned(portal()) if d.gives_codes]
     serial = owned[0].serial if owned else None
     roles = current_app.config["CLI_ROLES"]
+    # Not "config": that name would hide Flask's own in the templates (the demo badge reads config.DEMO_MODE).
+    blocks = cli_profiles.config_blocks(source, current_app.config["AWS_REGION"], serial, roles)
     return render_template("security_credentials/profiles.html", source=source, serial=serial, roles=roles,
-                           config=cli_profiles.config_blocks(source, current_app.config["AWS_REGION"], serial, roles),
+                           config_blocks=blocks,
                            links={r.profile: cli_profiles.switch_role_url(r) for r in roles})

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import aws
+from ..credentials.forms import CodeForm
 from ..error_pages import ON_STORE_FAILURE
-from ..errors import AwsUnavailable, LimitReached, PortalError, StoreUnavailable
-from ..forms import EmptyForm
+from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, LimitReached, PortalError, StoreUnavailable
+from ..forms import EmptyForm, form_problem
 from ..i18n import sentences
-from ..services import access_keys, audit, cli_profiles, rotation
+from ..services import access_keys, audit, cli_profiles, codes, rotation
 from ..sessions import current_actor, portal
 from . import bp, journal, lost, stepup
 from .forms import RotateForm, StatusForm
@@ -59,7 +60,9 @@ def keys():
                                audit.lost_secrets(current_user.user_name))
     if current_user.has_mfa_session:
         listed = access_keys.with_last_use(portal().mfa_client("iam"), listed)
+    rotation_left = access_keys.unfinished_rotation(current_user.user_name, listed)
     return render_template("security_credentials/keys.html", keys=listed, stale_days=access_keys.STALE_DAYS,
+                           rotation_left=rotation_left, in_use=portal().keys().access_key_id,
                            hidden=access_keys.HIDDEN, needs_mfa=access_keys.NEEDS_MFA, form=StatusForm(),
                            orphans=orphans)
 
@@ -67,11 +70,8 @@ def keys():
 @bp.route("/keys/rotate", methods=["GET", "POST"])
 @login_required
 def rotate():
-    """Replace the key the portal signs with by a new one only the person knows."""
-    asked = stepup.needs_recent_code()
-    if asked:
-        return asked
-    form = RotateForm()
+    """Replace the key the portal signs with by a new one only the person knows, with a code typed right here."""
+    form = stepup.code_here(RotateForm)
     if form.is_submitted() and (portal().flow("rotation") or {}).get("new") and portal().peek_secret("new_key"):
         # Pressed twice: the first press made the key and its secret waits on the next page.
         flash(_("Your new key is already made: here it is."), "info")
@@ -80,7 +80,11 @@ def rotate():
     plan = rotation.plan(_keys(), lost_before, audit.lost_secrets(current_user.user_name))
     if not form.validate_on_submit() or plan.blocker:
         status = 409 if plan.blocker and form.is_submitted() else 400 if form.errors else 200
-        return render_template("security_credentials/rotate.html", form=form, plan=plan, act=EmptyForm()), status
+        return _rotate_page(form, plan, status=status)
+    try:
+        stepup.prove_here(form)
+    except (CodeAlreadyUsed, CodeRejected) as err:
+        return _rotate_page(form, plan, error=err, status=400)
     iam = portal().mfa_client("iam")
     old = portal().keys().access_key_id
     try:
@@ -119,6 +123,15 @@ def _secret_not_kept(key_id: str) -> StoreUnavailable:
         _("In a minute or so, open My access keys: the portal offers to delete that key. Then rotate again."))
 
 
+def _rotate_page(form: RotateForm, plan: rotation.Plan, error: PortalError | None = None, status: int = 200):
+    """Render the rotation page: the plan, or what blocks it, and the form with its code."""
+    # Said to have been seen by an administrator only when the portal knows (its audit), never guessed.
+    handed = plan.in_use is not None and (portal().enrolled_first_with == plan.in_use.key_id or access_keys.key_origin(
+        current_user.user_name, plan.in_use) is access_keys.KeyOrigin.ADMINISTRATOR)
+    return render_template("security_credentials/rotate.html", form=form, plan=plan, act=EmptyForm(), handed=handed,
+                           error=error or form_problem(form), next_code_in=codes.seconds_until_next()), status
+
+
 @bp.route("/keys/new")
 @login_required
 def new_key():
@@ -129,10 +142,11 @@ def new_key():
               "info")
         return redirect(url_for("security_credentials.keys"))
     new = access_keys.NewKey(held["key_id"], held["secret"], access_keys.from_iso(held["created"]))
+    ini = cli_profiles.credentials_profile(new, held["profile"], current_app.config["AWS_REGION"])
     files = {"csv": cli_profiles.data_uri(cli_profiles.console_csv(new), "text/csv"),
-             "ini": cli_profiles.data_uri(cli_profiles.credentials_profile(new, held["profile"]), "text/plain")}
+             "ini": cli_profiles.data_uri(ini, "text/plain")}
     return render_template("security_credentials/new_key.html", new=new, profile=held["profile"], files=files,
-                           ini=cli_profiles.credentials_profile(new, held["profile"]),
+                           ini=ini,
                            flow=portal().flow("rotation") or {}, form=EmptyForm())
 
 
@@ -146,7 +160,8 @@ def finish_rotation():
     asked = stepup.needs_mfa_session()
     if asked:
         return asked
-    _set_status(flow["old"], active=False)
+    if not _set_status(flow["old"], active=False, announce=False):
+        return redirect(url_for("security_credentials.keys"))  # the refusal is flashed there
     portal().set_flow("rotation", None)
     flash(_("Your old key is now inactive. Delete it once nothing uses it any more."), "success")
     # The rotation ends on the person's to-do list, where the rotation item is now gone.
@@ -172,8 +187,11 @@ def key_status(key_id: str):
     return redirect(url_for("security_credentials.keys"))
 
 
-def _set_status(key_id: str, active: bool) -> None:
-    """Change a key's status with the MFA session, audited; refusals become a message on the keys page."""
+def _set_status(key_id: str, active: bool, announce: bool = True) -> bool:
+    """Change a key's status with the MFA session, audited; refusals become a message on the keys page.
+
+    Return whether it worked; `announce=False` leaves the success message to a caller that says more.
+    """
     status = "Active" if active else "Inactive"
     try:
         with journal.attempt("access_key_status", key_id=key_id, status=status):
@@ -182,26 +200,37 @@ def _set_status(key_id: str, active: bool) -> None:
         raise
     except PortalError as err:
         flash(sentences(err.message, err.next_step), "error")
-        return
-    flash(_("Key %(id)s is now active.", id=key_id) if active else _("Key %(id)s is now inactive.", id=key_id),
-          "success")
+        return False
+    if announce:
+        flash(_("Key %(id)s is now active.", id=key_id) if active else _("Key %(id)s is now inactive.", id=key_id),
+              "success")
+    return True
 
 
 @bp.route("/keys/<key_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete_key(key_id: str):
     """Delete the key the portal is not signing with, after a confirmation that says what stops working."""
-    form = EmptyForm()
     key = _other_key_if_there(key_id)
     if key is None and audit.attempted(audit.Action.ACCESS_KEY_DELETED, current_user.user_name, key_id) \
-            and form.validate_on_submit():
+            and EmptyForm().validate_on_submit():
         # Pressed twice, or again after a lost answer: the wish is already fulfilled.
         flash(_("Key %(id)s is already deleted.", id=key_id), "info")
         return redirect(url_for("security_credentials.keys"))
     if key is None:
         abort(404)
+    # Deleting the key the person signed in with is one of the most destructive changes: a code typed here.
+    signed_in_with = key.key_id == portal().signed_in_with
+    form = stepup.code_here(CodeForm) if signed_in_with else EmptyForm()
+    page = {"key": key, "form": form, "signed_in_with": signed_in_with, "next_code_in": codes.seconds_until_next()}
     if not form.validate_on_submit():
-        return render_template("security_credentials/delete_key.html", key=key, form=form)
+        return render_template("security_credentials/delete_key.html", error=form_problem(form),
+                               **page), 400 if form.errors else 200
+    if signed_in_with:
+        try:
+            stepup.prove_here(form)
+        except (CodeAlreadyUsed, CodeRejected) as err:
+            return render_template("security_credentials/delete_key.html", error=err, **page), 400
     asked = stepup.needs_mfa_session()
     if asked:
         return asked
@@ -213,7 +242,7 @@ def delete_key(key_id: str):
             lost.remember("key_deleted", [], target=key.key_id)
         raise
     except PortalError as err:
-        return render_template("security_credentials/delete_key.html", key=key, form=form, error=err), err.status
+        return render_template("security_credentials/delete_key.html", error=err, **page), err.status
     portal().set_flow("rotation", None)
     flash(_("Key %(id)s is deleted.", id=key.key_id), "success")
     return redirect(url_for("security_credentials.keys"))

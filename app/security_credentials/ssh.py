@@ -46,7 +46,7 @@ def _page(form: SshKeyForm, error: PortalError | None = None, status: int = 200)
         lost.say(found[0] and _("Your last upload did reach AWS: SSH key %(id)s is uploaded.", id=found[0][0]),
                  _("Your last upload did not reach AWS: no SSH key was added. Upload it again."))
     return render_template("security_credentials/ssh.html", keys=keys, form=form, act=StatusForm(), error=error,
-                           config={k.key_id: ssh_keys.ssh_config(k.key_id) for k in keys},
+                           ssh_configs={k.key_id: ssh_keys.ssh_config(k.key_id) for k in keys},
                            max_keys=ssh_keys.MAX_KEYS), status
 
 

@@ -1,22 +1,58 @@
-"""Step-up: changes that matter need an MFA code accepted by AWS within the last five minutes."""
+"""Step-up: changes that matter need a recent MFA code; the most destructive, one typed on their own page."""
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, request, url_for
-from flask_babel import gettext as _
+from flask import Response, current_app, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
-from ..services import codes
-from ..sessions import portal
+from ..forms import device_choices
+from ..services import codes, devices, issuing
+from ..sessions import current_actor, portal
 
 STEP_UP_SECONDS = 300
 
+# What a code unlocks, by the page that asked for it: the code page names it in a whole sentence.
+_UNLOCKS = {
+    "security_credentials.password": _l("Your code unlocks setting or changing your console password."),
+    "security_credentials.remove_password": _l("Your code unlocks removing your console password."),
+    "security_credentials.rotate": _l("Your code unlocks rotating your access key."),
+    "security_credentials.finish_rotation": _l("Your code unlocks deactivating your old access key."),
+    "security_credentials.key_status": _l("Your code unlocks activating or deactivating an access key."),
+    "security_credentials.delete_key": _l("Your code unlocks deleting an access key."),
+    "security_credentials.remove_device": _l("Your code unlocks removing an MFA device."),
+    "security_credentials.ssh": _l("Your code unlocks uploading an SSH public key."),
+    "security_credentials.ssh_status": _l("Your code unlocks activating or deactivating an SSH public key."),
+    "security_credentials.delete_ssh": _l("Your code unlocks deleting an SSH public key."),
+    "security_credentials.certificates": _l("Your code unlocks your signing certificates."),
+    "security_credentials.cert_status": _l("Your code unlocks activating or deactivating a signing certificate."),
+    "security_credentials.delete_cert": _l("Your code unlocks deleting a signing certificate."),
+}
+_ADMIN = _l("Your code unlocks the admin pages.")
 
-def _ask(message: str, back: str | None = None) -> Response:
-    """Send the person to the one code page, coming back here (or to `back`) once AWS accepted a code."""
-    flash(message, "info")
+
+def unlocks(path: str | None) -> str | None:
+    """Say in one sentence what a code typed for this local path unlocks, or None for a path we cannot name."""
+    if not path:
+        return None
+    try:
+        endpoint, _args = current_app.url_map.bind("localhost").match(path.split("?", 1)[0], method="GET")
+    except HTTPException:
+        try:  # a POST-only change: the step-up sends back to its path, which a GET can still name
+            endpoint, _args = current_app.url_map.bind("localhost").match(path.split("?", 1)[0], method="POST")
+        except HTTPException:
+            return None
+    if endpoint.startswith("admin."):
+        return str(_ADMIN)
+    sentence = _UNLOCKS.get(endpoint)
+    return str(sentence) if sentence else None
+
+
+def _ask(why: str, back: str | None = None) -> Response:
+    """Send the person to the code page that says what the code unlocks, coming back here (or to `back`)."""
     # The code page returns only to local paths; a GET of the page that asked is always safe to repeat.
-    return redirect(url_for("credentials.get", next=back or request.path))
+    return redirect(url_for("credentials.confirm", next=back or request.path, why=why))
 
 
 def needs_mfa_session(back: str | None = None) -> Response | None:
@@ -26,11 +62,26 @@ def needs_mfa_session(back: str | None = None) -> Response | None:
     """
     if current_user.has_mfa_session:
         return None
-    return _ask(_("AWS allows this only with an MFA session: type a code from your authenticator app first."), back)
+    return _ask("session", back)
 
 
 def needs_recent_code() -> Response | None:
     """Return a redirect to the code page unless AWS accepted one of the person's codes in the last 5 minutes."""
     if current_user.has_mfa_session and portal().proven_within(STEP_UP_SECONDS, now=codes.now()):
         return None
-    return _ask(_("For this change, type a current code from your authenticator app (codes count for 5 minutes)."))
+    return _ask("recent")
+
+
+def code_here(form_class, **kwargs):
+    """Build a form that asks for a code typed on this very page, offering the person's code-giving devices."""
+    form = form_class(**kwargs)
+    owned = [d for d in devices.owned(portal(), including=request.form.get("device")) if d.gives_codes]
+    form.device.choices = device_choices(owned)
+    return form
+
+
+def prove_here(form) -> None:
+    """Have AWS check the code typed on this page now (no earlier code counts); raises CodeRejected and the like."""
+    config = current_app.config
+    issuing.confirm(portal(), current_actor(), form.device.data, form.code.data, config["ADMIN_USERS"],
+                    config["ADMIN_GROUPS"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from flask_babel import gettext as _
 
 from .. import aws
 from ..errors import AwsAccessDenied, AwsError, AwsUnavailable
+from . import audit
 from .refusals import refused
 
 if TYPE_CHECKING:
@@ -126,22 +128,50 @@ def of_user(iam_with_mfa: Any, user_name: str) -> OwnCredentials:
     return OwnCredentials(keys, password)
 
 
-def handed_over_key(state: PortalSession, enabled: list[datetime | None],
-                    keys: list[AccessKey] | None = None) -> str | None:
-    """Return the ID of the key in use if an administrator made it: it predates the first MFA device.
+class KeyOrigin(enum.StrEnum):
+    """Who made an access key, as far as the portal knows."""
+
+    PERSON = "person"  # the portal's audit shows the person creating it here (a rotation)
+    ADMINISTRATOR = "administrator"  # it predates the person's first MFA device: someone else made it and saw it
+    UNKNOWN = "unknown"  # the portal cannot tell: it says nothing
+
+
+def key_origin(user_name: str, key: AccessKey) -> KeyOrigin:
+    """Tell who made one of the person's keys from the portal's own audit, never from the devices listed today.
+
+    A key that predates the person's first MFA device was made by someone else: the force-MFA policy lets
+    nobody create their own key without MFA. Devices listed today may be younger than the first one (a token
+    added, the phone removed), so only the audit's first enrollment counts; without it the portal says nothing.
+    """
+    history = audit.key_history(user_name, key.key_id)
+    if history is None:
+        return KeyOrigin.UNKNOWN
+    if history.created_here:
+        return KeyOrigin.PERSON
+    if history.first_device_at is not None and key.created < aware(history.first_device_at):
+        return KeyOrigin.ADMINISTRATOR
+    return KeyOrigin.UNKNOWN
+
+
+def handed_over_key(state: PortalSession, keys: list[AccessKey] | None = None) -> str | None:
+    """Return the ID of the key in use if the portal knows an administrator made it (and so has seen its secret).
 
     `keys`: the person's keys if the caller has just listed them (the home page's to-do list has).
     """
     in_use = state.keys().access_key_id
+    user_name = state.caller.user_name
     if state.enrolled_first_with == in_use:
         return in_use  # this session signed in with it, then enabled the person's first device
-    key = handed_over(keys if keys is not None else list_keys(state.client("iam"), state.caller.user_name, in_use),
-                      enabled)
-    return key.key_id if key else None
+    listed = keys if keys is not None else list_keys(state.client("iam"), user_name, in_use)
+    key = next((k for k in listed if k.in_use), None)
+    return key.key_id if key and key_origin(user_name, key) is KeyOrigin.ADMINISTRATOR else None
 
 
-def handed_over(keys: list[AccessKey], enabled: list[datetime | None]) -> AccessKey | None:
-    """Return the key in use if it predates the person's first MFA device: an administrator made and saw it."""
-    key = next((k for k in keys if k.in_use), None)
-    first = min((aware(when) for when in enabled if when), default=None)
-    return key if key and first and key.created < first else None
+def unfinished_rotation(user_name: str, keys: list[AccessKey]) -> tuple[str, str] | None:
+    """Return (old, new) while a rotation made here has left its old key beside the new one."""
+    ids = {k.key_id for k in keys}
+    for key in sorted(keys, key=lambda k: k.created, reverse=True) if len(keys) > 1 else []:
+        history = audit.key_history(user_name, key.key_id)
+        if history and history.replaced in ids - {key.key_id}:
+            return history.replaced, key.key_id
+    return None

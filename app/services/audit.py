@@ -338,3 +338,33 @@ def enrollment_unproven(user_name: str, fallback: bool = False) -> bool:
         return fallback
     enabled = latest.get(Action.DEVICE_ENABLED.value)
     return enabled is not None and latest.get(Action.ENROLLMENT_COMPLETED.value, 0) < enabled
+
+
+@dataclass(frozen=True)
+class KeyHistory:
+    """What the audit log knows of one of a user's access keys."""
+
+    created_here: bool  # this portal created it for the user (a rotation)
+    replaced: str | None  # the key that rotation replaced
+    first_device_at: Any  # when the user's first MFA device was enabled through the portal, if it was
+
+
+def key_history(user_name: str, key_id: str) -> KeyHistory | None:
+    """Read the log's own record of a key's creation and of the user's first enrollment; None if it cannot be read."""
+    try:
+        flush_spool()
+        created = db.session.execute(
+            db.select(AuditEvent.detail)
+            .where(AuditEvent.subject == user_name, AuditEvent.action == Action.ACCESS_KEY_CREATED.value,
+                   AuditEvent.outcome == Outcome.SUCCESS.value,
+                   AuditEvent.detail.contains(json.dumps({"key_id": key_id})[1:-1]))
+            .order_by(AuditEvent.id.desc()).limit(1)).scalar()
+        first = db.session.execute(
+            db.select(db.func.min(AuditEvent.at))
+            .where(AuditEvent.subject == user_name, AuditEvent.action == Action.DEVICE_ENABLED.value,
+                   AuditEvent.outcome == Outcome.SUCCESS.value, AuditEvent.first_enrollment.is_(True))).scalar()
+    except SQLAlchemyError:
+        _discard_transaction()
+        return None
+    replaced = json.loads(created).get("old_key_id") if created else None
+    return KeyHistory(created is not None, replaced, first)

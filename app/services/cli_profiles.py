@@ -19,11 +19,12 @@ def console_csv(new: NewKey) -> str:
     return f"Access key ID,Secret access key\n{new.key_id},{new.secret}\n"
 
 
-def credentials_profile(new: NewKey, profile: str = LONG_TERM_PROFILE) -> str:
-    """Return a ~/.aws/credentials block for the long-term key."""
-    return (f"[{check_profile(profile)}]\n"
+def credentials_profile(new: NewKey, profile: str = LONG_TERM_PROFILE, region: str | None = None) -> str:
+    """Return a ~/.aws/credentials block for the long-term key, apart from whatever the file ends with."""
+    return (f"\n[{check_profile(profile)}]\n"
             f"aws_access_key_id = {new.key_id}\n"
-            f"aws_secret_access_key = {new.secret}\n")
+            f"aws_secret_access_key = {new.secret}\n"
+            + (f"region = {region}\n" if region else ""))
 
 
 def data_uri(text: str, mime: str) -> str:

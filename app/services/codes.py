@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import struct
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -37,6 +41,21 @@ def seconds_until_next(now: float | None = None) -> int:
     """Return how many seconds remain before the app shows a new code."""
     now = _clock() if now is None else now
     return STEP - int(now) % STEP
+
+
+def _totp(seed: str, step: int) -> str:
+    """The RFC 6238 code of a base32 seed at a time step (SHA-1, 6 digits, as every virtual device uses)."""
+    key = base64.b32decode(seed.upper() + "=" * (-len(seed) % 8))
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def were_too_old(seed: str, first: str, second: str, now: float | None = None) -> bool:
+    """Tell whether two refused codes were consecutive codes of this seed from one to ten minutes ago."""
+    step = int((_clock() if now is None else now) // STEP)
+    # AWS takes a pair starting up to about a minute back; older pairs it refuses with the same words as wrong ones.
+    return any(_totp(seed, s) == first and _totp(seed, s + 1) == second for s in range(step - 20, step - 2))
 
 
 def refuse_reuse(code: str, used: list[dict], serial: str, now: float | None = None) -> None:

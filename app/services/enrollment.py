@@ -6,7 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 
-from ..errors import AlreadyEnrolled, CodeAlreadyUsed, InvalidInput, LimitReached, SetupExpired
+from ..errors import (
+    AlreadyEnrolled,
+    CodeAlreadyUsed,
+    CodeRejected,
+    CodeTooOld,
+    InvalidInput,
+    LimitReached,
+    SetupExpired,
+    SetupRestarted,
+)
 from . import audit, codes, devices, more_devices
 from .audit import Action
 from .credentials import MIN_DURATION, get_session_token
@@ -70,17 +79,34 @@ def begin_backup(state: PortalSession, actor: audit.Actor, name: str) -> None:
     state.set_adding_backup(True)
 
 
-def verify(state: PortalSession, actor: audit.Actor, code1: str, code2: str) -> str:
-    """Enable the pending device with two consecutive codes; the seed is dropped the moment AWS holds it."""
+def verify(state: PortalSession, actor: audit.Actor, code1: str, code2: str, shown: str | None = None) -> str:
+    """Enable the pending device with two consecutive codes; the seed is dropped the moment AWS holds it.
+
+    `shown` names the setup whose QR code the page showed: another tab may have started a new one since.
+    """
     pending = state.pending
     if pending is None:
         raise SetupExpired()
+    if shown and shown != pending.tag:
+        raise SetupRestarted(
+            _("The setup was started again in another tab or window, so the QR code you scanned from this page no "
+              "longer belongs to a device. This page now shows the new QR code."),
+            _("In your authenticator app, delete the entry you scanned from the old page, scan the new QR code below, "
+              "then type two codes from the new entry."))
     serial = pending.serial
     state.forget_devices()
     try:
         codes.submit(state, actor, Action.DEVICE_ENABLED, serial, (code1, code2),
                      lambda: devices.enable_device(state.client("iam"), state.caller, serial, code1, code2),
                      first_enrollment=not (state.replacing or state.adding_backup))
+    except CodeRejected:
+        if codes.were_too_old(pending.seed, code1, code2):
+            raise CodeTooOld(
+                _("Those were the right codes from your app, but AWS accepts a code only for about a minute after the "
+                  "app shows it, and these were older."),
+                _("Type the code your app shows now, wait for it to change, and type the next one straight away.")
+            ) from None
+        raise
     except CodeAlreadyUsed:
         # The same codes again after AWS's answer was lost: if AWS did enable the device, the setup is done.
         if recover_lost_enable(state, actor, devices.owned(state, fresh=True)):

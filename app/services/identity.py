@@ -36,6 +36,13 @@ class Caller:
                     user_name=self.user_name, user_id=self.user_id)
 
 
+def key_id_hint(typed: str | None) -> dict[str, str]:
+    """The first and last four characters of a typed key id, for the audit, only when it has a key id's shape."""
+    key_id = (typed or "").strip()
+    # Anything else might be a secret pasted into the wrong field: it is not recorded at all.
+    return {"key_id": f"{key_id[:4]}…{key_id[-4:]}"} if _KEY_ID.match(key_id) else {}
+
+
 def check_key_shape(access_key_id: str, secret_access_key: str) -> tuple[str, str]:
     """Validate and normalise a pasted key pair before anything is sent to AWS."""
     key_id = (access_key_id or "").strip()
@@ -45,22 +52,26 @@ def check_key_shape(access_key_id: str, secret_access_key: str) -> tuple[str, st
             _("This is a temporary access key (it starts with ASIA). The portal needs your long-term "
               "IAM user key, the one that starts with AKIA."),
             _("Use the access key pair your administrator gave you when your IAM user was created."),
+            field="access_key_id",
         )
     if not _KEY_ID.match(key_id):
         raise InvalidInput(
             _("An access key ID is 20 capital letters and digits, starting with AKIA."),
             _("Copy it again from the credentials file or e-mail you received."),
+            field="access_key_id",
         )
     if not key_id.startswith("AKIA"):
         raise InvalidInput(
             _("%(start)s… is not an access key ID (those start with AKIA); it may be a user or role ID.",
               start=key_id[:4]),
             _("Look for the value labelled 'Access key ID'."),
+            field="access_key_id",
         )
     if not _SECRET.match(secret):
         raise InvalidInput(
             _("A secret access key is 40 characters of letters, digits, '/' and '+'."),
             _("Copy it again in full; it is shown only once when the key is created."),
+            field="secret_access_key",
         )
     return key_id, secret
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..sessions import CredentialsChoice, PortalSession
 from . import admins, audit, codes
 from .audit import Action
-from .credentials import get_session_token
+from .credentials import DEFAULT_DURATION, get_session_token
 
 
 def issue(state: PortalSession, actor: audit.Actor, serial: str, code: str, duration: int, profile: str,
@@ -25,3 +25,11 @@ def issue(state: PortalSession, actor: audit.Actor, serial: str, code: str, dura
         state.set_admin_by_group(admins.is_admin(state.mfa_client("iam"), actor.user_name, admin_users,
                                                  admin_groups))
     return completed
+
+
+def confirm(state: PortalSession, actor: audit.Actor, serial: str, code: str, admin_users: list[str],
+            admin_groups: list[str]) -> bool:
+    """Check one code with AWS for a step-up, renewing the session credentials as the person last asked for them."""
+    choice = state.credentials_choice
+    return issue(state, actor, serial, code, choice.duration or DEFAULT_DURATION, choice.profile,
+                 admin_users, admin_groups)

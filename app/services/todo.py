@@ -91,7 +91,7 @@ def gather(state: PortalSession, owned: list[Device], password_wanted: bool) -> 
         return Facts(False, console_password=_console_password(state) if state.has_mfa_credentials else None)
     iam = state.client("iam")
     keys = access_keys.list_keys(iam, state.caller.user_name, state.keys().access_key_id)  # allowed before MFA
-    handed = access_keys.handed_over_key(state, [d.enabled_at for d in owned], keys)
+    handed = access_keys.handed_over_key(state, keys)  # from the portal's audit, not today's devices
     password = _console_password(state) if password_wanted and state.has_mfa_credentials else None
     return Facts(True, keys, handed, password, password_wanted)
 

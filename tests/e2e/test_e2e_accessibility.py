@@ -190,7 +190,10 @@ def test_every_page_state_passes_axe_and_fits_a_phone(tab, portal, language):
     audit.check("resync, empty codes")
     page.goto("/device/replace")
     audit.check("replace device")
-    for path in ("/security/keys", "/security/ssh", "/security/password", "/security/profiles"):
+    for path in ("/security/keys", "/security/ssh", "/security/password", "/security/profiles",
+                 "/security/certificates", "/security/devices", "/security/keys/rotate",
+                 f"/security/devices/remove/arn:aws:iam::123456789012:mfa/{hire['name']}",
+                 "/credentials/code?next=/security/password&why=recent"):
         page.goto(path)
         audit.check(f"own credentials {path}")
     page.goto("/no-such-page")

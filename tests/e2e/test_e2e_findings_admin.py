@@ -51,7 +51,7 @@ def test_admin_follows_a_finding_to_exactly_its_users(visitor, page, portal):
     link.click()
     page.wait_for_load_state()
     assert "finding=IAM.19" in page.url
-    expect(page.locator(".table-head")).to_contain_text("with the finding IAM.19")
+    expect(page.locator(".table-head")).to_contain_text("Finding: IAM.19")  # each filter as a label and its value
     expect(page.locator('#findings li.current a[data-control="IAM.19"]')).to_have_attribute("aria-current", "true")
     assert sorted(listed_users(page)) == sorted(expected)
 
