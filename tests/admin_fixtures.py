@@ -36,7 +36,10 @@ def admin_app(moto, tmp_path, db_url):
 @pytest.fixture
 def lite_app(moto, tmp_path):
     """The portal with "admin" named as admin, on SQLite only (for tests about access, not storage)."""
-    return make_test_app(tmp_path, ADMIN_USERS=[ADMIN])
+    # Mail settings so the reminder pages open (nothing is delivered: no consumer runs in these tests).
+    return make_test_app(tmp_path, ADMIN_USERS=[ADMIN], SMTP_URL="smtp://127.0.0.1:2525",
+                         MAIL_FROM="portal@example.com",
+                         PORTAL_URL="http://127.0.0.1:5000", REMINDER_EMAIL="{username}@example.com")
 
 
 @pytest.fixture
