@@ -1,25 +1,20 @@
-"""Access-key views: the list, rotation of the signed-in key, the other key's status and deletion."""
+"""Access-key views: the list and rotation of the signed-in key (status and deletion: changes.py, shared)."""
 
 from __future__ import annotations
 
-import re
-
-from flask import abort, current_app, flash, g, redirect, render_template, url_for
+from flask import current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import aws
-from ..credentials.forms import CodeForm
 from ..error_pages import ON_STORE_FAILURE
 from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, LimitReached, PortalError, StoreUnavailable
 from ..forms import EmptyForm, form_problem
-from ..i18n import sentences
 from ..services import access_keys, audit, cli_profiles, codes, rotation
+from ..services.kinds import ACCESS_KEY
 from ..sessions import current_actor, portal
-from . import bp, journal, lost, stepup
+from . import bp, changes, journal, stepup
 from .forms import RotateForm, StatusForm
-
-_KEY_ID = re.compile(r"^AKIA[A-Z0-9]{16}$")
 
 
 def _keys(iam=None) -> list[access_keys.AccessKey]:
@@ -27,35 +22,12 @@ def _keys(iam=None) -> list[access_keys.AccessKey]:
     return access_keys.list_keys(iam or portal().client("iam"), current_user.user_name, portal().keys().access_key_id)
 
 
-def _other_key(key_id: str) -> access_keys.AccessKey:
-    """Return one of the person's keys that the portal is not signing with, or 404."""
-    found = _other_key_if_there(key_id)
-    if found is None:
-        abort(404)
-    return found
-
-
-def _other_key_if_there(key_id: str) -> access_keys.AccessKey | None:
-    """Return one of the person's keys that the portal is not signing with, None if it is gone; 404 otherwise."""
-    if not _KEY_ID.match(key_id):
-        abort(404)
-    found = next((k for k in _keys() if k.key_id == key_id), None)
-    if found is not None and found.in_use:
-        # The key in use goes only through rotation: deleting it would end this very session.
-        abort(404)
-    return found
-
-
 @bp.route("/keys")
 @login_required
 def keys():
     """List the person's access keys, their age, status and (where the policy allows) last use."""
     listed = _keys()
-    found = lost.settle("key_deleted", [k.key_id for k in listed])
-    if found is not None:
-        lost.say(found[1] not in [k.key_id for k in listed] and _(
-            "AWS did delete key %(id)s on your last attempt, although its answer was lost.", id=found[1]),
-                 _("Your last attempt did not delete key %(id)s. It still works.", id=found[1]))
+    changes.say_lost_delete(ACCESS_KEY, [k.key_id for k in listed])
     orphans = rotation.orphans(listed, (portal().flow("rotation") or {}).get("lost_before"),
                                audit.lost_secrets(current_user.user_name))
     if current_user.has_mfa_session:
@@ -64,7 +36,7 @@ def keys():
     return render_template("security_credentials/keys.html", keys=listed, stale_days=access_keys.STALE_DAYS,
                            rotation_left=rotation_left, in_use=portal().keys().access_key_id,
                            hidden=access_keys.HIDDEN, needs_mfa=access_keys.NEEDS_MFA, form=StatusForm(),
-                           orphans=orphans)
+                           orphans=orphans, kind=ACCESS_KEY, pages=changes.PAGES[ACCESS_KEY.name])
 
 
 @bp.route("/keys/rotate", methods=["GET", "POST"])
@@ -160,89 +132,9 @@ def finish_rotation():
     asked = stepup.needs_mfa_session()
     if asked:
         return asked
-    if not _set_status(flow["old"], active=False, announce=False):
+    if not changes.change_status(ACCESS_KEY, flow["old"], active=False, announce=False):
         return redirect(url_for("security_credentials.keys"))  # the refusal is flashed there
     portal().set_flow("rotation", None)
     flash(_("Your old key is now inactive. Delete it once nothing uses it any more."), "success")
     # The rotation ends on the person's to-do list, where the rotation item is now gone.
     return redirect(url_for("account.home"))
-
-
-@bp.route("/keys/<key_id>/status", methods=["POST"])
-@login_required
-def key_status(key_id: str):
-    """Set the status the button names on the key the portal is not signing with; asking twice is a no-op."""
-    key = _other_key(key_id)
-    form = StatusForm()
-    if not form.validate_on_submit():
-        abort(400)  # no status named: guessing it from AWS's state would undo a double click
-    asked = stepup.needs_mfa_session(back=url_for("security_credentials.keys"))
-    if asked:
-        return asked
-    if key.status == form.status.data:
-        flash(_("Key %(id)s is already active.", id=key.key_id) if form.active
-              else _("Key %(id)s is already inactive.", id=key.key_id), "info")
-    else:
-        _set_status(key.key_id, active=form.active)
-    return redirect(url_for("security_credentials.keys"))
-
-
-def _set_status(key_id: str, active: bool, announce: bool = True) -> bool:
-    """Change a key's status with the MFA session, audited; refusals become a message on the keys page.
-
-    Return whether it worked; `announce=False` leaves the success message to a caller that says more.
-    """
-    status = "Active" if active else "Inactive"
-    try:
-        with journal.attempt("access_key_status", key_id=key_id, status=status):
-            access_keys.set_status(portal().mfa_client("iam"), current_user.user_name, key_id, active)
-    except AwsUnavailable:
-        raise
-    except PortalError as err:
-        flash(sentences(err.message, err.next_step), "error")
-        return False
-    if announce:
-        flash(_("Key %(id)s is now active.", id=key_id) if active else _("Key %(id)s is now inactive.", id=key_id),
-              "success")
-    return True
-
-
-@bp.route("/keys/<key_id>/delete", methods=["GET", "POST"])
-@login_required
-def delete_key(key_id: str):
-    """Delete the key the portal is not signing with, after a confirmation that says what stops working."""
-    key = _other_key_if_there(key_id)
-    if key is None and audit.attempted(audit.Action.ACCESS_KEY_DELETED, current_user.user_name, key_id) \
-            and EmptyForm().validate_on_submit():
-        # Pressed twice, or again after a lost answer: the wish is already fulfilled.
-        flash(_("Key %(id)s is already deleted.", id=key_id), "info")
-        return redirect(url_for("security_credentials.keys"))
-    if key is None:
-        abort(404)
-    # Deleting the key the person signed in with is one of the most destructive changes: a code typed here.
-    signed_in_with = key.key_id == portal().signed_in_with
-    form = stepup.code_here(CodeForm) if signed_in_with else EmptyForm()
-    page = {"key": key, "form": form, "signed_in_with": signed_in_with, "next_code_in": codes.seconds_until_next()}
-    if not form.validate_on_submit():
-        return render_template("security_credentials/delete_key.html", error=form_problem(form),
-                               **page), 400 if form.errors else 200
-    if signed_in_with:
-        try:
-            stepup.prove_here(form)
-        except (CodeAlreadyUsed, CodeRejected) as err:
-            return render_template("security_credentials/delete_key.html", error=err, **page), 400
-    asked = stepup.needs_mfa_session()
-    if asked:
-        return asked
-    try:
-        with journal.attempt("access_key_deleted", key_id=key.key_id):
-            access_keys.delete_key(portal().mfa_client("iam"), current_user.user_name, key.key_id)
-    except AwsUnavailable as err:
-        if err.may_have_acted:
-            lost.remember("key_deleted", [], target=key.key_id)
-        raise
-    except PortalError as err:
-        return render_template("security_credentials/delete_key.html", error=err, **page), err.status
-    portal().set_flow("rotation", None)
-    flash(_("Key %(id)s is deleted.", id=key.key_id), "success")
-    return redirect(url_for("security_credentials.keys"))

@@ -1,4 +1,4 @@
-"""The signed-in person's own access keys: list, create, activate or deactivate, delete."""
+"""The signed-in person's own access keys: list, create, activate or deactivate (own status and delete: kinds.py)."""
 
 from __future__ import annotations
 
@@ -100,11 +100,6 @@ def set_status(iam: Any, user_name: str, key_id: str, active: bool) -> None:
         aws.call(iam, "UpdateAccessKey", UserName=user_name, AccessKeyId=key_id,
                  Status="Active" if active else "Inactive")
 
-
-def delete_key(iam: Any, user_name: str, key_id: str) -> None:
-    """Delete one of the user's keys for good."""
-    with refused(_("access key")):
-        aws.call(iam, "DeleteAccessKey", UserName=user_name, AccessKeyId=key_id)
 
 
 @dataclass(frozen=True)

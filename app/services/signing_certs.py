@@ -1,4 +1,4 @@
-"""X.509 signing certificates: check a PEM, list, upload, activate or deactivate, delete (AWS allows two)."""
+"""X.509 signing certificates: check a PEM, list, upload (status and delete: kinds.py); AWS allows two."""
 
 from __future__ import annotations
 
@@ -60,15 +60,3 @@ def upload(iam_with_mfa: Any, user_name: str, body: str) -> SigningCert:
     cert = made["Certificate"]
     return SigningCert(cert["CertificateId"], cert["Status"], aware(cert["UploadDate"]))
 
-
-def set_status(iam_with_mfa: Any, user_name: str, cert_id: str, active: bool) -> None:
-    """Activate or deactivate one of the user's certificates."""
-    with refused(_("signing certificate")):
-        aws.call(iam_with_mfa, "UpdateSigningCertificate", UserName=user_name, CertificateId=cert_id,
-                 Status="Active" if active else "Inactive")
-
-
-def delete(iam_with_mfa: Any, user_name: str, cert_id: str) -> None:
-    """Delete one of the user's certificates."""
-    with refused(_("signing certificate")):
-        aws.call(iam_with_mfa, "DeleteSigningCertificate", UserName=user_name, CertificateId=cert_id)

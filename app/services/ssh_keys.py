@@ -1,4 +1,4 @@
-"""SSH public keys for CodeCommit: check them as IAM does, list, upload, activate or deactivate, delete."""
+"""SSH public keys for CodeCommit: check them as IAM does, list, upload (status and delete: kinds.py)."""
 
 from __future__ import annotations
 
@@ -104,17 +104,6 @@ def upload(iam_with_mfa: Any, user_name: str, body: str) -> SshKey:
     return SshKey(key["SSHPublicKeyId"], key["Status"], aware(key["UploadDate"]))
 
 
-def set_status(iam_with_mfa: Any, user_name: str, key_id: str, active: bool) -> None:
-    """Activate or deactivate one of the user's SSH keys."""
-    with refused(_("SSH public key")):
-        aws.call(iam_with_mfa, "UpdateSSHPublicKey", UserName=user_name, SSHPublicKeyId=key_id,
-                 Status="Active" if active else "Inactive")
-
-
-def delete(iam_with_mfa: Any, user_name: str, key_id: str) -> None:
-    """Delete one of the user's SSH keys."""
-    with refused(_("SSH public key")):
-        aws.call(iam_with_mfa, "DeleteSSHPublicKey", UserName=user_name, SSHPublicKeyId=key_id)
 
 
 def ssh_config(key_id: str) -> str:

@@ -1,0 +1,176 @@
+"""One set of views for every kind of long-term credential: set its status, delete it after a confirmation page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from ..errors import AwsUnavailable, PortalError
+from ..forms import EmptyForm
+from ..i18n import sentences
+from ..services import audit, kinds
+from ..services.kinds import ACCESS_KEY, SIGNING_CERT, SSH_KEY, CredentialKind
+from ..sessions import portal
+from . import bp, journal, lost, stepup
+from .forms import StatusForm
+
+
+@dataclass(frozen=True)
+class Pages:
+    """Where a kind lives in the portal: URLs and endpoint names stay as people bookmarked them."""
+
+    path: str  # the list page's URL
+    var: str  # the ID's name in the URLs (and in url_for)
+    list_endpoint: str
+    status_endpoint: str
+    delete_endpoint: str
+    after_delete: Callable[[], None] = lambda: None
+
+    def url(self, endpoint: str, item_id: str | None = None) -> str:
+        """The URL of one of this kind's endpoints, for one item if it takes one."""
+        return url_for(f"security_credentials.{endpoint}", **({self.var: item_id} if item_id else {}))
+
+
+PAGES: dict[str, Pages] = {
+    # A rotation waiting to be finished ends with the old key's deletion.
+    ACCESS_KEY.name: Pages("/keys", "key_id", "keys", "key_status", "delete_key",
+                           after_delete=lambda: portal().set_flow("rotation", None)),
+    SSH_KEY.name: Pages("/ssh", "key_id", "ssh", "ssh_status", "delete_ssh"),
+    SIGNING_CERT.name: Pages("/certificates", "cert_id", "certificates", "cert_status", "delete_cert"),
+}
+
+
+def listed(kind: CredentialKind) -> list[Any]:
+    """The person's credentials of this kind, oldest first, with the client the list call needs."""
+    iam = portal().mfa_client("iam") if kind.list_needs_mfa else portal().client("iam")
+    return kind.lister(iam, current_user.user_name, portal().keys().access_key_id)
+
+
+def _find(kind: CredentialKind, item_id: str) -> Any | None:
+    """Return one of the person's credentials, None if it is not there; 404 for an impossible ID or a protected one."""
+    if not kind.valid_id(item_id):
+        abort(404)
+    found = next((item for item in listed(kind) if kind.item_id(item) == item_id), None)
+    if found is not None and kind.protected(found):
+        # The key in use goes only through rotation: deleting it would end this very session.
+        abort(404)
+    return found
+
+
+def say_lost_delete(kind: CredentialKind, now: list[str]) -> None:
+    """On the list page: say once what a delete whose answer was lost turned out to do."""
+    found = lost.settle(f"{kind.name}_deleted", now)
+    if found is not None:
+        target = found[1]
+        lost.say(target not in now and kind.words.lost_delete_done % {"id": target},
+                 kind.words.lost_delete_not_done % {"id": target})
+
+
+def change_status(kind: CredentialKind, item_id: str, active: bool, announce: bool = True) -> bool:
+    """Change a credential's status with the MFA session, audited; refusals become a message on the next page.
+
+    Return whether it worked; `announce=False` leaves the success message to a caller that says more.
+    """
+    status = "Active" if active else "Inactive"
+    try:
+        with journal.attempt(kind.status_action, **{kind.detail_key: item_id}, status=status):
+            kinds.set_status(kind, portal().mfa_client("iam"), current_user.user_name, item_id, active)
+    except AwsUnavailable:
+        raise  # the 503 page, which says whether AWS may have acted
+    except PortalError as err:
+        flash(sentences(err.message, err.next_step), "error")
+        return False
+    if announce:
+        flash((kind.words.now_active if active else kind.words.now_inactive) % {"id": item_id}, "success")
+    return True
+
+
+def status(kind: CredentialKind, item_id: str):
+    """Set the status the button names on a credential; asking twice is a no-op that says so."""
+    pages = PAGES[kind.name]
+    back = pages.url(pages.list_endpoint)  # the path is POST-only: the code page comes back to the list
+    if not kind.valid_id(item_id):
+        abort(404)
+    if kind.list_needs_mfa and (asked := stepup.needs_mfa_session(back=back)):
+        return asked
+    item = _find(kind, item_id)
+    if item is None:
+        abort(404)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)  # no status named: guessing it from AWS's state would undo a double click
+    asked = stepup.needs_mfa_session(back=back)
+    if asked:
+        return asked
+    if item.status == form.status.data:
+        flash((kind.words.already_active if form.active else kind.words.already_inactive) % {"id": item_id}, "info")
+    else:
+        change_status(kind, item_id, form.active)
+    return redirect(back)
+
+
+def _confirmation(kind: CredentialKind, item: Any, form: EmptyForm, error: PortalError | None = None,
+                  code: int = 200):
+    """The one confirmation page: what stops working, and the buttons."""
+    pages = PAGES[kind.name]
+    return render_template("security_credentials/delete.html", kind=kind, item_id=kind.item_id(item),
+                           active=item.status == "Active", form=form, error=error,
+                           cancel=pages.url(pages.list_endpoint)), code
+
+
+def delete(kind: CredentialKind, item_id: str):
+    """Delete a credential after a confirmation page that says what stops working; a second press says it is done."""
+    pages = PAGES[kind.name]
+    if kind.list_needs_mfa and (asked := stepup.needs_mfa_session()):
+        return asked
+    form = EmptyForm()
+    item = _find(kind, item_id)
+    if item is None and audit.attempted(kind.deleted_action, current_user.user_name, item_id) \
+            and form.validate_on_submit():
+        # Pressed twice, or again after a lost answer: the wish is already fulfilled.
+        flash(kind.words.already_deleted % {"id": item_id}, "info")
+        return redirect(pages.url(pages.list_endpoint))
+    if item is None:
+        abort(404)
+    if not form.validate_on_submit():
+        return _confirmation(kind, item, form)
+    asked = stepup.needs_mfa_session()
+    if asked:
+        return asked
+    try:
+        with journal.attempt(kind.deleted_action, **{kind.detail_key: item_id}):
+            kinds.delete(kind, portal().mfa_client("iam"), current_user.user_name, item_id)
+    except AwsUnavailable as err:
+        if err.may_have_acted:
+            lost.remember(f"{kind.name}_deleted", [], target=item_id)  # the list page finds out what AWS did
+        raise
+    except PortalError as err:
+        return _confirmation(kind, item, form, err, err.status)
+    pages.after_delete()
+    flash(kind.words.deleted % {"id": item_id}, "success")
+    return redirect(pages.url(pages.list_endpoint))
+
+
+def _register(kind: CredentialKind) -> None:
+    """Add the kind's status and delete routes under their existing URLs and endpoint names."""
+    pages = PAGES[kind.name]
+
+    def set_status(**ids: str):
+        """Set the status the button names on one of the person's credentials of this kind."""
+        return status(kind, ids[pages.var])
+
+    def remove(**ids: str):
+        """Delete one of the person's credentials of this kind, after its confirmation page."""
+        return delete(kind, ids[pages.var])
+    bp.add_url_rule(f"{pages.path}/<{pages.var}>/status", pages.status_endpoint, login_required(set_status),
+                    methods=["POST"])
+    bp.add_url_rule(f"{pages.path}/<{pages.var}>/delete", pages.delete_endpoint, login_required(remove),
+                    methods=["GET", "POST"])
+
+
+for _kind in (ACCESS_KEY, SSH_KEY, SIGNING_CERT):
+    _register(_kind)
