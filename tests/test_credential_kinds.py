@@ -42,7 +42,8 @@ class Kind:
     def status_of(self, iam) -> dict[str, str]:
         """What AWS has: {ID: status}."""
         if self.path.endswith("keys"):
-            return {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName="new.hire")["AccessKeyMetadata"]}
+            return {k["AccessKeyId"]: k["Status"]
+                    for k in iam.list_access_keys(UserName="new.hire")["AccessKeyMetadata"]}
         if self.path.endswith("ssh"):
             return {k["SSHPublicKeyId"]: k["Status"]
                     for k in iam.list_ssh_public_keys(UserName="new.hire")["SSHPublicKeys"]}
