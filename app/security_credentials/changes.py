@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import AwsUnavailable, PortalError
@@ -66,8 +67,8 @@ def say_lost_delete(kind: CredentialKind, now: list[str]) -> None:
     found = lost.settle(f"{kind.name}_deleted", now)
     if found is not None:
         target = found[1]
-        lost.say(target not in now and kind.words.lost_delete_done % {"id": target},
-                 kind.words.lost_delete_not_done % {"id": target})
+        lost.say(target not in now and _(kind.words.lost_delete_done, id=target),
+                 _(kind.words.lost_delete_not_done, id=target))
 
 
 def change_status(kind: CredentialKind, item_id: str, active: bool, announce: bool = True) -> bool:
@@ -85,7 +86,7 @@ def change_status(kind: CredentialKind, item_id: str, active: bool, announce: bo
         flash(sentences(err.message, err.next_step), "error")
         return False
     if announce:
-        flash((kind.words.now_active if active else kind.words.now_inactive) % {"id": item_id}, "success")
+        flash(_(kind.words.now_active if active else kind.words.now_inactive, id=item_id), "success")
     return True
 
 
@@ -107,7 +108,7 @@ def status(kind: CredentialKind, item_id: str):
     if asked:
         return asked
     if item.status == form.status.data:
-        flash((kind.words.already_active if form.active else kind.words.already_inactive) % {"id": item_id}, "info")
+        flash(_(kind.words.already_active if form.active else kind.words.already_inactive, id=item_id), "info")
     else:
         change_status(kind, item_id, form.active)
     return redirect(back)
@@ -132,7 +133,7 @@ def delete(kind: CredentialKind, item_id: str):
     if item is None and audit.attempted(kind.deleted_action, current_user.user_name, item_id) \
             and form.validate_on_submit():
         # Pressed twice, or again after a lost answer: the wish is already fulfilled.
-        flash(kind.words.already_deleted % {"id": item_id}, "info")
+        flash(_(kind.words.already_deleted, id=item_id), "info")
         return redirect(pages.url(pages.list_endpoint))
     if item is None:
         abort(404)
@@ -151,7 +152,7 @@ def delete(kind: CredentialKind, item_id: str):
     except PortalError as err:
         return _confirmation(kind, item, form, err, err.status)
     pages.after_delete()
-    flash(kind.words.deleted % {"id": item_id}, "success")
+    flash(_(kind.words.deleted, id=item_id), "success")
     return redirect(pages.url(pages.list_endpoint))
 
 

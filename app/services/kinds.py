@@ -7,8 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
+from flask_babel import gettext as _
 
 from .. import aws
 from . import access_keys, signing_certs, ssh_keys
@@ -16,24 +15,29 @@ from .audit import Action
 from .refusals import refused
 
 
+def N_(message: str) -> str:  # gettext's name for a no-op marker: the extractor knows it
+    """Mark a sentence for the catalog; it is translated where it is said, in that request's language."""
+    return message
+
+
 @dataclass(frozen=True)
 class Words:
-    """What the pages and messages say about one kind; `%(id)s` stands for the credential's ID."""
+    """What the pages and messages say about one kind, untranslated; `%(id)s` stands for the credential's ID."""
 
-    thing: LazyString  # as refusals name it: "access key"
-    id_heading: LazyString
-    table_label: LazyString  # the scrolling table's accessible name
-    already_active: LazyString
-    already_inactive: LazyString
-    now_active: LazyString
-    now_inactive: LazyString
-    deleted: LazyString
-    already_deleted: LazyString
-    delete_title: LazyString
-    delete_heading: LazyString
-    delete_effect: LazyString  # holds <code>: rendered as markup, the ID escaped
-    lost_delete_done: LazyString
-    lost_delete_not_done: LazyString
+    thing: str  # as refusals name it: "access key"
+    id_heading: str
+    table_label: str  # the scrolling table's accessible name
+    already_active: str
+    already_inactive: str
+    now_active: str
+    now_inactive: str
+    deleted: str
+    already_deleted: str
+    delete_title: str
+    delete_heading: str
+    delete_effect: str  # holds <code>: rendered as markup, the ID escaped
+    lost_delete_done: str
+    lost_delete_not_done: str
 
 
 @dataclass(frozen=True)
@@ -66,14 +70,14 @@ class CredentialKind:
 
 def set_status(kind: CredentialKind, iam_with_mfa: Any, user_name: str, item_id: str, active: bool) -> None:
     """Activate or deactivate one of the user's credentials of this kind."""
-    with refused(str(kind.words.thing)):
+    with refused(_(kind.words.thing)):
         aws.call(iam_with_mfa, kind.update_op, UserName=user_name, **{kind.id_param: item_id},
                  Status="Active" if active else "Inactive")
 
 
 def delete(kind: CredentialKind, iam_with_mfa: Any, user_name: str, item_id: str) -> None:
     """Delete one of the user's credentials of this kind for good."""
-    with refused(str(kind.words.thing)):
+    with refused(_(kind.words.thing)):
         aws.call(iam_with_mfa, kind.delete_op, UserName=user_name, **{kind.id_param: item_id})
 
 
@@ -83,17 +87,17 @@ ACCESS_KEY = CredentialKind(
     detail_key="key_id", status_action=Action.ACCESS_KEY_STATUS, deleted_action=Action.ACCESS_KEY_DELETED,
     list_needs_mfa=False, item_id=lambda k: k.key_id, protected=lambda k: k.in_use,
     words=Words(
-        thing=_l("access key"), id_heading=_l("Access key ID"),
-        table_label=_l("Access keys, scrolls sideways"),
-        already_active=_l("Key %(id)s is already active."), already_inactive=_l("Key %(id)s is already inactive."),
-        now_active=_l("Key %(id)s is now active."), now_inactive=_l("Key %(id)s is now inactive."),
-        deleted=_l("Key %(id)s is deleted."), already_deleted=_l("Key %(id)s is already deleted."),
-        delete_title=_l("Delete access key"), delete_heading=_l("Delete access key %(key)s?"),
-        delete_effect=_l("Anything still using <code>%(key)s</code> stops working at once and for good: scripts, "
+        thing=N_("access key"), id_heading=N_("Access key ID"),
+        table_label=N_("Access keys, scrolls sideways"),
+        already_active=N_("Key %(id)s is already active."), already_inactive=N_("Key %(id)s is already inactive."),
+        now_active=N_("Key %(id)s is now active."), now_inactive=N_("Key %(id)s is now inactive."),
+        deleted=N_("Key %(id)s is deleted."), already_deleted=N_("Key %(id)s is already deleted."),
+        delete_title=N_("Delete access key"), delete_heading=N_("Delete access key %(key)s?"),
+        delete_effect=N_("Anything still using <code>%(key)s</code> stops working at once and for good: scripts, "
                          "CI jobs, AWS CLI profiles and tools on other computers that have this key in their "
                          "configuration. Deleting cannot be undone."),
-        lost_delete_done=_l("AWS did delete key %(id)s on your last attempt, although its answer was lost."),
-        lost_delete_not_done=_l("Your last attempt did not delete key %(id)s. It still works.")))
+        lost_delete_done=N_("AWS did delete key %(id)s on your last attempt, although its answer was lost."),
+        lost_delete_not_done=N_("Your last attempt did not delete key %(id)s. It still works.")))
 
 SSH_KEY = CredentialKind(
     name="ssh", id_pattern=re.compile(r"^APKA[A-Z0-9]{16}$"), quota=ssh_keys.MAX_KEYS,
@@ -102,17 +106,17 @@ SSH_KEY = CredentialKind(
     id_param="SSHPublicKeyId", detail_key="ssh_key_id", status_action=Action.SSH_KEY_STATUS,
     deleted_action=Action.SSH_KEY_DELETED, list_needs_mfa=False, item_id=lambda k: k.key_id,
     words=Words(
-        thing=_l("SSH public key"), id_heading=_l("SSH key ID"),
-        table_label=_l("SSH keys, scrolls sideways"),
-        already_active=_l("SSH key %(id)s is already active."),
-        already_inactive=_l("SSH key %(id)s is already inactive."),
-        now_active=_l("SSH key %(id)s is now active."), now_inactive=_l("SSH key %(id)s is now inactive."),
-        deleted=_l("SSH key %(id)s is deleted."), already_deleted=_l("SSH key %(id)s is already deleted."),
-        delete_title=_l("Delete SSH key"), delete_heading=_l("Delete SSH key %(key)s?"),
-        delete_effect=_l("Git connections to CodeCommit as <code>%(key)s</code> stop working at once. Deleting "
+        thing=N_("SSH public key"), id_heading=N_("SSH key ID"),
+        table_label=N_("SSH keys, scrolls sideways"),
+        already_active=N_("SSH key %(id)s is already active."),
+        already_inactive=N_("SSH key %(id)s is already inactive."),
+        now_active=N_("SSH key %(id)s is now active."), now_inactive=N_("SSH key %(id)s is now inactive."),
+        deleted=N_("SSH key %(id)s is deleted."), already_deleted=N_("SSH key %(id)s is already deleted."),
+        delete_title=N_("Delete SSH key"), delete_heading=N_("Delete SSH key %(key)s?"),
+        delete_effect=N_("Git connections to CodeCommit as <code>%(key)s</code> stop working at once. Deleting "
                          "cannot be undone; you can upload the key again later and get a new ID."),
-        lost_delete_done=_l("AWS did delete SSH key %(id)s on your last attempt, although its answer was lost."),
-        lost_delete_not_done=_l("Your last attempt did not delete SSH key %(id)s. It still works.")))
+        lost_delete_done=N_("AWS did delete SSH key %(id)s on your last attempt, although its answer was lost."),
+        lost_delete_not_done=N_("Your last attempt did not delete SSH key %(id)s. It still works.")))
 
 SIGNING_CERT = CredentialKind(
     name="cert", id_pattern=re.compile(r"^[A-Za-z0-9]{16,128}$"),  # AWS: upper case; moto: lower
@@ -122,15 +126,15 @@ SIGNING_CERT = CredentialKind(
     status_action=Action.SIGNING_CERT_STATUS, deleted_action=Action.SIGNING_CERT_DELETED, list_needs_mfa=True,
     item_id=lambda c: c.cert_id,
     words=Words(
-        thing=_l("signing certificate"), id_heading=_l("Certificate ID"),
-        table_label=_l("Signing certificates, scrolls sideways"),
-        already_active=_l("Certificate %(id)s is already active."),
-        already_inactive=_l("Certificate %(id)s is already inactive."),
-        now_active=_l("Certificate %(id)s is now active."), now_inactive=_l("Certificate %(id)s is now inactive."),
-        deleted=_l("Certificate %(id)s is deleted."), already_deleted=_l("Certificate %(id)s is already deleted."),
-        delete_title=_l("Delete signing certificate"), delete_heading=_l("Delete signing certificate %(key)s?"),
-        delete_effect=_l("AWS services that check requests signed with certificate <code>%(key)s</code> refuse "
+        thing=N_("signing certificate"), id_heading=N_("Certificate ID"),
+        table_label=N_("Signing certificates, scrolls sideways"),
+        already_active=N_("Certificate %(id)s is already active."),
+        already_inactive=N_("Certificate %(id)s is already inactive."),
+        now_active=N_("Certificate %(id)s is now active."), now_inactive=N_("Certificate %(id)s is now inactive."),
+        deleted=N_("Certificate %(id)s is deleted."), already_deleted=N_("Certificate %(id)s is already deleted."),
+        delete_title=N_("Delete signing certificate"), delete_heading=N_("Delete signing certificate %(key)s?"),
+        delete_effect=N_("AWS services that check requests signed with certificate <code>%(key)s</code> refuse "
                          "them at once. Deleting cannot be undone."),
-        lost_delete_done=_l("AWS did delete certificate %(id)s on your last attempt, although its answer was "
+        lost_delete_done=N_("AWS did delete certificate %(id)s on your last attempt, although its answer was "
                             "lost."),
-        lost_delete_not_done=_l("Your last attempt did not delete certificate %(id)s. It still works.")))
+        lost_delete_not_done=N_("Your last attempt did not delete certificate %(id)s. It still works.")))
