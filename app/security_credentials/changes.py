@@ -104,8 +104,7 @@ def status(kind: CredentialKind, item_id: str):
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)  # no status named: guessing it from AWS's state would undo a double click
-    asked = stepup.needs_mfa_session(back=back)
-    if asked:
+    if asked := stepup.needs_mfa_session(back=back):
         return asked
     if item.status == form.status.data:
         flash(_(kind.words.already_active if form.active else kind.words.already_inactive, id=item_id), "info")
@@ -139,8 +138,7 @@ def delete(kind: CredentialKind, item_id: str):
         abort(404)
     if not form.validate_on_submit():
         return _confirmation(kind, item, form)
-    asked = stepup.needs_mfa_session()
-    if asked:
+    if asked := stepup.needs_mfa_session():
         return asked
     try:
         with journal.attempt(kind.deleted_action, **{kind.detail_key: item_id}):
