@@ -48,5 +48,5 @@ def certificates():
                  _("Your last upload did not reach AWS: no certificate was added. Upload it again."))
     changes.say_lost_delete(SIGNING_CERT, [c.cert_id for c in certs])
     return render_template("security_credentials/certificates.html", certs=certs, form=form, error=error,
-                           act=StatusForm(), max_certs=signing_certs.MAX_CERTS, kind=SIGNING_CERT,
+                           act=StatusForm(), kind=SIGNING_CERT,
                            pages=changes.PAGES[SIGNING_CERT.name]), status

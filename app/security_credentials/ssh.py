@@ -24,7 +24,7 @@ def _page(form: SshKeyForm, error: PortalError | None = None, status: int = 200)
     changes.say_lost_delete(SSH_KEY, [k.key_id for k in keys])
     return render_template("security_credentials/ssh.html", keys=keys, form=form, act=StatusForm(), error=error,
                            ssh_configs={k.key_id: ssh_keys.ssh_config(k.key_id) for k in keys},
-                           max_keys=ssh_keys.MAX_KEYS, kind=SSH_KEY, pages=changes.PAGES[SSH_KEY.name]), status
+                           kind=SSH_KEY, pages=changes.PAGES[SSH_KEY.name]), status
 
 
 @bp.route("/ssh", methods=["GET", "POST"])
