@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from own_helpers import audit_rows, fail_call
-from test_own_certificates import pem
-from test_own_ssh_keys import rsa_public
+from own_helpers import audit_rows, fail_call, pem, rsa_public
 
 from app import aws
 from app.errors import AwsUnavailable
