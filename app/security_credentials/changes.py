@@ -10,10 +10,11 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..errors import AwsUnavailable, PortalError
-from ..forms import EmptyForm
+from ..credentials.forms import CodeForm
+from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, PortalError
+from ..forms import EmptyForm, form_problem
 from ..i18n import sentences
-from ..services import audit, kinds
+from ..services import audit, codes, kinds
 from ..services.kinds import ACCESS_KEY, SIGNING_CERT, SSH_KEY, CredentialKind
 from ..sessions import portal
 from . import bp, journal, lost, stepup
@@ -30,6 +31,8 @@ class Pages:
     status_endpoint: str
     delete_endpoint: str
     after_delete: Callable[[], None] = lambda: None
+    # The most destructive deletes (the key the person signed in with) take a code typed on their page.
+    code_here: Callable[[Any], bool] = lambda item: False
 
     def url(self, endpoint: str, item_id: str | None = None) -> str:
         """The URL of one of this kind's endpoints, for one item if it takes one."""
@@ -39,7 +42,8 @@ class Pages:
 PAGES: dict[str, Pages] = {
     # A rotation waiting to be finished ends with the old key's deletion.
     ACCESS_KEY.name: Pages("/keys", "key_id", "keys", "key_status", "delete_key",
-                           after_delete=lambda: portal().set_flow("rotation", None)),
+                           after_delete=lambda: portal().set_flow("rotation", None),
+                           code_here=lambda key: key.key_id == portal().signed_in_with),
     SSH_KEY.name: Pages("/ssh", "key_id", "ssh", "ssh_status", "delete_ssh"),
     SIGNING_CERT.name: Pages("/certificates", "cert_id", "certificates", "cert_status", "delete_cert"),
 }
@@ -113,12 +117,13 @@ def status(kind: CredentialKind, item_id: str):
     return redirect(back)
 
 
-def _confirmation(kind: CredentialKind, item: Any, form: EmptyForm, error: PortalError | None = None,
+def _confirmation(kind: CredentialKind, item: Any, form: EmptyForm | CodeForm, error: PortalError | None = None,
                   code: int = 200):
-    """The one confirmation page: what stops working, and the buttons."""
+    """The one confirmation page: what stops working, the code field where one is asked for, and the buttons."""
     pages = PAGES[kind.name]
     return render_template("security_credentials/delete.html", kind=kind, item_id=kind.item_id(item),
-                           active=item.status == "Active", form=form, error=error,
+                           active=item.status == "Active", form=form, error=error or form_problem(form),
+                           signed_in_with=pages.code_here(item), next_code_in=codes.seconds_until_next(),
                            cancel=pages.url(pages.list_endpoint)), code
 
 
@@ -127,17 +132,23 @@ def delete(kind: CredentialKind, item_id: str):
     pages = PAGES[kind.name]
     if kind.list_needs_mfa and (asked := stepup.needs_mfa_session()):
         return asked
-    form = EmptyForm()
     item = _find(kind, item_id)
     if item is None and audit.attempted(kind.deleted_action, current_user.user_name, item_id) \
-            and form.validate_on_submit():
+            and EmptyForm().validate_on_submit():
         # Pressed twice, or again after a lost answer: the wish is already fulfilled.
         flash(_(kind.words.already_deleted, id=item_id), "info")
         return redirect(pages.url(pages.list_endpoint))
     if item is None:
         abort(404)
+    code_here = pages.code_here(item)
+    form = stepup.code_here(CodeForm) if code_here else EmptyForm()
     if not form.validate_on_submit():
-        return _confirmation(kind, item, form)
+        return _confirmation(kind, item, form, code=400 if form.errors else 200)
+    if code_here:
+        try:
+            stepup.prove_here(form)
+        except (CodeAlreadyUsed, CodeRejected) as err:
+            return _confirmation(kind, item, form, err, 400)
     if asked := stepup.needs_mfa_session():
         return asked
     try:
