@@ -121,10 +121,10 @@ def enforce_session_lifetime():
         state.end()
         flash(_("Your session reached its maximum length, so the portal forgot your keys. Please sign in again."),
               "info")
-        from .auth.routes import WAS_SIGNED_IN, _marker_options
+        from .session_interface import WAS_SIGNED_IN, marker_options
 
         response = redirect(url_for("auth.login"))
-        response.delete_cookie(WAS_SIGNED_IN, **_marker_options())  # this page said why already
+        response.delete_cookie(WAS_SIGNED_IN, **marker_options())  # this page said why already
         return response
     return None
 

@@ -6,7 +6,7 @@ import secrets
 import time
 from typing import Any
 
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface, SessionInterface, SessionMixin
 
 from . import session_store
@@ -235,3 +235,16 @@ class PortalSessionInterface(SessionInterface):
         """Attributes a deleting cookie must match."""
         options = self._cookie_options(app)
         return {key: options[key] for key in ("domain", "path", "secure", "httponly", "samesite")}
+
+
+# A cookie that says only "this browser was signed in": the session's own cookie ends with its idle time,
+# so without it the sign-in page could not tell a session that ended from one that never began.
+WAS_SIGNED_IN = "mfa_portal_was_signed_in"
+
+
+def marker_options() -> dict:
+    """The session cookie's own attributes, so the marker is as safe and deleted alike."""
+    interface = current_app.session_interface
+    return {"path": interface.get_cookie_path(current_app), "secure": interface.get_cookie_secure(current_app),
+            "httponly": True, "samesite": interface.get_cookie_samesite(current_app),
+            "domain": interface.get_cookie_domain(current_app)}

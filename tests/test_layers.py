@@ -13,7 +13,7 @@ LAYERS = [
     # Plain building blocks: errors, the AWS boundary, storage, metrics; nothing here knows about requests.
     ("foundation", ["app.errors", "app.aws", "app.metrics", "app.extensions", "app.models", "app.instance_files",
                     "app.backends", "app.limit_store", "app.session_store", "app.catalogs", "app.policy",
-                    "app.redirects", "app.logs"]),
+                    "app.redirects", "app.logs", "app.clock"]),
     # What services are given: the typed session, words in the visitor's language, the code budgets.
     ("session and words", ["app.sessions", "app.i18n", "app.code_budgets"]),
     # Flows with plain signatures that raise domain errors.

@@ -244,7 +244,7 @@ def test_the_offer_costs_the_home_page_one_key_listing_shared_with_the_to_do_lis
 
 def test_the_handed_over_claim_rests_on_the_portals_audit_not_on_todays_devices(app, client, enrolled, iam, clock):
     """Enroll, rotate, delete the old key, add a token, remove the phone, sign in again: the key is the person's."""
-    from app.demo.own_credentials import hardware_seed
+    from app.demo.hardware import hardware_seed
 
     old = enrolled.user.access_key_id
     page = rotate(enrolled).get_data(as_text=True)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
-from test_admin_helpers import ADMIN, refresh
+from admin_helpers import ADMIN, refresh
 
 pytest_plugins = ["admin_fixtures"]
 

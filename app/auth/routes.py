@@ -15,13 +15,10 @@ from ..redirects import safe_next
 from ..security import plain_http_refused
 from ..services import audit, identity
 from ..services.audit import Action, Outcome
+from ..session_interface import WAS_SIGNED_IN, marker_options
 from ..sessions import PortalUser, current_actor, portal
 from . import bp
 from .forms import SignInForm
-
-# A cookie that says only "this browser was signed in": the session's own cookie ends with its idle time,
-# so without it the sign-in page could not tell a session that ended from one that never began.
-WAS_SIGNED_IN = "mfa_portal_was_signed_in"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -59,16 +56,8 @@ def login():
     response = redirect(safe_next(request.args.get("next")) or url_for("account.home"))
     config = current_app.config
     response.set_cookie(WAS_SIGNED_IN, "1", max_age=int((config["ABSOLUTE_TIMEOUT"] + config["IDLE_TIMEOUT"])
-                                                        .total_seconds()), **_marker_options())
+                                                        .total_seconds()), **marker_options())
     return response
-
-
-def _marker_options() -> dict:
-    """The session cookie's own attributes, so the marker is as safe and deleted alike."""
-    interface = current_app.session_interface
-    return {"path": interface.get_cookie_path(current_app), "secure": interface.get_cookie_secure(current_app),
-            "httponly": True, "samesite": interface.get_cookie_samesite(current_app),
-            "domain": interface.get_cookie_domain(current_app)}
 
 
 def ask_to_sign_in(quiet: bool = False) -> Response:
@@ -84,7 +73,7 @@ def ask_to_sign_in(quiet: bool = False) -> Response:
     else:
         flash(_("Please sign in with your access key pair first."), "info")
     response = redirect(login_url("auth.login", request.url) if not quiet else url_for("auth.login"))
-    response.delete_cookie(WAS_SIGNED_IN, **_marker_options())
+    response.delete_cookie(WAS_SIGNED_IN, **marker_options())
     return response
 
 
@@ -100,5 +89,5 @@ def logout():
         portal().end()
         flash(_("You are signed out. The portal has forgotten your keys."), "success")
     response = redirect(url_for("auth.login"))
-    response.delete_cookie(WAS_SIGNED_IN, **_marker_options())
+    response.delete_cookie(WAS_SIGNED_IN, **marker_options())
     return response

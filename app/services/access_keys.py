@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from flask_babel import gettext as _
 
 from .. import aws
+from ..clock import aware
 from ..errors import AwsAccessDenied, AwsError, AwsUnavailable
 from . import audit
 from .refusals import refused
@@ -51,11 +52,6 @@ class NewKey:
     key_id: str
     secret: str = field(repr=False)
     created: datetime
-
-
-def aware(when: datetime | None) -> datetime | None:
-    """Give naive times (moto's, SQLite's) the UTC zone AWS's carry; None stays None (the one such helper)."""
-    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 def from_iso(text: str) -> datetime:

@@ -9,8 +9,8 @@ from typing import Any
 from flask_babel import gettext as _
 
 from .. import aws
+from ..clock import aware
 from ..errors import AwsError, CodeRejected, InvalidInput
-from .access_keys import aware
 
 MIN_DURATION = 900  # AWS minimum; anything lower gives a confusing error
 MAX_DURATION = 129_600  # 36 hours, the IAM-user maximum

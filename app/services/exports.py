@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from .access_keys import aware
+from ..clock import aware
 from .findings import CONTROLS
 
 # A cell starting with = + - @ (or a tab or CR) is a formula in Excel, LibreOffice and Google Sheets

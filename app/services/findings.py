@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, select
 
+from ..clock import aware
 from ..models import ReportFinding, ReportUser
-from .access_keys import aware
 from .reporting import NONE, NOT_COVERED, Report
 
 IAM_3, IAM_5, IAM_8, IAM_19, IAM_22 = "IAM.3", "IAM.5", "IAM.8", "IAM.19", "IAM.22"

@@ -19,11 +19,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, update
 
+from ..clock import aware
 from ..errors import PortalError
 from ..extensions import db
 from ..models import Reminder, ReportSnapshot, ReportUser, utcnow
 from . import audit
-from .access_keys import aware
 from .findings import CONTROLS, users_with
 
 # A worker that took a reminder and died releases it after this long (one SMTP exchange: 10 s at most).

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import aws
+from ..clock import aware
 from ..errors import AwsError, AwsUnavailable, PortalError
-from .access_keys import aware
 from .devices import Device
 
 PAGE = 1000  # the most AWS returns per list call

@@ -9,8 +9,8 @@ from typing import Any
 from flask_babel import gettext as _
 
 from .. import aws
+from ..clock import aware
 from ..errors import InvalidInput
-from .access_keys import aware
 from .refusals import refused
 
 MAX_CERTS = 2  # AWS's quota of signing certificates per IAM user

@@ -12,10 +12,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, delete, exists, func, select, text
 from sqlalchemy.orm import aliased
 
+from ..clock import aware
 from ..extensions import db
 from ..models import AuditEvent, ReportFinding, ReportSnapshot, ReportUser
 from . import findings
-from .access_keys import aware
 from .reporting import NONE, NOT_COVERED, OTHER, Report
 
 KEEP = 3  # per-user rows: enough to compare with the last refreshes; older ones only cost space

@@ -10,8 +10,8 @@ from typing import Any
 from flask_babel import gettext as _
 
 from .. import aws
+from ..clock import aware
 from ..errors import InvalidInput
-from .access_keys import aware
 from .refusals import refused
 
 MAX_KEYS = 5  # AWS's quota of SSH public keys per IAM user
