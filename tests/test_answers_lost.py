@@ -129,7 +129,8 @@ def assert_answer_lost_page(page) -> None:
 def test_rotation_answer_lost_makes_one_key_and_the_keys_page_offers_to_delete_it(app, client, enrolled, iam,
                                                                                      lossy_aws):
     with answer_lost(app, lossy_aws, "CreateAccessKey") as proxy:
-        assert_answer_lost_page(client.post("/security/keys/rotate", data={"profile": "long-term"}))
+        assert_answer_lost_page(client.post("/security/keys/rotate",
+                                            data={"profile": "long-term", **enrolled.code_here()}))
     assert proxy.answers_lost == 1
     keys = [k["AccessKeyId"] for k in iam.list_access_keys(UserName="new.hire")["AccessKeyMetadata"]]
     assert len(keys) == 2  # the one in use and exactly one more, which nobody saw
@@ -233,7 +234,7 @@ def test_the_store_failing_after_create_access_key_gives_the_503_page_and_the_ne
         return made
 
     monkeypatch.setattr(access_keys, "create_key", create_then_lose_the_store)
-    page = person.client.post("/security/keys/rotate", data={"profile": "long-term"})
+    page = person.client.post("/security/keys/rotate", data={"profile": "long-term", **person.code_here()})
     text = page.get_data(as_text=True)
     (made,) = [k["AccessKeyId"] for k in iam.list_access_keys(UserName="new.hire")["AccessKeyMetadata"]
                if k["AccessKeyId"] != person.user.access_key_id]
