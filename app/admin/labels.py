@@ -46,6 +46,10 @@ ACTIONS = {
     Action.HARDWARE_TOKEN_ENABLED: lazy_pgettext("audit", "Hardware token enabled"),
     Action.BACKUP_DEVICE_CREATED: lazy_pgettext("audit", "Backup device created"),
     Action.AUDIT_PURGE: lazy_pgettext("audit", "Old audit records purged"),
+    Action.SIGN_IN_BURST: lazy_pgettext("audit", "Burst of failed sign-ins"),
+    Action.REMINDERS_SENT: lazy_pgettext("audit", "Reminders queued by an admin"),
+    Action.REMINDER_SENT: lazy_pgettext("audit", "Reminder e-mail sent"),
+    Action.WEBHOOK_FAILED: lazy_pgettext("audit", "Event not delivered to a webhook"),
 }
 OUTCOMES = {
     Outcome.ATTEMPT: lazy_pgettext("audit", "attempt"),
