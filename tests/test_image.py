@@ -205,14 +205,17 @@ def serves_in_japanese_as_an_unprivileged_user(image: str) -> None:
         assert healthy.returncode == 0, healthy.stderr
         assert box.exec(*test[1:], env={"PORT": str(free_port())}).returncode == 1
 
-        # gunicorn is PID 1 (it receives the engine's SIGTERM) and it and its workers run as uid 10001.
+        # gunicorn is PID 1 (it receives the engine's SIGTERM); its children are the workers and the queue
+        # consumer's supervisor, and every one of them runs as uid 10001.
         pid = podman("inspect", "--format", "{{.State.Pid}}", box.name).stdout.strip()
-        workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        assert workers
-        for process in [pid, *workers]:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        commands = {process: Path(f"/proc/{process}/cmdline").read_text() for process in [pid, *children]}
+        assert "gunicorn" in commands[pid]
+        assert sum("gunicorn" in command for command in commands.values()) >= 2, commands  # the master and a worker
+        assert sum("app.consumer" in command for command in commands.values()) == 1, commands
+        for process in commands:
             status = Path(f"/proc/{process}/status").read_text()
             assert re.search(r"^Uid:\s+10001\s+10001\s+10001\s+10001$", status, re.M), status
-            assert "gunicorn" in Path(f"/proc/{process}/cmdline").read_text()
         instance = box.exec("python", "-c", "import os; s = os.stat('/app/instance'); print(oct(s.st_mode), s.st_uid)")
         assert instance.stdout.split() == ["0o40700", "10001"], instance.stderr
         # No pip in what runs: the runtime stage got the finished virtualenv only.
