@@ -6,9 +6,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from admin_helpers import ADMIN, refresh
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
-from admin_helpers import ADMIN, refresh
 
 pytest_plugins = ["admin_fixtures"]
 
