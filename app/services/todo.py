@@ -28,7 +28,7 @@ class Kind(enum.Enum):
     SET_UP_MFA = "set-up-mfa"  # enrollment
     ROTATE_KEY = "rotate-key"  # the rotation flow, for the key the portal signs with
     RETIRE_KEY = "retire-key"  # deactivate or delete another active key (the keys page's actions)
-    SET_PASSWORD = "set-password"  # noqa: S105  # a console password, where the company wants one (no secret)
+    SET_PASSWORD = "set-password"  # noqa: S105  # nosec B105  # a console password, where the company wants one (no secret)
 
 
 @dataclass(frozen=True)
