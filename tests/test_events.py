@@ -91,10 +91,12 @@ def test_each_change_arrives_once_signed_and_without_secrets(moto, tmp_path, mak
     client.post("/security/password", data={"new": PASSWORDS[0], "confirm": PASSWORDS[0]})
     client.post("/security/password", data={"current": PASSWORDS[0], "new": PASSWORDS[1], "confirm": PASSWORDS[1]})
     client.post("/security/password/remove", data={})
-    page = client.post("/security/keys/rotate", data={"profile": "long-term"}, follow_redirects=True)
+    page = client.post("/security/keys/rotate", data={"profile": "long-term", **person.code_here()},
+                       follow_redirects=True)
     new_secret = re.search(r'id="new-key-secret">([^<]+)<', page.get_data(as_text=True)).group(1)
     client.post("/security/keys/rotate/finish")
-    client.post(f"/security/keys/{user.access_key_id}/delete", data={})
+    # Deleting the key signed in with, and removing the last device, take a code typed on their page.
+    client.post(f"/security/keys/{user.access_key_id}/delete", data=person.code_here())
     client.post("/security/ssh", data={"body": rsa_public()})
     ssh_id = moto_iam().list_ssh_public_keys(UserName=user.name)["SSHPublicKeys"][0]["SSHPublicKeyId"]
     client.post(f"/security/ssh/{ssh_id}/delete", data={})
@@ -104,7 +106,7 @@ def test_each_change_arrives_once_signed_and_without_secrets(moto, tmp_path, mak
     serial = f"arn:aws:iam::123456789012:mfa/{user.name}"
     Clock.advance(1)
     person.get_credentials(token=code(person.seed, 0))  # a fresh code: removing a device asks for a recent one
-    client.post(f"/security/devices/remove/{serial}", data={})
+    client.post(f"/security/devices/remove/{serial}", data=person.code_here())
 
     expected = Counter({"enrollment.first": 1, "console_password.set": 1, "console_password.changed": 1,
                         "console_password.removed": 1, "access_key.created": 1, "access_key.rotated": 1,

@@ -6,9 +6,10 @@ import io
 import json
 import logging
 import re
+import time
 
 from app.logs import json_formatter
-from bench._util import Browser, emulator, free_port, gunicorn
+from bench._util import Browser, emulator, free_port, gunicorn, totp
 from conftest import Person, code, make_test_app
 from security_helpers import audit_actions, forms_of_seed, fragments, leaks, log_everything, secrets  # noqa: F401 (a fixture)
 
@@ -47,7 +48,8 @@ def test_in_process_json_lines_at_debug_hold_no_secret(moto, tmp_path, make_user
                      person.get_credentials(follow=False)]
         codes = {code(person.seed, offset) for offset in (-1, 0, 1)}
         responses.append(client.post("/security/password", data={"new": PASSWORD, "confirm": PASSWORD}))
-        rotated = client.post("/security/keys/rotate", data={"profile": "long-term"}, follow_redirects=True)
+        rotated = client.post("/security/keys/rotate", data={"profile": "long-term", **person.code_here()},
+                              follow_redirects=True)
         new_secret = NEW_SECRET.search(rotated.get_data(as_text=True)).group(1)
         responses += [rotated, client.post("/security/keys/rotate/finish")]
         session_cookie = client.get_cookie("mfa_portal").value
@@ -80,9 +82,12 @@ def test_gunicorn_json_lines_at_debug_hold_no_secret(tmp_path):
         with gunicorn(env=env, log=tmp_path / "gunicorn.log") as server:
             browser = Browser(aws.user("new.hire"), server.url)
             download = browser.enroll_fully()
-            browser.request("GET", "/security/keys/rotate")
+            page = browser.request("GET", "/security/keys/rotate")
+            # Rotating takes a code typed on the page; the three codes of now are spent, so wait for the next step.
+            time.sleep(30 - time.time() % 30 + 0.5)
             rotated = browser.request("POST", "/security/keys/rotate", data={
-                "csrf_token": browser.csrf(), "profile": "long-term"})
+                "csrf_token": browser.csrf(), "profile": "long-term", "code": totp(browser.seed, 1),
+                "device": re.search(r'name="device" value="([^"]+)"', page.text).group(1)})
             new_secret = NEW_SECRET.search(rotated.text).group(1)
             browser.request("GET", "/security/keys")
             finished = browser.request("POST", "/security/keys/rotate/finish", data={"csrf_token": browser.csrf()})

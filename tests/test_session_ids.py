@@ -82,7 +82,7 @@ def rotated(app, make_user) -> Person:
     """A person who enrolled and just rotated their key: the new secret waits in the session, shown once."""
     person = Person(app.test_client(), make_user("new.hire"))
     person.enroll_fully()
-    page = person.client.post("/security/keys/rotate", data={"profile": "long-term"})
+    page = person.client.post("/security/keys/rotate", data={"profile": "long-term", **person.code_here()})
     assert page.status_code == 302 and page.location.endswith("/security/keys/new")
     return person
 

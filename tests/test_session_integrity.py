@@ -103,7 +103,8 @@ def test_a_slow_page_cannot_bring_back_an_enabled_devices_seed(store_app, make_u
 
     entry = store_entry(store_app, sid)
     assert entry is not None and not any("pending" in name for name in entry)
-    assert client.get("/enroll/scan").headers["Location"].endswith("/")
+    # The QR page is gone for good: back there, the person is sent on to the last step (a code), not shown a seed.
+    assert client.get("/enroll/scan").headers["Location"].endswith("/credentials")
     home = client.get("/").get_data(as_text=True)
     assert "Continue the setup" not in home
     assert person.get_credentials(follow=False).status_code == 302  # and the enrollment goes on
