@@ -323,3 +323,15 @@ def test_a_refused_deactivation_at_the_end_of_a_rotation_claims_nothing(client, 
     page = client.post("/security/keys/rotate/finish", follow_redirects=True).get_data(as_text=True)
     assert "AWS is still applying an earlier change" in page and "now inactive" not in page
     assert listed(iam)[old] == "Active"
+
+
+def test_rotation_without_a_device_says_to_set_one_up_first(client, person):
+    """Rotating takes a code typed on the page: a person with no MFA device is sent to set one up, not shown a form."""
+    person.sign_in()
+    page = client.get("/security/keys/rotate")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'id="rotate-needs-mfa"' in text and "takes a code from your MFA device, and you have none yet" in text
+    assert "Create my new key" not in text
+    japanese = client.get("/security/keys/rotate", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert "まだデバイスがありません" in japanese
