@@ -39,7 +39,7 @@ def home():
 def replace_device():
     """Remove the current device after a current code proves the person holds it, then enroll anew."""
     state = portal()
-    owned = [d for d in devices.owned(state, including=request.form.get("device")) if d.gives_codes]
+    owned = devices.code_givers(state, request.form.get("device"))
     if not owned:
         return redirect(url_for("account.home"))
     form = ReplaceDeviceForm()

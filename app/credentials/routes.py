@@ -22,7 +22,7 @@ from .forms import CodeForm, CredentialsForm
 def get():
     """Type one code, pick a duration, receive MFA session credentials."""
     state = portal()
-    owned = [d for d in devices.owned(state, including=request.form.get("device")) if d.gives_codes]
+    owned = devices.code_givers(state, request.form.get("device"))
     if not owned:
         flash(_("Set up an MFA device first; then you can get session credentials."), "info")
         return redirect(url_for("account.home"))
@@ -51,7 +51,7 @@ def confirm():
     from ..security_credentials import stepup
 
     state = portal()
-    owned = [d for d in devices.owned(state, including=request.form.get("device")) if d.gives_codes]
+    owned = devices.code_givers(state, request.form.get("device"))
     if not owned:
         flash(_("Set up an MFA device first; then you can get session credentials."), "info")
         return redirect(url_for("account.home"))

@@ -102,7 +102,7 @@ def resync():
     """Resynchronise a device whose codes AWS no longer accepts."""
     state = portal()
     form = ResyncForm()
-    owned = [d for d in devices.owned(state, including=request.form.get("device")) if d.gives_codes]
+    owned = devices.code_givers(state, request.form.get("device"))
     if not owned:
         flash(_("You have no MFA device to resync yet."), "info")
         return redirect(url_for("account.home"))

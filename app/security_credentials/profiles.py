@@ -21,7 +21,7 @@ def profiles():
     except InvalidInput as err:
         flash(err.message, "error")
         source = cli_profiles.LONG_TERM_PROFILE
-    owned = [d for d in devices.owned(portal()) if d.gives_codes]
+    owned = devices.code_givers(portal())
     serial = owned[0].serial if owned else None
     roles = current_app.config["CLI_ROLES"]
     # Not "config": that name would hide Flask's own in the templates (the demo badge reads config.DEMO_MODE).

@@ -75,7 +75,7 @@ def needs_recent_code() -> Response | None:
 def code_here(form_class, **kwargs):
     """Build a form that asks for a code typed on this very page, offering the person's code-giving devices."""
     form = form_class(**kwargs)
-    owned = [d for d in devices.owned(portal(), including=request.form.get("device")) if d.gives_codes]
+    owned = devices.code_givers(portal(), request.form.get("device"))
     form.device.choices = device_choices(owned)
     return form
 

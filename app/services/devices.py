@@ -82,6 +82,11 @@ def owned(state: PortalSession, fresh: bool = False, including: str | None = Non
     return found
 
 
+def code_givers(state: PortalSession, including: str | None = None) -> list[Device]:
+    """Return the person's devices that give codes (virtual and hardware TOTP), as owned() finds them."""
+    return [device for device in owned(state, including=including) if device.gives_codes]
+
+
 def keep_enabled_alone(state: PortalSession, serial: str) -> None:
     """Remember that the person's only device is the one AWS has just enabled."""
     state.keep_devices([{"serial": serial, "enabled_at": datetime.now(UTC).isoformat()}])
