@@ -128,11 +128,11 @@ def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .credentials import bp as credentials_bp
-    from .enroll import bp as enroll_bp
+    from .devices import bp as devices_bp
     from .health import bp as health_bp
     from .security_credentials import bp as security_credentials_bp
 
-    for blueprint in (auth_bp, account_bp, enroll_bp, credentials_bp, admin_bp, health_bp,
+    for blueprint in (auth_bp, account_bp, devices_bp, credentials_bp, admin_bp, health_bp,
                       security_credentials_bp):
         app.register_blueprint(blueprint)
 

@@ -10,7 +10,7 @@ from flask import Flask
 from . import backends, limit_store
 from .config import ConfigurationError
 from .instance_files import private_dir, private_sqlite, sqlite_path
-from .services import more_devices
+from .services.devices import more_devices
 from .session_store import RedisStore, SqliteStore
 
 __all__ = ["ConfigurationError", "configure"]

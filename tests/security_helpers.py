@@ -318,7 +318,7 @@ def secrets(monkeypatch) -> Secrets:
         return creds
 
     monkeypatch.setattr(devices, "create_device", create_device)
-    for module in ("app.services.issuing", "app.services.enrollment"):
+    for module in ("app.services.issuing", "app.services.devices.enrollment"):
         monkeypatch.setattr(f"{module}.get_session_token", get_session_token)
     return found
 

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 
-from ..enroll.forms import code_field
+from ..devices.forms import code_field
 
 
 class ReplaceDeviceForm(FlaskForm):

@@ -11,7 +11,8 @@ from flask_login import current_user, login_required
 from ..auth.routes import ask_to_sign_in
 from ..errors import CodeAlreadyUsed, CodeRejected
 from ..forms import EmptyForm, device_choices, form_problem
-from ..services import devices, enrollment, todo
+from ..services import devices, todo
+from ..services.devices import enrollment
 from ..sessions import current_actor, portal
 from . import bp
 from .forms import ReplaceDeviceForm
@@ -45,11 +46,11 @@ def replace_device():
     form = ReplaceDeviceForm()
     form.device.choices = device_choices(owned)
     if not form.validate_on_submit():
-        return render_template("account/replace.html", form=form, error=form_problem(form)), 400 if form.errors else 200
+        return render_template("devices/replace.html", form=form, error=form_problem(form)), 400 if form.errors else 200
     try:
         enrollment.replace(state, current_actor(), form.device.data, form.code.data,
                            current_app.config["MFA_DEVICE_NAME_PATTERN"])
     except (CodeAlreadyUsed, CodeRejected) as err:
-        return render_template("account/replace.html", form=form, error=err), 400
+        return render_template("devices/replace.html", form=form, error=err), 400
     flash(_("Your old device is removed. Scan the new QR code with your new phone."), "success")
-    return redirect(url_for("enroll.scan"))
+    return redirect(url_for("devices.scan"))

@@ -9,7 +9,7 @@ from wtforms import SelectField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from ..enroll.forms import code_field
+from ..devices.forms import code_field
 from ..errors import InvalidInput
 from ..i18n import duration, sentences
 from ..services.credentials import DEFAULT_DURATION, DURATION_CHOICES

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("security_credentials", __name__, url_prefix="/security")
 
-from . import certs, changes, mfa, password, profiles, routes, ssh  # noqa: E402,F401
+from . import certs, changes, password, profiles, routes, ssh  # noqa: E402,F401

@@ -8,10 +8,11 @@ from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import AnyOf, EqualTo, InputRequired, Length, Regexp, ValidationError
 
 from ..credentials.forms import CodeForm
-from ..enroll.forms import VerifyForm, code_field
+from ..devices.forms import VerifyForm, code_field
 from ..errors import InvalidInput
 from ..i18n import sentences
-from ..services import more_devices, signing_certs, ssh_keys
+from ..services import signing_certs, ssh_keys
+from ..services.devices import more_devices
 from ..services.formats import PROFILE_NAME
 
 

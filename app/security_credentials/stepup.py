@@ -21,7 +21,7 @@ _UNLOCKS = {
     "security_credentials.finish_rotation": _l("Your code unlocks deactivating your old access key."),
     "security_credentials.key_status": _l("Your code unlocks activating or deactivating an access key."),
     "security_credentials.delete_key": _l("Your code unlocks deleting an access key."),
-    "security_credentials.remove_device": _l("Your code unlocks removing an MFA device."),
+    "devices.remove": _l("Your code unlocks removing an MFA device."),
     "security_credentials.ssh": _l("Your code unlocks uploading an SSH public key."),
     "security_credentials.ssh_status": _l("Your code unlocks activating or deactivating an SSH public key."),
     "security_credentials.delete_ssh": _l("Your code unlocks deleting an SSH public key."),

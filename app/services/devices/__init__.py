@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 
-from .. import aws
-from ..errors import AwsError, CodeRejected, DeviceProblem
-from .identity import Caller
+from ... import aws
+from ...errors import AwsError, CodeRejected, DeviceProblem
+from ..identity import Caller
 
 if TYPE_CHECKING:
-    from ..sessions import PortalSession
+    from ...sessions import PortalSession
 
 log = logging.getLogger(__name__)
 

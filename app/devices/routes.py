@@ -9,11 +9,13 @@ from flask_login import current_user, login_required
 from ..credentials.forms import CodeForm
 from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, PortalError
 from ..forms import EmptyForm, form_problem
-from ..services import audit, codes, devices, enrollment, more_devices
+from ..security_credentials import journal, lost, stepup
+from ..security_credentials.forms import BackupDeviceForm, HardwareTokenForm
+from ..services import audit, codes, devices
 from ..services.audit import Action
+from ..services.devices import enrollment, more_devices
 from ..sessions import current_actor, portal
-from . import bp, journal, lost, stepup
-from .forms import BackupDeviceForm, HardwareTokenForm
+from . import bp
 
 
 def _owned(including: str | None = None) -> list[devices.Device]:
@@ -26,7 +28,7 @@ def _page(form: HardwareTokenForm | None = None, error: PortalError | None = Non
     """Render the device list, the backup-device form where allowed and the hardware-token form."""
     pattern = current_app.config["MFA_BACKUP_NAME_PATTERN"]
     owned = _say_what_lost_attempts_did()
-    return render_template("security_credentials/devices.html", devices=owned, form=form or HardwareTokenForm(),
+    return render_template("devices/index.html", devices=owned, form=form or HardwareTokenForm(),
                            error=error, backup=more_devices.backup_allowed(pattern),
                            backup_form=backup_form or BackupDeviceForm(formdata=None), backup_error=backup_error,
                            next_code_in=codes.seconds_until_next()), status
@@ -51,7 +53,7 @@ def _say_what_lost_attempts_did() -> list[devices.Device]:
     return owned
 
 
-@bp.route("/devices/backup", methods=["POST"])
+@bp.route("/security/devices/backup", methods=["POST"])
 @login_required
 def add_backup():
     """Create a named backup virtual device, then show its QR code on the usual scan page."""
@@ -68,12 +70,12 @@ def add_backup():
         raise
     except PortalError as err:
         return _page(backup_form=form, backup_error=err, status=err.status)
-    return redirect(url_for("enroll.scan"))
+    return redirect(url_for("devices.scan"))
 
 
-@bp.route("/devices", methods=["GET", "POST"])
+@bp.route("/security/devices", methods=["GET", "POST"])
 @login_required
-def devices_page():
+def index():
     """List the person's MFA devices and add a hardware TOTP token with two consecutive codes."""
     form = HardwareTokenForm()
     if not form.validate_on_submit():
@@ -95,12 +97,12 @@ def devices_page():
         return _page(form, err, err.status)
     flash(_("Your hardware token %(serial)s is enabled. You can pick it wherever the portal asks for a code.",
             serial=serial), "success")
-    return redirect(url_for("security_credentials.devices_page"))
+    return redirect(url_for("devices.index"))
 
 
-@bp.route("/devices/remove/<path:serial>", methods=["GET", "POST"])
+@bp.route("/security/devices/remove/<path:serial>", methods=["GET", "POST"])
 @login_required
-def remove_device(serial: str):
+def remove(serial: str):
     """Remove one of the person's devices after a confirmation that warns when it is the last one."""
     owned = _owned(including=serial)
     device = next((d for d in owned if d.serial == serial), None)
@@ -109,7 +111,7 @@ def remove_device(serial: str):
             and form.validate_on_submit():
         # Pressed twice, or again after a lost answer: the device is already gone.
         flash(_("The device %(name)s is already removed.", name=devices.Device(serial, None).name), "info")
-        return redirect(url_for("security_credentials.devices_page"))
+        return redirect(url_for("devices.index"))
     if device is None:
         abort(404)
     # Removing the last device is one of the most destructive changes: it asks for a code typed on this page.
@@ -117,13 +119,13 @@ def remove_device(serial: str):
     form = stepup.code_here(CodeForm) if last and device.gives_codes else EmptyForm()
     page = {"device": device, "form": form, "last": last, "next_code_in": codes.seconds_until_next()}
     if not form.validate_on_submit():
-        return render_template("security_credentials/remove_device.html", error=form_problem(form),
+        return render_template("devices/remove.html", error=form_problem(form),
                                **page), 400 if form.errors else 200
     if isinstance(form, CodeForm):
         try:
             stepup.prove_here(form)
         except (CodeAlreadyUsed, CodeRejected) as err:
-            return render_template("security_credentials/remove_device.html", error=err, **page), 400
+            return render_template("devices/remove.html", error=err, **page), 400
     else:
         asked = stepup.needs_recent_code()
         if asked:
@@ -139,4 +141,4 @@ def remove_device(serial: str):
     flash(_("The device %(name)s is removed.", name=device.name), "success")
     if len(owned) == 1:
         return redirect(url_for("account.home"))
-    return redirect(url_for("security_credentials.devices_page"))
+    return redirect(url_for("devices.index"))

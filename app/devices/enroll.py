@@ -9,7 +9,8 @@ from flask_login import login_required
 from ..errors import AlreadyEnrolled, CodeAlreadyUsed, CodeRejected, SetupExpired, SetupRestarted
 from ..forms import EmptyForm, device_choices, form_problem
 from ..i18n import sentences
-from ..services import codes, devices, enrollment, qr
+from ..services import codes, devices, qr
+from ..services.devices import enrollment
 from ..sessions import PendingDevice, current_actor, portal
 from . import bp
 from .forms import ResyncForm, VerifyForm
@@ -21,7 +22,7 @@ def _issuer() -> str:
     return current_app.config["MFA_ISSUER"] or state.alias or f"AWS {state.caller.account}"
 
 
-@bp.route("/start", methods=["POST"])
+@bp.route("/enroll/start", methods=["POST"])
 @login_required
 def start():
     """Create the virtual device (replacing an abandoned one) and show its QR code."""
@@ -32,10 +33,10 @@ def start():
     except AlreadyEnrolled as err:
         flash(err.message, "info")
         return redirect(url_for("account.home"))
-    return redirect(url_for("enroll.scan"))
+    return redirect(url_for("devices.scan"))
 
 
-@bp.route("/scan")
+@bp.route("/enroll/scan")
 @login_required
 def scan():
     """Show the QR code, the manual key and the two-code form."""
@@ -63,13 +64,13 @@ def _render_scan(form: VerifyForm, pending: PendingDevice, error=None, status: i
     label = pending.name if state.adding_backup else state.caller.user_name
     uri = qr.otpauth_uri(_issuer(), label, pending.seed)
     form.setup.data = pending.tag  # the QR shown now: a verify from a page showing an older one is told so
-    return render_template("enroll/scan.html", form=form, start_form=EmptyForm(), manual_key=qr.grouped(pending.seed),
+    return render_template("devices/scan.html", form=form, start_form=EmptyForm(), manual_key=qr.grouped(pending.seed),
                            otpauth_uri=uri, qr_svg=qr.qr_svg(uri), issuer=_issuer(), serial=pending.serial,
                            account_label=label, backup=state.adding_backup,
                            error=error, next_code_in=codes.seconds_until_next()), status
 
 
-@bp.route("/verify", methods=["POST"])
+@bp.route("/enroll/verify", methods=["POST"])
 @login_required
 def verify():
     """Enable the device with two consecutive codes."""
@@ -91,12 +92,12 @@ def verify():
     if backup:
         flash(_("Your backup device %(name)s is enabled. Pick it wherever the portal asks for a code.",
                 name=pending.name), "success")
-        return redirect(url_for("security_credentials.devices_page"))
+        return redirect(url_for("devices.index"))
     flash(_("Your MFA device is enabled. Last step: prove it works and get your credentials."), "success")
     return redirect(url_for("credentials.get"))
 
 
-@bp.route("/resync", methods=["GET", "POST"])
+@bp.route("/enroll/resync", methods=["GET", "POST"])
 @login_required
 def resync():
     """Resynchronise a device whose codes AWS no longer accepts."""
@@ -108,10 +109,10 @@ def resync():
         return redirect(url_for("account.home"))
     form.device.choices = device_choices(owned)
     if not form.validate_on_submit():
-        return render_template("enroll/resync.html", form=form, error=form_problem(form)), 400 if form.errors else 200
+        return render_template("devices/resync.html", form=form, error=form_problem(form)), 400 if form.errors else 200
     try:
         enrollment.resync(state, current_actor(), form.device.data, form.code1.data, form.code2.data)
     except (CodeAlreadyUsed, CodeRejected) as err:
-        return render_template("enroll/resync.html", form=form, error=err), 400
+        return render_template("devices/resync.html", form=form, error=err), 400
     flash(_("Your device is back in sync. Wait for the next code, then get your credentials."), "success")
     return redirect(url_for("credentials.get"))

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from ..errors import AwsError, CodeRejected, DeviceProblem, InvalidInput, LimitReached
-from . import devices
-from .identity import Caller
+from ...errors import AwsError, CodeRejected, DeviceProblem, InvalidInput, LimitReached
+from .. import devices
+from ..identity import Caller
 
 MAX_DEVICES = 8  # AWS's quota of MFA devices per user, any mix
 _SERIAL = re.compile(r"^[A-Z0-9]{9,32}$")

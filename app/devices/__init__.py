@@ -1,10 +1,10 @@
-"""Enroll a virtual MFA device: create, scan, verify with two codes, resync."""
+"""MFA devices: the list, a hardware token, a backup device, removal, and enrollment as its sub-flow."""
 
 import time
 
 from flask import Blueprint
 
-bp = Blueprint("enroll", __name__, url_prefix="/enroll")
+bp = Blueprint("devices", __name__)
 
 
 @bp.app_template_global()
@@ -13,4 +13,4 @@ def server_time() -> int:
     return int(time.time())
 
 
-from . import routes  # noqa: E402,F401
+from . import enroll, routes  # noqa: E402,F401

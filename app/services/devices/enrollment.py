@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 
-from ..errors import (
+from ...errors import (
     AlreadyEnrolled,
     CodeAlreadyUsed,
     CodeRejected,
@@ -16,12 +16,13 @@ from ..errors import (
     SetupExpired,
     SetupRestarted,
 )
-from . import audit, codes, devices, more_devices
-from .audit import Action
-from .credentials import MIN_DURATION, get_session_token
+from .. import audit, codes, devices
+from ..audit import Action
+from ..credentials import MIN_DURATION, get_session_token
+from . import more_devices
 
 if TYPE_CHECKING:
-    from ..sessions import PortalSession
+    from ...sessions import PortalSession
 
 
 def start(state: PortalSession, actor: audit.Actor, pattern: str) -> None:
