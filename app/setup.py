@@ -10,7 +10,7 @@ from flask import Flask
 from . import backends, limit_store
 from .config import ConfigurationError
 from .instance_files import private_dir, private_sqlite, sqlite_path
-from .services.devices import more_devices
+from .services import devices
 from .session_store import RedisStore, SqliteStore
 
 __all__ = ["ConfigurationError", "configure"]
@@ -29,7 +29,7 @@ def configure(app: Flask) -> None:
         # Demo and tests get a random key per process: nothing they hold must outlive them.
         config["SECRET_KEY"] = secrets.token_hex(32)
     try:
-        more_devices.check_backup_pattern(config.get("MFA_BACKUP_NAME_PATTERN", ""))
+        devices.check_backup_pattern(config.get("MFA_BACKUP_NAME_PATTERN", ""))
     except ValueError as err:
         raise ConfigurationError(str(err)) from None
     private_dir(app.instance_path)  # keys, seeds and the audit log live here: owner only

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, StringField
 
-from app.devices.forms import code_field
+from app.forms import code_field
 from app.redirects import safe_next
 from conftest import Clock, code, operations
 

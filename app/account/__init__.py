@@ -1,4 +1,4 @@
-"""The signed-in person's home: status, next step, device replacement."""
+"""The signed-in person's home: status and next step."""
 
 from flask import Blueprint
 

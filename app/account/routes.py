@@ -1,21 +1,17 @@
-"""Home page and device replacement."""
+"""Home page: the person's MFA status and to-do list."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask import current_app, render_template
+from flask_login import current_user
 
 from ..auth.routes import ask_to_sign_in
-from ..errors import CodeAlreadyUsed, CodeRejected
-from ..forms import EmptyForm, device_choices, form_problem
+from ..forms import EmptyForm
 from ..services import devices, todo
-from ..services.devices import enrollment
-from ..sessions import current_actor, portal
+from ..sessions import portal
 from . import bp
-from .forms import ReplaceDeviceForm
 
 
 @bp.route("/")
@@ -33,24 +29,3 @@ def home():
                            has_credentials=state.mfa_credentials is not None,
                            todo=todo.items(facts, datetime.now(UTC), key_age_days), kinds=todo.Kind,
                            key_age_days=key_age_days)
-
-
-@bp.route("/device/replace", methods=["GET", "POST"])
-@login_required
-def replace_device():
-    """Remove the current device after a current code proves the person holds it, then enroll anew."""
-    state = portal()
-    owned = devices.code_givers(state, request.form.get("device"))
-    if not owned:
-        return redirect(url_for("account.home"))
-    form = ReplaceDeviceForm()
-    form.device.choices = device_choices(owned)
-    if not form.validate_on_submit():
-        return render_template("devices/replace.html", form=form, error=form_problem(form)), 400 if form.errors else 200
-    try:
-        enrollment.replace(state, current_actor(), form.device.data, form.code.data,
-                           current_app.config["MFA_DEVICE_NAME_PATTERN"])
-    except (CodeAlreadyUsed, CodeRejected) as err:
-        return render_template("devices/replace.html", form=form, error=err), 400
-    flash(_("Your old device is removed. Scan the new QR code with your new phone."), "success")
-    return redirect(url_for("devices.scan"))

@@ -9,8 +9,8 @@ from wtforms import SelectField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from ..devices.forms import code_field
 from ..errors import InvalidInput
+from ..forms import code_field
 from ..i18n import duration, sentences
 from ..services.credentials import DEFAULT_DURATION, DURATION_CHOICES
 from ..services.formats import check_profile

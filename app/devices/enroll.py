@@ -1,4 +1,4 @@
-"""Enrollment views: thin wrappers around the enrollment flow."""
+"""Enrollment, the devices area's sub-flow: start, scan, verify, resync, replace a device."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ..services import codes, devices, qr
 from ..services.devices import enrollment
 from ..sessions import PendingDevice, current_actor, portal
 from . import bp
-from .forms import ResyncForm, VerifyForm
+from .forms import ReplaceDeviceForm, ResyncForm, VerifyForm
 
 
 def _issuer() -> str:
@@ -116,3 +116,24 @@ def resync():
         return render_template("devices/resync.html", form=form, error=err), 400
     flash(_("Your device is back in sync. Wait for the next code, then get your credentials."), "success")
     return redirect(url_for("credentials.get"))
+
+
+@bp.route("/device/replace", methods=["GET", "POST"])
+@login_required
+def replace():
+    """Remove the current device after a current code proves the person holds it, then enroll anew."""
+    state = portal()
+    owned = devices.code_givers(state, request.form.get("device"))
+    if not owned:
+        return redirect(url_for("account.home"))
+    form = ReplaceDeviceForm()
+    form.device.choices = device_choices(owned)
+    if not form.validate_on_submit():
+        return render_template("devices/replace.html", form=form, error=form_problem(form)), 400 if form.errors else 200
+    try:
+        enrollment.replace(state, current_actor(), form.device.data, form.code.data,
+                           current_app.config["MFA_DEVICE_NAME_PATTERN"])
+    except (CodeAlreadyUsed, CodeRejected) as err:
+        return render_template("devices/replace.html", form=form, error=err), 400
+    flash(_("Your old device is removed. Scan the new QR code with your new phone."), "success")
+    return redirect(url_for("devices.scan"))

@@ -10,12 +10,12 @@ from ..credentials.forms import CodeForm
 from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, PortalError
 from ..forms import EmptyForm, form_problem
 from ..security_credentials import journal, lost, stepup
-from ..security_credentials.forms import BackupDeviceForm, HardwareTokenForm
 from ..services import audit, codes, devices
 from ..services.audit import Action
-from ..services.devices import enrollment, more_devices
+from ..services.devices import enrollment
 from ..sessions import current_actor, portal
 from . import bp
+from .forms import BackupDeviceForm, HardwareTokenForm
 
 
 def _owned(including: str | None = None) -> list[devices.Device]:
@@ -29,7 +29,7 @@ def _page(form: HardwareTokenForm | None = None, error: PortalError | None = Non
     pattern = current_app.config["MFA_BACKUP_NAME_PATTERN"]
     owned = _say_what_lost_attempts_did()
     return render_template("devices/index.html", devices=owned, form=form or HardwareTokenForm(),
-                           error=error, backup=more_devices.backup_allowed(pattern),
+                           error=error, backup=devices.backup_allowed(pattern),
                            backup_form=backup_form or BackupDeviceForm(formdata=None), backup_error=backup_error,
                            next_code_in=codes.seconds_until_next()), status
 
@@ -58,13 +58,13 @@ def _say_what_lost_attempts_did() -> list[devices.Device]:
 def add_backup():
     """Create a named backup virtual device, then show its QR code on the usual scan page."""
     pattern = current_app.config["MFA_BACKUP_NAME_PATTERN"]
-    if not more_devices.backup_allowed(pattern):
+    if not devices.backup_allowed(pattern):
         abort(404)
     form = BackupDeviceForm()
     if not form.validate_on_submit():
         return _page(backup_form=form, status=400)
     try:
-        name = more_devices.backup_name(current_user.caller, pattern, form.label.data)
+        name = devices.backup_name(current_user.caller, pattern, form.label.data)
         enrollment.begin_backup(portal(), current_actor(), name)
     except AwsUnavailable:
         raise
@@ -87,7 +87,7 @@ def index():
         count = len(devices.list_devices(state.client("iam"), state.caller))  # AWS's own count, for its quota
         state.forget_devices()
         codes.submit(state, current_actor(), Action.HARDWARE_TOKEN_ENABLED, serial, (code1, code2),
-                     lambda: more_devices.enable_hardware(state.client("iam"), state.caller, serial, code1, code2,
+                     lambda: devices.enable_hardware(state.client("iam"), state.caller, serial, code1, code2,
                                                           count))
     except AwsUnavailable as err:
         if err.may_have_acted:
@@ -133,7 +133,7 @@ def remove(serial: str):
     portal().forget_devices()
     try:
         with journal.attempt("device_removed", device=serial, via="security credentials"):
-            more_devices.remove(portal().mfa_client("iam"), current_user.user_name, serial)
+            devices.remove_device(portal().mfa_client("iam"), current_user.user_name, serial)
     except AwsUnavailable as err:
         if err.may_have_acted:
             lost.remember("device_removed", [], target=serial)

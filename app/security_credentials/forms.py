@@ -8,11 +8,9 @@ from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import AnyOf, EqualTo, InputRequired, Length, Regexp, ValidationError
 
 from ..credentials.forms import CodeForm
-from ..devices.forms import VerifyForm, code_field
 from ..errors import InvalidInput
 from ..i18n import sentences
 from ..services import signing_certs, ssh_keys
-from ..services.devices import more_devices
 from ..services.formats import PROFILE_NAME
 
 
@@ -85,39 +83,6 @@ class SshKeyForm(FlaskForm):
                                                            _ssh_key],
                          render_kw={"rows": "4", "spellcheck": "false", "autocapitalize": "none",
                                     "placeholder": "ssh-rsa AAAAB3Nza… you@laptop"})
-
-
-def _serial(form: FlaskForm, field: StringField) -> None:
-    """Check and normalise a hardware token's serial number."""
-    try:
-        field.data = more_devices.check_serial(field.data)
-    except InvalidInput as err:
-        raise ValidationError(err.message) from None
-
-
-class BackupDeviceForm(FlaskForm):
-    """The short name of a backup virtual device, which the configured pattern turns into its AWS name."""
-
-    label = StringField(_l("Name of the backup device"), filters=[lambda v: (v or "").strip()],
-                        validators=[InputRequired(_l("Name the backup device, for example tablet.")),
-                                    Regexp(more_devices.LABEL_PATTERN,
-                                           message=_l("Use 1 to 20 letters, digits or hyphens, for example tablet."))],
-                        render_kw={"spellcheck": "false", "autocapitalize": "none", "placeholder": "tablet"})
-
-
-class HardwareTokenForm(FlaskForm):
-    """A hardware token's serial and two consecutive codes from it."""
-
-    # Named "device" so the per-device code budget counts this token's serial.
-    device = StringField(_l("Serial number"),
-                         validators=[InputRequired(_l("Type the serial number on the token's back.")),
-                                     Length(max=64), _serial],
-                         render_kw={"spellcheck": "false", "autocapitalize": "characters",
-                                    "placeholder": "GAHT12345678"})
-    code1 = StringField(_l("First code"), **code_field(_l("Press the button and type the code.")))
-    code2 = StringField(_l("Next code"), **code_field(_l("Press the button again and type the new code.")))
-
-    validate_code2 = VerifyForm.validate_code2  # two codes in a row are never the same
 
 
 def _pem(form: FlaskForm, field: TextAreaField) -> None:

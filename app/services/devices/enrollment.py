@@ -19,7 +19,6 @@ from ...errors import (
 from .. import audit, codes, devices
 from ..audit import Action
 from ..credentials import MIN_DURATION, get_session_token
-from . import more_devices
 
 if TYPE_CHECKING:
     from ...sessions import PortalSession
@@ -68,8 +67,8 @@ def begin_backup(state: PortalSession, actor: audit.Actor, name: str) -> None:
     """Create a named backup virtual device next to the person's devices; enabling it is the usual scan step."""
     iam = state.client("iam")
     owned = devices.owned(state, fresh=True)
-    if len(owned) >= more_devices.MAX_DEVICES:
-        raise LimitReached(_("AWS allows %(n)d MFA devices per user and you have %(n)d.", n=more_devices.MAX_DEVICES),
+    if len(owned) >= devices.MAX_DEVICES:
+        raise LimitReached(_("AWS allows %(n)d MFA devices per user and you have %(n)d.", n=devices.MAX_DEVICES),
                            _("Remove one you no longer use first."))
     if any(d.name == name for d in owned):
         raise InvalidInput(_("You already have a device named %(name)s.", name=name), _("Choose another name."))
