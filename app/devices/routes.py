@@ -87,8 +87,7 @@ def index():
         count = len(devices.list_devices(state.client("iam"), state.caller))  # AWS's own count, for its quota
         state.forget_devices()
         codes.submit(state, current_actor(), Action.HARDWARE_TOKEN_ENABLED, serial, (code1, code2),
-                     lambda: devices.enable_hardware(state.client("iam"), state.caller, serial, code1, code2,
-                                                          count))
+                     lambda: devices.enable_hardware(state.client("iam"), state.caller, serial, code1, code2, count))
     except AwsUnavailable as err:
         if err.may_have_acted:
             lost.remember("token_enabled", [], target=serial)
