@@ -11,8 +11,9 @@ from flask_login import current_user, login_required
 from ..auth.routes import ask_to_sign_in
 from ..errors import CodeAlreadyUsed, CodeRejected
 from ..forms import EmptyForm, device_choices, form_problem
+from ..login import current_actor
 from ..services import devices, enrollment, todo
-from ..sessions import current_actor, portal
+from ..sessions import portal
 from . import bp
 from .forms import ReplaceDeviceForm
 

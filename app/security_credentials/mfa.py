@@ -9,9 +9,10 @@ from flask_login import current_user, login_required
 from ..credentials.forms import CodeForm
 from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, PortalError
 from ..forms import EmptyForm, form_problem
+from ..login import current_actor
 from ..services import audit, codes, devices, enrollment, more_devices
 from ..services.audit import Action
-from ..sessions import current_actor, portal
+from ..sessions import portal
 from . import bp, journal, lost, stepup
 from .forms import BackupDeviceForm, HardwareTokenForm
 
