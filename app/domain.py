@@ -138,6 +138,16 @@ class KeyToShow:
     key: NewKey
     profile: str
 
+    def as_dict(self) -> dict[str, str]:
+        """Return a JSON-ready mapping (for the encrypted vault)."""
+        return dict(key_id=self.key.key_id, secret=self.key.secret, created=self.key.created.isoformat(),
+                    profile=self.profile)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> KeyToShow:
+        """Rebuild from the vault mapping."""
+        return cls(NewKey(data["key_id"], data["secret"], datetime.fromisoformat(data["created"])), data["profile"])
+
 
 @dataclass(frozen=True)
 class Rotation:
@@ -148,6 +158,13 @@ class Rotation:
     new: str | None = None  # the key made by this rotation
     old: str | None = None  # the key the session signed with before it
     switched: bool = False  # AWS accepted the new key, and the session signs with it now
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Rotation:
+        """Rebuild from the session's plain mapping (lists come back as lists)."""
+        before = data.get("lost_before")
+        return cls(None if before is None else tuple(before), data.get("new"), data.get("old"),
+                   bool(data.get("switched")))
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,8 @@ class PortalSession:
     def begin(self, caller: domain.Caller, keys: aws.Keys, alias: str | None) -> None:
         """Start a fresh signed-in session (a new id: the old one, if any, ends)."""
         self._raw.clear()
-        self._raw["identity"] = caller.as_dict()
-        self._raw["alias"] = alias
-        self._raw["created_at"] = time.time()
-        self._raw["signed_in_with"] = keys.access_key_id
+        self._raw.update(identity=caller.as_dict(), alias=alias, created_at=time.time(),
+                         signed_in_with=keys.access_key_id)
         self.replace_keys(keys)
 
     def end(self) -> None:
@@ -238,12 +236,11 @@ class PortalSession:
         """Remember the admin group check's answer."""
         self._raw["is_admin"] = bool(value)
 
-    # Key rotation ----------------------------------------------------------------------------------
+    # Key rotation, and changes whose AWS answer was lost on the way -------------------------------
     def rotation(self) -> domain.Rotation | None:
         """The rotation of the portal's key under way in this session, if any."""
         held = self._raw.get("rotation")
-        before = held["lost_before"] if held else None
-        return domain.Rotation(**{**held, "lost_before": None if before is None else tuple(before)}) if held else None
+        return domain.Rotation.from_dict(held) if held else None
 
     def keep_rotation(self, rotation: domain.Rotation) -> None:
         """Remember how far the rotation got (replacing what was remembered before)."""
@@ -255,24 +252,20 @@ class PortalSession:
 
     def hold_new_key(self, new: domain.NewKey, profile: str) -> None:
         """Seal a new key's secret until the one page that shows it (and the CLI profile asked for)."""
-        self._seal("new_key", {**asdict(new), "created": new.created.isoformat(), "profile": profile})
+        self._seal("new_key", domain.KeyToShow(new, profile).as_dict())
 
     def take_new_key(self) -> domain.KeyToShow | None:
         """Return the new key to show and drop it, so a reload (or a parallel request) never shows it again."""
         key = sealed_name("new_key")
         take = getattr(self._raw, "take", None)  # the server-side session takes it atomically in its store
         held = self._sealer.unseal(take(key) if take else self._raw.pop(key, None))
-        if not held:
-            return None
-        profile = held.pop("profile")
-        return domain.KeyToShow(domain.NewKey(**{**held, "created": datetime.fromisoformat(held["created"])}), profile)
+        return domain.KeyToShow.from_dict(held) if held else None
 
     @property
     def holds_new_key(self) -> bool:
         """Tell whether a new key's secret still waits to be shown, without decrypting it."""
         return sealed_name("new_key") in self._raw
 
-    # Answers lost on the way -----------------------------------------------------------------------
     def lost_answer(self, change: str) -> domain.LostAnswer | None:
         """What AWS listed before a change of this kind whose answer was lost, if one waits to be found out."""
         held = self._raw.get("lost:" + change)
