@@ -73,8 +73,8 @@ def register_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext
 
     from .extensions import csrf, db, limiter, login_manager
+    from .login import load_user
     from .session_interface import PortalSessionInterface
-    from .sessions import load_user
 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

@@ -140,8 +140,8 @@ def http_error(err: HTTPException):
     retry_after = None
     if status == 429:
         retry_after = _retry_after(err)
+        from .login import current_actor
         from .services.audit import Action, Outcome, record
-        from .sessions import current_actor
 
         record(Action.RATE_LIMITED, current_actor(), Outcome.REFUSED, reason=request.endpoint)
     return render_error(status, title, message, next_step, retry_after)

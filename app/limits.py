@@ -21,8 +21,8 @@ from limits.errors import StorageError
 
 from .errors import LimitsUnavailable, PortalError, TooManyFailedSignIns
 from .extensions import limiter
+from .login import current_actor
 from .services import audit
-from .sessions import current_actor
 
 log = logging.getLogger(__name__)
 ADMIN = "30 per minute"

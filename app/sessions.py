@@ -2,84 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, g, session
 from flask_babel import gettext as _
-from flask_login import UserMixin
-from nacl.encoding import URLSafeBase64Encoder
-from nacl.exceptions import CryptoError
-from nacl.secret import SecretBox
 
-from . import aws
+from . import aws, domain
 from .errors import SessionExpired
-from .services.audit import Actor
-from .services.credentials import SessionCredentials
-from .services.identity import Caller
+from .vault import Sealer, sealed_name
 
 SPENT_CODE_MEMORY = 150  # seconds a spent code is remembered: AWS's window plus the app's drift
-# Each secret is sealed under its own key name, so a request that changes one never rewrites another.
-_SEALED = "sealed:"
-
-
-class Sealer:
-    """Authenticated encryption under a key derived from SECRET_KEY, so a stolen session store alone yields nothing.
-
-    PyNaCl's SecretBox (XSalsa20-Poly1305, a random nonce per value): the same guarantees as Fernet for
-    a sixth of the memory (cryptography's Fernet cost every worker ~7 MB, PyNaCl ~1 MB).
-    """
-
-    def __init__(self, secret_key: str):
-        # BLAKE2b keyed with the secret is the key derivation (how libsodium's own crypto_kdf works):
-        # a key for this one purpose, never the SECRET_KEY itself.
-        master = hashlib.blake2b(secret_key.encode(), digest_size=64).digest()
-        key = hashlib.blake2b(b"session vault", key=master, person=b"mfa-portal", digest_size=SecretBox.KEY_SIZE)
-        self.box = SecretBox(key.digest())
-
-    def seal(self, value: Any) -> str:
-        """Encrypt a JSON-ready value."""
-        return self.box.encrypt(json.dumps(value).encode(), encoder=URLSafeBase64Encoder).decode()
-
-    def unseal(self, token: str | None) -> Any:
-        """Decrypt, or None for a rotated SECRET_KEY or a tampered store (forget rather than fail)."""
-        if not token:
-            return None
-        try:
-            return json.loads(self.box.decrypt(token.encode(), encoder=URLSafeBase64Encoder))
-        except (CryptoError, ValueError, TypeError):
-            return None
-
-
-@dataclass(frozen=True)
-class PendingDevice:
-    """A virtual device created and not yet enabled: its serial, when, and the seed shown once."""
-
-    serial: str
-    created: float
-    seed: str
-
-    @property
-    def tag(self) -> str:
-        """Name this setup apart from a later one for the same serial (a page carries it to tell which QR it showed)."""
-        return f"{self.created:.6f}"
-
-    @property
-    def name(self) -> str:
-        """The device's name, as the serial ARN ends and the authenticator app lists it."""
-        return self.serial.rsplit("/", 1)[-1]
-
-
-@dataclass(frozen=True)
-class CredentialsChoice:
-    """How the person asked for their session credentials."""
-
-    profile: str = "default"
-    duration: int = 0
-    device: str | None = None
 
 
 class PortalSession:
@@ -91,13 +26,11 @@ class PortalSession:
         self.settings = settings
 
     # Sign-in and sign-out --------------------------------------------------------------------------
-    def begin(self, caller: Caller, keys: aws.Keys, alias: str | None) -> None:
+    def begin(self, caller: domain.Caller, keys: aws.Keys, alias: str | None) -> None:
         """Start a fresh signed-in session (a new id: the old one, if any, ends)."""
         self._raw.clear()
-        self._raw["identity"] = caller.as_dict()
-        self._raw["alias"] = alias
-        self._raw["created_at"] = time.time()
-        self._raw["signed_in_with"] = keys.access_key_id
+        self._raw.update(identity=caller.as_dict(), alias=alias, created_at=time.time(),
+                         signed_in_with=keys.access_key_id)
         self.replace_keys(keys)
 
     def end(self) -> None:
@@ -105,15 +38,15 @@ class PortalSession:
         self._raw.clear()
 
     @property
-    def caller(self) -> Caller | None:
+    def caller(self) -> domain.Caller | None:
         """Who signed in, as GetCallerIdentity said."""
         identity = self._raw.get("identity")
-        return Caller(**identity) if identity else None
+        return domain.Caller(**identity) if identity else None
 
     @property
     def signed_in(self) -> bool:
         """Tell whether this session belongs to a signed-in person with keys."""
-        return "identity" in self._raw and _SEALED + "keys" in self._raw
+        return "identity" in self._raw and sealed_name("keys") in self._raw
 
     @property
     def signed_in_with(self) -> str | None:
@@ -155,16 +88,16 @@ class PortalSession:
 
     # Enrollment ------------------------------------------------------------------------------------
     @property
-    def pending(self) -> PendingDevice | None:
+    def pending(self) -> domain.PendingDevice | None:
         """The device being enrolled, with its seed, if this session still holds both."""
         meta = self._raw.get("pending")
         seed = self._unseal("pending_seed") if meta else None
-        return PendingDevice(meta["serial"], meta["created"], seed) if seed else None
+        return domain.PendingDevice(meta["serial"], meta["created"], seed) if seed else None
 
     @property
     def has_pending(self) -> bool:
         """Tell whether an enrollment is under way, without decrypting the seed."""
-        return "pending" in self._raw and _SEALED + "pending_seed" in self._raw
+        return "pending" in self._raw and sealed_name("pending_seed") in self._raw
 
     @property
     def pending_serial(self) -> str | None:
@@ -179,7 +112,7 @@ class PortalSession:
 
     def drop_pending(self) -> None:
         """Forget the seed for good: AWS holds the device now, or the setup was abandoned."""
-        self._raw.pop(_SEALED + "pending_seed", None)
+        self._raw.pop(sealed_name("pending_seed"), None)
         self._raw.pop("pending", None)
 
     @property
@@ -229,15 +162,17 @@ class PortalSession:
             self._raw.pop("adding_backup", None)
 
     # Devices ---------------------------------------------------------------------------------------
-    def cached_devices(self, fresh_for: float, now: float | None = None) -> list[dict] | None:
+    def cached_devices(self, fresh_for: float, now: float | None = None) -> list[domain.Device] | None:
         """The device list AWS gave this session less than `fresh_for` seconds ago, else None."""
         cached = self._raw.get("devices")
         if not cached or (now if now is not None else time.time()) - cached["at"] > fresh_for:
             return None
-        return cached["rows"]
+        return [domain.Device(row["serial"], datetime.fromisoformat(at) if (at := row["enabled_at"]) else None)
+                for row in cached["rows"]]
 
-    def keep_devices(self, rows: list[dict]) -> None:
+    def keep_devices(self, devices: list[domain.Device]) -> None:
         """Remember AWS's device list for the next request or two (serials and dates, nothing secret)."""
+        rows = [{"serial": d.serial, "enabled_at": d.enabled_at.isoformat() if d.enabled_at else None} for d in devices]
         self._raw["devices"] = {"at": time.time(), "rows": rows}
 
     def forget_devices(self) -> None:
@@ -266,34 +201,29 @@ class PortalSession:
 
     # Session credentials ---------------------------------------------------------------------------
     @property
-    def mfa_credentials(self) -> SessionCredentials | None:
+    def mfa_credentials(self) -> domain.SessionCredentials | None:
         """Unexpired MFA session credentials obtained in this portal session."""
         data = self._unseal("session_credentials")
         if not data:
             return None
-        creds = SessionCredentials.from_dict(data)
+        creds = domain.SessionCredentials.from_dict(data)
         return None if creds.expired() else creds
 
     @property
-    def has_mfa_credentials(self) -> bool:
-        """Tell cheaply whether credentials are held (expiry is checked where they are used)."""
-        return _SEALED + "session_credentials" in self._raw
-
-    @property
-    def credentials_choice(self) -> CredentialsChoice:
+    def credentials_choice(self) -> domain.CredentialsChoice:
         """The profile, duration and device of the last credentials."""
-        return CredentialsChoice(**self._raw.get("credentials_meta", {}))
+        return domain.CredentialsChoice(**self._raw.get("credentials_meta", {}))
 
-    def keep_credentials(self, creds: SessionCredentials, choice: CredentialsChoice | None = None) -> None:
+    def keep_credentials(self, creds: domain.SessionCredentials,
+                         choice: domain.CredentialsChoice | None = None) -> None:
         """Seal new session credentials (and how they were asked for)."""
         self._seal("session_credentials", creds.as_dict())
         if choice is not None:
-            self._raw["credentials_meta"] = {"profile": choice.profile, "duration": choice.duration,
-                                             "device": choice.device}
+            self._raw["credentials_meta"] = asdict(choice)
 
     def forget_credentials(self) -> None:
         """Drop the session credentials (they stay valid at AWS until they expire)."""
-        self._raw.pop(_SEALED + "session_credentials", None)
+        self._raw.pop(sealed_name("session_credentials"), None)
         self._raw.pop("credentials_meta", None)
 
     # Admin -----------------------------------------------------------------------------------------
@@ -306,38 +236,55 @@ class PortalSession:
         """Remember the admin group check's answer."""
         self._raw["is_admin"] = bool(value)
 
-    # One-shot secrets and small per-flow state -----------------------------------------------------
-    def put_secret(self, name: str, value: Any) -> None:
-        """Seal a secret a later page shows once (a new access key's secret, say)."""
-        self._seal("secret:" + name, value)
+    # Key rotation, and changes whose AWS answer was lost on the way -------------------------------
+    def rotation(self) -> domain.Rotation | None:
+        """The rotation of the portal's key under way in this session, if any."""
+        held = self._raw.get("rotation")
+        return domain.Rotation.from_dict(held) if held else None
 
-    def take_secret(self, name: str) -> Any:
-        """Return a one-shot secret and drop it, so a reload (or a parallel request) never shows it again."""
-        key = _SEALED + "secret:" + name
+    def keep_rotation(self, rotation: domain.Rotation) -> None:
+        """Remember how far the rotation got (replacing what was remembered before)."""
+        self._raw["rotation"] = asdict(rotation)
+
+    def end_rotation(self) -> None:
+        """Forget the rotation: it is finished, or the key it left behind is gone."""
+        self._raw.pop("rotation", None)
+
+    def hold_new_key(self, new: domain.NewKey, profile: str) -> None:
+        """Seal a new key's secret until the one page that shows it (and the CLI profile asked for)."""
+        self._seal("new_key", domain.KeyToShow(new, profile).as_dict())
+
+    def take_new_key(self) -> domain.KeyToShow | None:
+        """Return the new key to show and drop it, so a reload (or a parallel request) never shows it again."""
+        key = sealed_name("new_key")
         take = getattr(self._raw, "take", None)  # the server-side session takes it atomically in its store
-        return self._sealer.unseal(take(key) if take else self._raw.pop(key, None))
+        held = self._sealer.unseal(take(key) if take else self._raw.pop(key, None))
+        return domain.KeyToShow.from_dict(held) if held else None
 
-    def peek_secret(self, name: str) -> Any:
-        """Read a one-shot secret without dropping it."""
-        return self._unseal("secret:" + name)
+    @property
+    def holds_new_key(self) -> bool:
+        """Tell whether a new key's secret still waits to be shown, without decrypting it."""
+        return sealed_name("new_key") in self._raw
 
-    def flow(self, name: str) -> dict | None:
-        """Non-secret state of a multi-step flow (rotation progress, say)."""
-        return self._raw.get("flow:" + name)
+    def lost_answer(self, change: str) -> domain.LostAnswer | None:
+        """What AWS listed before a change of this kind whose answer was lost, if one waits to be found out."""
+        held = self._raw.get("lost:" + change)
+        return domain.LostAnswer(**{**held, "before": tuple(held["before"])}) if held is not None else None
 
-    def set_flow(self, name: str, value: dict | None) -> None:
-        """Save (or, with None, forget) a flow's non-secret state."""
-        if value is None:
-            self._raw.pop("flow:" + name, None)
-        else:
-            self._raw["flow:" + name] = value
+    def keep_lost_answer(self, change: str, lost: domain.LostAnswer) -> None:
+        """Remember what AWS listed before a change of this kind whose answer was lost."""
+        self._raw["lost:" + change] = asdict(lost)
+
+    def drop_lost_answer(self, change: str) -> None:
+        """Forget a lost answer: the page that found out what AWS did has said so."""
+        self._raw.pop("lost:" + change, None)
 
     # Internals -------------------------------------------------------------------------------------
     def _seal(self, name: str, value: Any) -> None:
-        self._raw[_SEALED + name] = self._sealer.seal(value)
+        self._raw[sealed_name(name)] = self._sealer.seal(value)
 
     def _unseal(self, name: str) -> Any:
-        return self._sealer.unseal(self._raw.get(_SEALED + name))
+        return self._sealer.unseal(self._raw.get(sealed_name(name)))
 
 
 def portal() -> PortalSession:
@@ -350,41 +297,3 @@ def portal() -> PortalSession:
             sealer = app.extensions["mfa_portal_sealer"] = Sealer(app.config["SECRET_KEY"])
         state = g._portal_session = PortalSession(session, sealer, aws.Settings.from_config(app.config))
     return state
-
-
-class PortalUser(UserMixin):
-    """The Flask-Login user, rebuilt each request from the server-side session."""
-
-    def __init__(self, caller: Caller):
-        self.caller = caller
-        self.id = caller.arn
-        self.arn = caller.arn
-        self.user_name = caller.user_name
-
-    @property
-    def is_admin(self) -> bool:
-        """Tell whether the configuration names this user (or, after MFA, their group) as admin."""
-        return portal().admin_by_group or self.user_name in current_app.config["ADMIN_USERS"]
-
-    @property
-    def has_mfa_session(self) -> bool:
-        """Tell whether this portal session holds unexpired MFA session credentials."""
-        return portal().mfa_credentials is not None
-
-
-def load_user(user_id: str) -> PortalUser | None:
-    """Flask-Login loader: only the identity stored at sign-in is accepted."""
-    state = portal()
-    caller = state.caller
-    if caller and caller.arn == user_id and state.signed_in:
-        return PortalUser(caller)
-    return None
-
-
-def current_actor() -> Actor:
-    """Who is acting in this request and from where, for the audit log."""
-    from flask import request
-
-    caller = portal().caller
-    return Actor(arn=caller.arn if caller else None, user_name=caller.user_name if caller else None,
-                 source_ip=request.remote_addr, user_agent=request.user_agent.string or None)

@@ -271,12 +271,9 @@ def _raise(error: Exception):
 
 def unsealed(app, entry: dict) -> dict:
     """Open a stored session's sealed values with the app's key, as only the portal itself can."""
-    from app.sessions import Sealer
+    from app.vault import Sealer
 
-    sealer = Sealer(app.config["SECRET_KEY"])
-    opened = {name.removeprefix("sealed:"): sealer.unseal(value) for name, value in (entry or {}).items()
-              if name.startswith("sealed:")}
-    return {name: value for name, value in opened.items() if value is not None}
+    return Sealer(app.config["SECRET_KEY"]).open_entry(entry)
 
 
 def stored_session_ids(app) -> list[str]:

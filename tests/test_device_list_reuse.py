@@ -85,9 +85,10 @@ def test_the_list_is_remembered_for_a_minute_only():
     state = PortalSession({}, sealer=None, settings=None)
     kept_at = 1_800_000_000.0
     with time_machine.travel(kept_at, tick=False):
-        state.keep_devices([{"serial": "arn:aws:iam::123456789012:mfa/gone", "enabled_at": None}])
+        state.keep_devices([devices.Device("arn:aws:iam::123456789012:mfa/gone", None)])
     fresh_for = devices.DEVICES_FRESH_SECONDS
-    assert state.cached_devices(fresh_for, now=kept_at + fresh_for - 1) is not None
+    assert state.cached_devices(fresh_for, now=kept_at + fresh_for - 1) == [
+        devices.Device("arn:aws:iam::123456789012:mfa/gone", None)]
     assert state.cached_devices(fresh_for, now=kept_at + fresh_for + 1) is None
     state.forget_devices()
     assert state.cached_devices(fresh_for, now=kept_at) is None

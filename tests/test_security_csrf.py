@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from app.vault import sealed_values
 from conftest import Clock, Person, code, make_test_app
 from security_helpers import TokenClient, audit_actions, get_routes, post_routes, session_id, store_entry
 
@@ -115,11 +116,6 @@ def test_every_step_works_with_the_tokens_the_forms_carry(csrf_app, browser, mak
         "device_resynced", "device_replaced", "device_removed", "device_created", "sign_out"]
 
 
-def sealed(entry: dict) -> dict:
-    """The encrypted part of a stored session: keys, seed, credentials."""
-    return {name: value for name, value in entry.items() if name.startswith("sealed:")}
-
-
 def test_get_requests_change_nothing(csrf_app, browser, make_user, iam):
     enrolled = enrolled_with_credentials(browser, make_user, "get.enrolled")
     pending = Person(TokenClient(csrf_app, csrf_app.test_client()), make_user("get.pending"))
@@ -127,10 +123,10 @@ def test_get_requests_change_nothing(csrf_app, browser, make_user, iam):
     pending.start_enrollment()
     for person in (enrolled, pending):
         raw = person.client.client
-        before = (audit_actions(csrf_app), aws_state(iam), sealed(store_entry(csrf_app, session_id(raw))))
+        before = (audit_actions(csrf_app), aws_state(iam), sealed_values(store_entry(csrf_app, session_id(raw))))
         for path in get_routes(csrf_app):
             assert raw.get(path).status_code < 500, path
-        after = (audit_actions(csrf_app), aws_state(iam), sealed(store_entry(csrf_app, session_id(raw))))
+        after = (audit_actions(csrf_app), aws_state(iam), sealed_values(store_entry(csrf_app, session_id(raw))))
         assert after == before
     assert enrolled.client.client.get("/logout").status_code == 405
     assert enrolled.client.client.get("/credentials/result").status_code == 200

@@ -166,7 +166,7 @@ def test_abandoned_sessions_are_swept_from_disk(app, make_user, store_clock, mon
 
 
 def test_the_vault_seals_with_a_key_of_its_own_and_opens_nothing_tampered():
-    from app.sessions import Sealer
+    from app.vault import Sealer
 
     sealer = Sealer("k" * 64)
     token = sealer.seal({"secret": "s" * 40})

@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from ..limits import limit_admin_actions
+from ..login import current_actor
 from ..services import audit, snapshots
 from ..services.snapshots import AuditQuery
-from ..sessions import current_actor
 from . import bp
 from .access import admin_required
 from .exports import csv_response, stamp

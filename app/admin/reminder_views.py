@@ -6,8 +6,8 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import ngettext
 
 from ..limits import limit_admin_actions
+from ..login import current_actor
 from ..services import reminders, snapshots
-from ..sessions import current_actor
 from . import bp
 from .access import admin_required
 from .forms import ReminderForm

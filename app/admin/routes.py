@@ -15,11 +15,12 @@ from flask_babel import gettext as _
 from .. import i18n
 from ..forms import EmptyForm, device_choices
 from ..limits import limit_admin_actions
+from ..login import current_actor
 from ..services import access_keys, admin_keys, audit, devices, findings, refreshing, reminders, reporting, snapshots
 from ..services.audit import Action
 from ..services.exports import EXPORT_HEADER, export_values
 from ..services.snapshots import PER_PAGE, SHOWS, SORTS, UserQuery
-from ..sessions import current_actor, portal
+from ..sessions import portal
 from . import bp, charts
 from .access import admin_required
 from .exports import as_utc, csv_response, stamp

@@ -11,12 +11,13 @@ from .. import aws
 from ..errors import InvalidInput, KeysRefused, KeysRejected
 from ..forms import EmptyForm
 from ..limits import limit_sign_ins
+from ..login import PortalUser, current_actor
 from ..redirects import safe_next
 from ..security import plain_http_refused
 from ..services import audit, identity
 from ..services.audit import Action, Outcome
 from ..session_interface import WAS_SIGNED_IN, marker_options
-from ..sessions import PortalUser, current_actor, portal
+from ..sessions import portal
 from . import bp
 from .forms import SignInForm
 

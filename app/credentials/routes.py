@@ -10,9 +10,10 @@ from flask_login import login_required
 
 from ..errors import CodeAlreadyUsed, CodeRejected, InvalidInput
 from ..forms import EmptyForm, device_choices, form_problem
+from ..login import current_actor
 from ..redirects import safe_next
 from ..services import codes, devices, formats, issuing
-from ..sessions import current_actor, portal
+from ..sessions import portal
 from . import bp
 from .forms import CodeForm, CredentialsForm
 

@@ -6,12 +6,14 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from ..domain import PendingDevice
 from ..errors import AlreadyEnrolled, CodeAlreadyUsed, CodeRejected, SetupExpired, SetupRestarted
 from ..forms import EmptyForm, device_choices, form_problem
 from ..i18n import sentences
+from ..login import current_actor
 from ..services import codes, devices, qr
 from ..services.devices import enrollment
-from ..sessions import PendingDevice, current_actor, portal
+from ..sessions import portal
 from . import bp
 from .forms import ReplaceDeviceForm, ResyncForm, VerifyForm
 

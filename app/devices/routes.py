@@ -9,11 +9,12 @@ from flask_login import current_user, login_required
 from ..credentials.forms import CodeForm
 from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, PortalError
 from ..forms import EmptyForm, form_problem
+from ..login import current_actor
 from ..security_credentials import journal, lost, stepup
 from ..services import audit, codes, devices
 from ..services.audit import Action
 from ..services.devices import enrollment
-from ..sessions import current_actor, portal
+from ..sessions import portal
 from . import bp
 from .forms import BackupDeviceForm, HardwareTokenForm
 

@@ -42,7 +42,7 @@ class Pages:
 PAGES: dict[str, Pages] = {
     # A rotation waiting to be finished ends with the old key's deletion.
     ACCESS_KEY.name: Pages("/keys", "key_id", "keys", "key_status", "delete_key",
-                           after_delete=lambda: portal().set_flow("rotation", None),
+                           after_delete=lambda: portal().end_rotation(),
                            code_here=lambda key: key.key_id == portal().signed_in_with),
     SSH_KEY.name: Pages("/ssh", "key_id", "ssh", "ssh_status", "delete_ssh"),
     SIGNING_CERT.name: Pages("/certificates", "cert_id", "certificates", "cert_status", "delete_cert"),

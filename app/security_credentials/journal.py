@@ -9,8 +9,8 @@ from typing import Any
 from flask_babel import gettext as _
 
 from ..errors import AwsError, AwsUnavailable
+from ..login import current_actor
 from ..services import audit
-from ..sessions import current_actor
 
 
 @contextmanager

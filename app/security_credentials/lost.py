@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from flask import flash
 
+from ..domain import LostAnswer
 from ..sessions import portal
-
-_FLOW = "lost:"
 
 
 def remember(kind: str, before: list[str], target: str | None = None) -> None:
     """Keep what AWS listed before the lost call (IDs), and the one thing it was about, if any."""
-    portal().set_flow(_FLOW + kind, {"before": before, "target": target})
+    portal().keep_lost_answer(kind, LostAnswer(tuple(before), target))
 
 
 def pending(kind: str) -> bool:
     """Tell whether a lost call of this kind still waits to be found out."""
-    return portal().flow(_FLOW + kind) is not None
+    return portal().lost_answer(kind) is not None
 
 
 def settle(kind: str, now: list[str]) -> tuple[list[str], str | None] | None:
@@ -24,11 +23,11 @@ def settle(kind: str, now: list[str]) -> tuple[list[str], str | None] | None:
 
     The memory is dropped: the page that asks says the outcome once.
     """
-    held = portal().flow(_FLOW + kind)
+    held = portal().lost_answer(kind)
     if held is None:
         return None
-    portal().set_flow(_FLOW + kind, None)
-    return [item for item in now if item not in held["before"]], held.get("target")
+    portal().drop_lost_answer(kind)
+    return [item for item in now if item not in held.before], held.target
 
 
 def say(success: str | None, nothing: str | None) -> None:

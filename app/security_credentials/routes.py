@@ -6,14 +6,15 @@ from flask import current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import aws
+from ..domain import NewKey, Rotation
 from ..error_pages import ON_STORE_FAILURE
-from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, LimitReached, PortalError, StoreUnavailable
+from ..errors import CodeAlreadyUsed, CodeRejected, LimitReached, PortalError
 from ..forms import EmptyForm, form_problem
+from ..login import current_actor
 from ..services import access_keys, audit, cli_profiles, codes, rotation
 from ..services.kinds import ACCESS_KEY
-from ..sessions import current_actor, portal
-from . import bp, changes, journal, stepup
+from ..sessions import portal
+from . import bp, changes, stepup
 from .forms import RotateForm, StatusForm
 
 
@@ -28,8 +29,7 @@ def keys():
     """List the person's access keys, their age, status and (where the policy allows) last use."""
     listed = _keys()
     changes.say_lost_delete(ACCESS_KEY, [k.key_id for k in listed])
-    orphans = rotation.orphans(listed, (portal().flow("rotation") or {}).get("lost_before"),
-                               audit.lost_secrets(current_user.user_name))
+    orphans = rotation.orphans(listed, rotation.lost_before(portal()), audit.lost_secrets(current_user.user_name))
     if current_user.has_mfa_session:
         listed = access_keys.with_last_use(portal().mfa_client("iam"), listed)
     rotation_left = access_keys.unfinished_rotation(current_user.user_name, listed)
@@ -44,12 +44,11 @@ def keys():
 def rotate():
     """Replace the key the portal signs with by a new one only the person knows, with a code typed right here."""
     form = stepup.code_here(RotateForm)
-    if form.is_submitted() and (portal().flow("rotation") or {}).get("new") and portal().peek_secret("new_key"):
+    if form.is_submitted() and rotation.made_already(portal()):
         # Pressed twice: the first press made the key and its secret waits on the next page.
         flash(_("Your new key is already made: here it is."), "info")
         return redirect(url_for("security_credentials.new_key"))
-    lost_before = (portal().flow("rotation") or {}).get("lost_before")
-    plan = rotation.plan(_keys(), lost_before, audit.lost_secrets(current_user.user_name))
+    plan = rotation.plan(_keys(), rotation.lost_before(portal()), audit.lost_secrets(current_user.user_name))
     if not form.validate_on_submit() or plan.blocker:
         status = 409 if plan.blocker and form.is_submitted() else 400 if form.errors else 200
         return _rotate_page(form, plan, status=status)
@@ -57,42 +56,20 @@ def rotate():
         stepup.prove_here(form)
     except (CodeAlreadyUsed, CodeRejected) as err:
         return _rotate_page(form, plan, error=err, status=400)
-    iam = portal().mfa_client("iam")
-    old = portal().keys().access_key_id
     try:
-        with journal.attempt("access_key_created", old_key_id=old) as attempt:
-            new = access_keys.create_key(iam, current_user.user_name)
-            attempt.add(key_id=new.key_id)
-    except AwsUnavailable as err:
-        if err.may_have_acted:
-            # AWS may hold a key whose secret nobody saw: the next visit finds it and offers to delete it.
-            portal().set_flow("rotation", {"lost_before": [k.key_id for k in plan.keys]})
-        raise
+        rotation.rotate(portal(), current_actor(), current_user.caller, plan, form.profile.data, made=_keep_watch)
     except LimitReached:
         # Another tab or window took the second slot a moment ago: AWS's quota lets only one rotation win.
         flash(_("Another window has just created a new key, so this one did not. Continue there, or check the "
                 "keys below."), "info")
         return redirect(url_for("security_credentials.keys"))
-    # From here until the session is saved, the secret lives only in this request: should the store fail,
-    # the error page records that and says so, and the keys page offers to delete the key nobody saw.
-    g.setdefault(ON_STORE_FAILURE, lambda: _secret_not_kept(new.key_id))
-    portal().put_secret("new_key", {"key_id": new.key_id, "secret": new.secret, "created": new.created.isoformat(),
-                                 "profile": form.profile.data})
-    switched = rotation.prove(new, current_user.arn, portal().settings)
-    if switched:
-        portal().replace_keys(aws.Keys(new.key_id, new.secret))
-        audit.record(audit.Action.PORTAL_KEY_SWITCHED, current_actor(), key_id=new.key_id, old_key_id=old)
-    portal().set_flow("rotation", {"new": new.key_id, "old": old, "switched": switched})
     return redirect(url_for("security_credentials.new_key"))
 
 
-def _secret_not_kept(key_id: str) -> StoreUnavailable:
-    """Record that a new key's secret was lost with the session store, and say so on the 503 page."""
-    audit.record(audit.Action.ACCESS_KEY_SECRET_LOST, current_actor(), audit.Outcome.FAILURE, key_id=key_id)
-    return StoreUnavailable(
-        _("AWS made your new key %(id)s, but the portal could not keep its secret: its session store stopped "
-          "answering. Nobody has seen the secret, so the key is of no use.", id=key_id),
-        _("In a minute or so, open My access keys: the portal offers to delete that key. Then rotate again."))
+def _keep_watch(new: NewKey) -> None:
+    """Have the error page record and say that the new key's secret was lost, should the session store fail."""
+    # Until the session is saved the secret lives only in this request; the keys page then offers to delete the key.
+    g.setdefault(ON_STORE_FAILURE, lambda: rotation.secret_not_kept(current_actor(), new.key_id))
 
 
 def _rotate_page(form: RotateForm, plan: rotation.Plan, error: PortalError | None = None, status: int = 200):
@@ -108,33 +85,31 @@ def _rotate_page(form: RotateForm, plan: rotation.Plan, error: PortalError | Non
 @login_required
 def new_key():
     """Show the new key's secret exactly once, with its downloads embedded in this one page."""
-    held = portal().take_secret("new_key")
+    held = portal().take_new_key()
     if held is None:
         flash(_("A new key's secret is shown only once. If you did not save it, delete that key and rotate again."),
               "info")
         return redirect(url_for("security_credentials.keys"))
-    new = access_keys.NewKey(held["key_id"], held["secret"], access_keys.from_iso(held["created"]))
-    ini = cli_profiles.credentials_profile(new, held["profile"], current_app.config["AWS_REGION"])
-    files = {"csv": cli_profiles.data_uri(cli_profiles.console_csv(new), "text/csv"),
+    ini = cli_profiles.credentials_profile(held.key, held.profile, current_app.config["AWS_REGION"])
+    files = {"csv": cli_profiles.data_uri(cli_profiles.console_csv(held.key), "text/csv"),
              "ini": cli_profiles.data_uri(ini, "text/plain")}
-    return render_template("security_credentials/new_key.html", new=new, profile=held["profile"], files=files,
-                           ini=ini,
-                           flow=portal().flow("rotation") or {}, form=EmptyForm())
+    return render_template("security_credentials/new_key.html", new=held.key, profile=held.profile, files=files,
+                           ini=ini, flow=portal().rotation() or Rotation(), form=EmptyForm())
 
 
 @bp.route("/keys/rotate/finish", methods=["POST"])
 @login_required
 def finish_rotation():
     """Once the person has saved the new key, deactivate the old one (the portal no longer signs with it)."""
-    flow = dict(portal().flow("rotation") or {})
-    if not EmptyForm().validate_on_submit() or not flow.get("switched"):
+    flow = portal().rotation()
+    if not EmptyForm().validate_on_submit() or flow is None or not flow.switched:
         return redirect(url_for("security_credentials.keys"))
     asked = stepup.needs_mfa_session()
     if asked:
         return asked
-    if not changes.change_status(ACCESS_KEY, flow["old"], active=False, announce=False):
+    if not changes.change_status(ACCESS_KEY, flow.old, active=False, announce=False):
         return redirect(url_for("security_credentials.keys"))  # the refusal is flashed there
-    portal().set_flow("rotation", None)
+    portal().end_rotation()
     flash(_("Your old key is now inactive. Delete it once nothing uses it any more."), "success")
     # The rotation ends on the person's to-do list, where the rotation item is now gone.
     return redirect(url_for("account.home"))

@@ -8,8 +8,9 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from ..forms import device_choices
+from ..login import current_actor
 from ..services import codes, devices, issuing
-from ..sessions import current_actor, portal
+from ..sessions import portal
 
 STEP_UP_SECONDS = 300
 

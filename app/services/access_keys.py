@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from .. import aws
 from ..clock import aware
+from ..domain import NewKey
 from ..errors import AwsAccessDenied, AwsError, AwsUnavailable
 from . import audit
 from .refusals import refused
@@ -43,20 +44,6 @@ class AccessKey:
     def stale(self) -> bool:
         """Tell whether the key is older than the rotation guidance allows."""
         return self.age_days() > STALE_DAYS
-
-
-@dataclass(frozen=True)
-class NewKey:
-    """A key AWS just created; its secret exists only here and in AWS's answer."""
-
-    key_id: str
-    secret: str = field(repr=False)
-    created: datetime
-
-
-def from_iso(text: str) -> datetime:
-    """Read back a creation time kept as ISO text."""
-    return aware(datetime.fromisoformat(text))
 
 
 def list_keys(iam: Any, user_name: str, in_use: str) -> list[AccessKey]:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import metrics
+from ..domain import Actor
 from ..errors import AuditUnavailable, AwsAccessDenied, AwsUnavailable, PortalError
 from ..extensions import db
 from ..instance_files import private_file
@@ -88,16 +89,6 @@ DETAIL_KEYS = frozenset({
     "before",  # an audit purge's cut-off day
     "event", "finding",  # an event type that could not be delivered; the finding a reminder is about
 })
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acted and from where, as the web layer saw it."""
-
-    arn: str | None = None
-    user_name: str | None = None
-    source_ip: str | None = None
-    user_agent: str | None = None
 
 
 def _spool_path() -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import gettext as _
 
 from .. import aws
 from ..clock import aware
+from ..domain import SessionCredentials
 from ..errors import AwsError, CodeRejected, InvalidInput
 
 MIN_DURATION = 900  # AWS minimum; anything lower gives a confusing error
@@ -19,35 +18,6 @@ DURATION_CHOICES = [
     (900, "15 minutes"), (3600, "1 hour"), (14_400, "4 hours"), (28_800, "8 hours"),
     (43_200, "12 hours"), (86_400, "24 hours"), (129_600, "36 hours"),
 ]
-
-
-@dataclass(frozen=True)
-class SessionCredentials:
-    """Temporary credentials and when they stop working."""
-
-    access_key_id: str
-    secret_access_key: str
-    session_token: str
-    expiration: datetime
-
-    def as_dict(self) -> dict[str, str]:
-        """Return a JSON-ready mapping (for the encrypted vault)."""
-        return dict(access_key_id=self.access_key_id, secret_access_key=self.secret_access_key,
-                    session_token=self.session_token, expiration=self.expiration.isoformat())
-
-    @classmethod
-    def from_dict(cls, data: dict[str, str]) -> "SessionCredentials":
-        """Rebuild from the vault mapping."""
-        return cls(data["access_key_id"], data["secret_access_key"], data["session_token"],
-                   datetime.fromisoformat(data["expiration"]))
-
-    def keys(self) -> aws.Keys:
-        """Return the credentials as keys for further AWS calls."""
-        return aws.Keys(self.access_key_id, self.secret_access_key, self.session_token)
-
-    def expired(self, now: datetime | None = None) -> bool:
-        """Tell whether AWS would refuse these credentials now."""
-        return (now or datetime.now(UTC)) >= self.expiration
 
 
 def check_duration(value: Any) -> int:

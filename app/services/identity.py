@@ -3,37 +3,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
 
 from .. import aws
+from ..domain import Caller
 from ..errors import AwsAccessDenied, AwsUnavailable, InvalidInput, KeysRefused
 
 _KEY_ID = re.compile(r"^[A-Z0-9]{20}$")
 _SECRET = re.compile(r"^[A-Za-z0-9/+]{40}$")
 _ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):(?P<service>iam|sts)::(?P<account>\d{12}):(?P<resource>.+)$")
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who the signed-in keys belong to, as GetCallerIdentity says."""
-
-    arn: str
-    account: str
-    partition: str
-    user_name: str
-    user_id: str
-
-    def mfa_serial(self, device_name: str) -> str:
-        """Return the serial ARN of a virtual device at path / in this account and partition."""
-        return f"arn:{self.partition}:iam::{self.account}:mfa/{device_name}"
-
-    def as_dict(self) -> dict[str, str]:
-        """Return a plain mapping for the server-side session."""
-        return dict(arn=self.arn, account=self.account, partition=self.partition,
-                    user_name=self.user_name, user_id=self.user_id)
 
 
 def key_id_hint(typed: str | None) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..sessions import CredentialsChoice, PortalSession
+from ..domain import CredentialsChoice
+from ..sessions import PortalSession
 from . import admins, audit, codes
 from .audit import Action
 from .credentials import DEFAULT_DURATION, get_session_token

@@ -1,15 +1,21 @@
-"""Rotate the key the portal session signs with: plan around AWS's two-key quota, create, prove the new key."""
+"""Rotate the key the portal session signs with: plan around AWS's two-key quota, create, prove, switch."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
 
 from .. import aws
-from ..errors import KeysRejected
-from . import identity
-from .access_keys import MAX_KEYS, AccessKey, NewKey
+from ..domain import Actor, Caller, NewKey, Rotation
+from ..errors import AwsError, AwsUnavailable, KeysRejected, StoreUnavailable
+from ..sessions import PortalSession
+from . import access_keys, audit, identity
+from .access_keys import MAX_KEYS, AccessKey
+from .audit import Action, Outcome
 
 PROVE_ATTEMPTS = 5
 PROVE_PAUSE = 1.5  # seconds; IAM is eventually consistent and a brand-new key can be refused for a few seconds
@@ -30,7 +36,8 @@ class Plan:
         return next((k for k in self.keys if k.in_use), None)
 
 
-def plan(keys: list[AccessKey], lost_before: list[str] | None = None, secrets_lost: set[str] | None = None) -> Plan:
+def plan(keys: list[AccessKey], lost_before: Collection[str] | None = None,
+         secrets_lost: set[str] | None = None) -> Plan:
     """Decide whether a rotation can start.
 
     `lost_before` lists the key IDs seen before a lost CreateAccessKey; `secrets_lost`, the keys whose
@@ -45,7 +52,7 @@ def plan(keys: list[AccessKey], lost_before: list[str] | None = None, secrets_lo
                 secret_lost)
 
 
-def orphans(keys: list[AccessKey], lost_before: list[str] | None, secrets_lost: set[str]) -> dict[str, bool]:
+def orphans(keys: list[AccessKey], lost_before: Collection[str] | None, secrets_lost: set[str]) -> dict[str, bool]:
     """Return the keys nobody knows the secret of: {key ID: True if made but its secret not kept, False if the
     answer to CreateAccessKey was lost}."""
     found = {k.key_id: False for k in keys
@@ -65,3 +72,72 @@ def prove(new: NewKey, caller_arn: str, settings: aws.Settings,
             if attempt + 1 < PROVE_ATTEMPTS:
                 sleep(PROVE_PAUSE)
     return False
+
+
+def lost_before(state: PortalSession) -> tuple[str, ...] | None:
+    """The key IDs AWS listed before a CreateAccessKey of this session whose answer was lost, if one was."""
+    current = state.rotation()
+    return current.lost_before if current else None
+
+
+def made_already(state: PortalSession) -> bool:
+    """Tell whether this session's rotation made its new key and the secret still waits on the next page."""
+    current = state.rotation()
+    return current is not None and current.new is not None and state.holds_new_key
+
+
+def rotate(state: PortalSession, actor: Actor, caller: Caller, planned: Plan, profile: str,
+           made: Callable[[NewKey], Any] = lambda new: None) -> Rotation:
+    """Create the new key (audited), hold its secret sealed, prove it and switch the session to it.
+
+    `made` hears of the new key before its secret is kept: from then until the session is saved, the secret
+    lives only in this request (the web layer arranges what a failing store then says, `secret_not_kept`).
+    """
+    iam = state.mfa_client("iam")
+    old = state.keys().access_key_id
+    try:
+        new = _create(iam, actor, caller.user_name, old)
+    except AwsUnavailable as err:
+        if err.may_have_acted:
+            # AWS may hold a key whose secret nobody saw: the next visit finds it and offers to delete it.
+            state.keep_rotation(Rotation(lost_before=tuple(k.key_id for k in planned.keys)))
+        raise
+    made(new)
+    state.hold_new_key(new, profile)
+    switched = prove(new, caller.arn, state.settings)
+    if switched:
+        state.replace_keys(aws.Keys(new.key_id, new.secret))
+        audit.record(Action.PORTAL_KEY_SWITCHED, actor, key_id=new.key_id, old_key_id=old)
+    progress = Rotation(new=new.key_id, old=old, switched=switched)
+    state.keep_rotation(progress)
+    return progress
+
+
+def _create(iam: Any, actor: Actor, user_name: str, old: str) -> NewKey:
+    """Call CreateAccessKey between its attempt and outcome records (as journal.attempt does for the views)."""
+    with audit.attempt(Action.ACCESS_KEY_CREATED, actor, old_key_id=old) as attempt:
+        try:
+            new = access_keys.create_key(iam, user_name)
+        except AwsError as err:
+            # AWS's error code tells an admin more than the type's name.
+            attempt.settle(Outcome.FAILURE, error=err.code)
+            raise
+        except AwsUnavailable as err:
+            if not err.may_have_acted:
+                raise
+            raise AwsUnavailable(
+                _("AWS's answer to this change was lost on the way, so the portal cannot tell yet whether AWS "
+                  "made it."),
+                _("Open the list of these credentials: the portal checks there what AWS did and tells you."),
+                may_have_acted=True) from None
+        attempt.add(key_id=new.key_id)
+    return new
+
+
+def secret_not_kept(actor: Actor, key_id: str) -> StoreUnavailable:
+    """Record that a new key's secret was lost with the session store, and say so on the 503 page."""
+    audit.record(Action.ACCESS_KEY_SECRET_LOST, actor, Outcome.FAILURE, key_id=key_id)
+    return StoreUnavailable(
+        _("AWS made your new key %(id)s, but the portal could not keep its secret: its session store stopped "
+          "answering. Nobody has seen the secret, so the key is of no use.", id=key_id),
+        _("In a minute or so, open My access keys: the portal offers to delete that key. Then rotate again."))

@@ -88,11 +88,11 @@ def gather(state: PortalSession, owned: list[Device], password_wanted: bool) -> 
     if not owned:
         # Before MFA nothing but enrollment can be fixed; GetLoginProfile is asked only with an MFA
         # session (a person who removed their last device while holding one), to name IAM.5.
-        return Facts(False, console_password=_console_password(state) if state.has_mfa_credentials else None)
+        return Facts(False, console_password=_console_password(state))
     iam = state.client("iam")
     keys = access_keys.list_keys(iam, state.caller.user_name, state.keys().access_key_id)  # allowed before MFA
     handed = access_keys.handed_over_key(state, keys)  # from the portal's audit, not today's devices
-    password = _console_password(state) if password_wanted and state.has_mfa_credentials else None
+    password = _console_password(state) if password_wanted else None  # None without an MFA session
     return Facts(True, keys, handed, password, password_wanted)
 
 

@@ -15,40 +15,13 @@ from typing import TYPE_CHECKING, Any
 from flask_babel import gettext as _
 
 from ... import aws
+from ...domain import Caller, Device
 from ...errors import AwsError, CodeRejected, DeviceProblem, InvalidInput, LimitReached
-from ..identity import Caller
 
 if TYPE_CHECKING:
     from ...sessions import PortalSession
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Device:
-    """One MFA device assigned to a user."""
-
-    serial: str
-    enabled_at: datetime | None
-
-    @property
-    def kind(self) -> str:
-        """Tell virtual, FIDO security key or hardware token apart by the serial."""
-        if ":mfa/" in self.serial:
-            return "virtual"
-        if ":u2f/" in self.serial:
-            return "security key"
-        return "hardware"
-
-    @property
-    def name(self) -> str:
-        """Return the short name people recognise."""
-        return self.serial.rsplit("/", 1)[-1] if self.serial.startswith("arn:") else self.serial
-
-    @property
-    def gives_codes(self) -> bool:
-        """FIDO keys cannot answer the API's one-time-code prompt."""
-        return self.kind != "security key"
 
 
 @dataclass(frozen=True)
@@ -77,13 +50,11 @@ def owned(state: PortalSession, fresh: bool = False, including: str | None = Non
     `including`: a serial the person just picked; if the remembered list lacks it (a device added
     elsewhere meanwhile), AWS is asked again rather than the choice refused.
     """
-    rows = None if fresh else state.cached_devices(DEVICES_FRESH_SECONDS)
-    if rows is not None and (not including or any(row["serial"] == including for row in rows)):
-        return [Device(row["serial"], datetime.fromisoformat(row["enabled_at"]) if row["enabled_at"] else None)
-                for row in rows]
+    remembered = None if fresh else state.cached_devices(DEVICES_FRESH_SECONDS)
+    if remembered is not None and (not including or any(device.serial == including for device in remembered)):
+        return remembered
     found = list_devices(state.client("iam"), state.caller)
-    state.keep_devices([{"serial": d.serial, "enabled_at": d.enabled_at.isoformat() if d.enabled_at else None}
-                        for d in found])
+    state.keep_devices(found)
     return found
 
 
@@ -94,7 +65,7 @@ def code_givers(state: PortalSession, including: str | None = None) -> list[Devi
 
 def keep_enabled_alone(state: PortalSession, serial: str) -> None:
     """Remember that the person's only device is the one AWS has just enabled."""
-    state.keep_devices([{"serial": serial, "enabled_at": datetime.now(UTC).isoformat()}])
+    state.keep_devices([Device(serial, datetime.now(UTC))])
 
 
 def list_devices(iam: Any, caller: Caller) -> list[Device]:
