@@ -16,16 +16,12 @@ from .forms import CertificateForm, StatusForm
 
 @bp.route("/certificates", methods=["GET", "POST"])
 @login_required
+@stepup.mfa_session()  # ListSigningCertificates needs the MFA session
+@stepup.recent_code(when=stepup.on_post)
 def certificates():
     """List signing certificates and upload one (a code within 5 minutes)."""
-    asked = stepup.needs_mfa_session()  # ListSigningCertificates needs the MFA session
-    if asked:
-        return asked
     form, error = CertificateForm(), None
     if form.validate_on_submit():
-        asked = stepup.needs_recent_code()
-        if asked:
-            return asked
         before = [c.cert_id for c in changes.listed(SIGNING_CERT)]  # to tell, should AWS's answer be lost
         try:
             with journal.attempt("signing_cert_uploaded") as attempt:

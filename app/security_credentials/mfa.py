@@ -98,8 +98,18 @@ def devices_page():
     return redirect(url_for("security_credentials.devices_page"))
 
 
+def _removing_without_code_here(serial: str) -> bool:
+    """Tell whether this request removes a device that needs no code typed on its page (a recent code does)."""
+    if not stepup.on_post():
+        return False
+    owned = _owned(including=serial)  # the session's list of the last minute: the view reads it again for free
+    device = next((d for d in owned if d.serial == serial), None)
+    return device is not None and not (len(owned) == 1 and device.gives_codes)
+
+
 @bp.route("/devices/remove/<path:serial>", methods=["GET", "POST"])
 @login_required
+@stepup.recent_code(when=_removing_without_code_here)
 def remove_device(serial: str):
     """Remove one of the person's devices after a confirmation that warns when it is the last one."""
     owned = _owned(including=serial)
@@ -124,10 +134,6 @@ def remove_device(serial: str):
             stepup.prove_here(form)
         except (CodeAlreadyUsed, CodeRejected) as err:
             return render_template("security_credentials/remove_device.html", error=err, **page), 400
-    else:
-        asked = stepup.needs_recent_code()
-        if asked:
-            return asked
     portal().forget_devices()
     try:
         with journal.attempt("device_removed", device=serial, via="security credentials"):

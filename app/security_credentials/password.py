@@ -23,11 +23,9 @@ def _sign_in() -> dict:
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
+@stepup.recent_code()
 def password():
     """Set a first console password, or change the current one, with the account's rules beside the field."""
-    asked = stepup.needs_recent_code()
-    if asked:
-        return asked
     iam = portal().mfa_client("iam")
     existing = login_profile.profile(iam, current_user.user_name)
     _say_what_the_lost_attempt_did(existing is not None)
@@ -74,11 +72,9 @@ def _say_what_the_lost_attempt_did(has_password: bool) -> None:
 
 @bp.route("/password/remove", methods=["GET", "POST"])
 @login_required
+@stepup.mfa_session()
 def remove_password():
     """Remove console access after a confirmation; access keys and MFA stay as they are."""
-    asked = stepup.needs_mfa_session()
-    if asked:
-        return asked
     form = EmptyForm()
     if not form.validate_on_submit():
         return render_template("security_credentials/remove_password.html", form=form, **_sign_in())

@@ -29,14 +29,12 @@ def _page(form: SshKeyForm, error: PortalError | None = None, status: int = 200)
 
 @bp.route("/ssh", methods=["GET", "POST"])
 @login_required
+@stepup.recent_code(when=stepup.on_post)
 def ssh():
     """List SSH public keys and upload a new one (checked as IAM checks it before AWS sees it)."""
     form = SshKeyForm()
     if not form.validate_on_submit():
         return _page(form, status=400 if form.errors else 200)
-    asked = stepup.needs_recent_code()
-    if asked:
-        return asked
     before = [k.key_id for k in changes.listed(SSH_KEY)]  # to tell, should AWS's answer be lost, whether it arrived
     try:
         with journal.attempt("ssh_key_uploaded") as attempt:
