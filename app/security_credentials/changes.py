@@ -11,13 +11,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..credentials.forms import CodeForm
-from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, PortalError
+from ..errors import CodeAlreadyUsed, CodeRejected, PortalError, Refusal
 from ..forms import EmptyForm, form_problem
 from ..i18n import sentences
 from ..services import audit, codes, kinds
 from ..services.kinds import ACCESS_KEY, SIGNING_CERT, SSH_KEY, CredentialKind
-from ..sessions import portal
-from . import bp, journal, lost, stepup
+from ..sessions import current_actor, portal
+from . import bp, lost, stepup
 from .forms import StatusForm
 
 
@@ -82,11 +82,10 @@ def change_status(kind: CredentialKind, item_id: str, active: bool, announce: bo
     """
     status = "Active" if active else "Inactive"
     try:
-        with journal.attempt(kind.status_action, **{kind.detail_key: item_id}, status=status):
+        with lost.watch(), audit.attempt(kind.status_action, current_actor(), **{kind.detail_key: item_id},
+                                         status=status):
             kinds.set_status(kind, portal().mfa_client("iam"), current_user.user_name, item_id, active)
-    except AwsUnavailable:
-        raise  # the 503 page, which says whether AWS may have acted
-    except PortalError as err:
+    except Refusal as err:  # an outage reaches the 503 page, which says whether AWS may have acted
         flash(sentences(err.message, err.next_step), "error")
         return False
     if announce:
@@ -143,13 +142,11 @@ def delete(kind: CredentialKind, item_id: str):
         except (CodeAlreadyUsed, CodeRejected) as err:
             return _confirmation(kind, item, form, err, 400)
     try:
-        with journal.attempt(kind.deleted_action, **{kind.detail_key: item_id}):
+        # Should the answer be lost, the list page finds out what AWS did.
+        with lost.watch(f"{kind.name}_deleted", target=item_id), \
+                audit.attempt(kind.deleted_action, current_actor(), **{kind.detail_key: item_id}):
             kinds.delete(kind, portal().mfa_client("iam"), current_user.user_name, item_id)
-    except AwsUnavailable as err:
-        if err.may_have_acted:
-            lost.remember(f"{kind.name}_deleted", [], target=item_id)  # the list page finds out what AWS did
-        raise
-    except PortalError as err:
+    except Refusal as err:
         return _confirmation(kind, item, form, err, err.status)
     pages.after_delete()
     flash(_(kind.words.deleted, id=item_id), "success")

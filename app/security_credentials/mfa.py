@@ -7,12 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..credentials.forms import CodeForm
-from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, PortalError
+from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, PortalError, Refusal
 from ..forms import EmptyForm, form_problem
 from ..services import audit, codes, devices, enrollment, more_devices
 from ..services.audit import Action
 from ..sessions import current_actor, portal
-from . import bp, journal, lost, stepup
+from . import bp, lost, stepup
 from .forms import BackupDeviceForm, HardwareTokenForm
 
 
@@ -64,9 +64,7 @@ def add_backup():
     try:
         name = more_devices.backup_name(current_user.caller, pattern, form.label.data)
         enrollment.begin_backup(portal(), current_actor(), name)
-    except AwsUnavailable:
-        raise
-    except PortalError as err:
+    except Refusal as err:
         return _page(backup_form=form, backup_error=err, status=err.status)
     return redirect(url_for("enroll.scan"))
 
@@ -91,7 +89,7 @@ def devices_page():
         if err.may_have_acted:
             lost.remember("token_enabled", [], target=serial)
         raise
-    except PortalError as err:
+    except Refusal as err:
         return _page(form, err, err.status)
     flash(_("Your hardware token %(serial)s is enabled. You can pick it wherever the portal asks for a code.",
             serial=serial), "success")
@@ -135,13 +133,9 @@ def remove_device(serial: str):
         except (CodeAlreadyUsed, CodeRejected) as err:
             return render_template("security_credentials/remove_device.html", error=err, **page), 400
     portal().forget_devices()
-    try:
-        with journal.attempt("device_removed", device=serial, via="security credentials"):
-            more_devices.remove(portal().mfa_client("iam"), current_user.user_name, serial)
-    except AwsUnavailable as err:
-        if err.may_have_acted:
-            lost.remember("device_removed", [], target=serial)
-        raise
+    with lost.watch("device_removed", target=serial), \
+            audit.attempt(Action.DEVICE_REMOVED, current_actor(), device=serial, via="security credentials"):
+        more_devices.remove(portal().mfa_client("iam"), current_user.user_name, serial)
     flash(_("The device %(name)s is removed.", name=device.name), "success")
     if len(owned) == 1:
         return redirect(url_for("account.home"))
