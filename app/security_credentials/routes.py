@@ -11,7 +11,6 @@ from ..error_pages import ON_STORE_FAILURE
 from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, LimitReached, PortalError, StoreUnavailable
 from ..forms import EmptyForm, form_problem
 from ..services import access_keys, audit, cli_profiles, codes, rotation
-from ..services.audit import Action
 from ..services.kinds import ACCESS_KEY
 from ..sessions import current_actor, portal
 from . import bp, changes, lost, stepup
@@ -61,7 +60,7 @@ def rotate():
     iam = portal().mfa_client("iam")
     old = portal().keys().access_key_id
     try:
-        with lost.watch(), audit.attempt(Action.ACCESS_KEY_CREATED, current_actor(), old_key_id=old) as attempt:
+        with lost.watch(), audit.attempt(audit.Action.ACCESS_KEY_CREATED, current_actor(), old_key_id=old) as attempt:
             new = access_keys.create_key(iam, current_user.user_name)
             attempt.add(key_id=new.key_id)
     except AwsUnavailable as err:

@@ -60,7 +60,7 @@ def _ask(why: str, back: str | None = None) -> Response:
 
 
 def on_post(**_ids: str) -> bool:
-    """Ask only when the view is asked to act: its GET shows a page and changes nothing."""
+    """Tell whether the view is asked to act: its GET only shows a page, so step-up waits for the POST."""
     return request.method == "POST"
 
 
@@ -84,10 +84,12 @@ def _guard(why: str, satisfied: Callable[[], bool], when: Callable[..., bool] | 
 
 
 def _has_mfa_session() -> bool:
+    """Tell whether this portal session holds MFA session credentials."""
     return current_user.has_mfa_session
 
 
 def _proven_recently() -> bool:
+    """Tell whether AWS accepted one of the person's codes in the last 5 minutes."""
     return current_user.has_mfa_session and portal().proven_within(STEP_UP_SECONDS, now=codes.now())
 
 
