@@ -1,4 +1,9 @@
-"""Domain errors: what went wrong in plain words, and what to do next."""
+"""Domain errors: what went wrong in plain words, and what to do next.
+
+Two kinds: a `Refusal` (AWS or the portal said no, the input was wrong, it was done already) is shown on the page
+the person is on, with its next step; an `Outage` (AWS, the session store, the audit log or the attempt counter did
+not answer) reaches the error handler, which renders the 503 page. Views catch `Refusal` and let outages pass.
+"""
 
 from __future__ import annotations
 
@@ -23,28 +28,43 @@ class PortalError(Exception):
         if field:
             self.field = field
 
+    @property
+    def audit_error(self) -> str:
+        """What the audit log's `error` detail says about this failure: its type, unless a subclass knows better."""
+        return type(self).__name__
 
-class InvalidInput(PortalError):
+
+class Refusal(PortalError):
+    """Nothing happened, or it had happened already: the page the person is on says why and what to do next."""
+
+
+class Outage(PortalError):
+    """Something the portal depends on did not answer: the 503 page, whose words say whether anything changed."""
+
+    status = 503
+
+
+class InvalidInput(Refusal):
     """A form value is malformed; nothing was sent to AWS."""
 
     title = lazy_gettext("Please check what you typed")
 
 
-class KeysRejected(PortalError):
+class KeysRejected(Refusal):
     """AWS does not accept the access key pair."""
 
     status = 401
     title = lazy_gettext("AWS did not accept these keys")
 
 
-class KeysRefused(PortalError):
+class KeysRefused(Refusal):
     """The keys work, but the portal will not take keys of this kind."""
 
     status = 403
     title = lazy_gettext("These keys cannot be used here")
 
 
-class CodeRejected(PortalError):
+class CodeRejected(Refusal):
     """AWS refused an MFA code."""
 
     title = lazy_gettext("That code was not accepted")
@@ -56,14 +76,14 @@ class CodeTooOld(CodeRejected):
     title = lazy_gettext("Those codes were too old")
 
 
-class SetupRestarted(PortalError):
+class SetupRestarted(Refusal):
     """The page's QR code was replaced by a setup started again in another tab or window."""
 
     status = 409
     title = lazy_gettext("The setup was restarted elsewhere")
 
 
-class CodeAlreadyUsed(PortalError):
+class CodeAlreadyUsed(Refusal):
     """The code was already spent; AWS refuses a code twice."""
 
     title = lazy_gettext("That code was already used")
@@ -73,14 +93,14 @@ class CodeAlreadyUsed(PortalError):
         self.wait_seconds = wait_seconds
 
 
-class DeviceProblem(PortalError):
+class DeviceProblem(Refusal):
     """The MFA device is not in a state that allows this step."""
 
     status = 409
     title = lazy_gettext("Your MFA device needs attention")
 
 
-class AwsAccessDenied(PortalError):
+class AwsAccessDenied(Refusal):
     """IAM denied a call; the message names the missing action."""
 
     status = 403
@@ -94,7 +114,7 @@ class AwsAccessDenied(PortalError):
         self.action = action
 
 
-class AwsUnavailable(PortalError):
+class AwsUnavailable(Outage):
     """AWS did not answer in time, throttled us or failed on its side."""
 
     status = 503
@@ -107,8 +127,16 @@ class AwsUnavailable(PortalError):
         # then an MFA code sent with it is still unspent.
         self.may_have_acted = may_have_acted
 
+    @classmethod
+    def answer_lost(cls) -> AwsUnavailable:
+        """The words for a change to a credential whose answer was lost: its list page finds out what AWS did."""
+        return cls(_("AWS's answer to this change was lost on the way, so the portal cannot tell yet whether AWS "
+                     "made it."),
+                   _("Open the list of these credentials: the portal checks there what AWS did and tells you."),
+                   may_have_acted=True)
 
-class AwsError(PortalError):
+
+class AwsError(Refusal):
     """Any other AWS answer, kept with its error code for services to refine."""
 
     status = 502
@@ -123,8 +151,13 @@ class AwsError(PortalError):
         self.aws_message = aws_message
         self.operation = operation
 
+    @property
+    def audit_error(self) -> str:
+        """AWS's error code: more use to an admin reading the audit log than the type's name."""
+        return self.code
 
-class SessionExpired(PortalError):
+
+class SessionExpired(Refusal):
     """The server-side session lost what this step needs."""
 
     status = 401
@@ -135,8 +168,7 @@ class SessionExpired(PortalError):
                          next_step or _("Sign in again with your access key pair."))
 
 
-
-class Conflict(PortalError):
+class Conflict(Refusal):
     """AWS refused a change because of the state the credential is in; subclasses name which."""
 
     status = 409
@@ -160,14 +192,14 @@ class TryShortly(Conflict):
     title = lazy_gettext("AWS is still busy with your user")
 
 
-class StepUpNeeded(PortalError):
+class StepUpNeeded(Refusal):
     """This change needs an MFA code accepted by AWS in the last few minutes."""
 
     status = 401
     title = lazy_gettext("Type a current code first")
 
 
-class TooManyFailedSignIns(PortalError):
+class TooManyFailedSignIns(Refusal):
     """A failed sign-in budget is spent; nothing was sent to AWS."""
 
     status = 429
@@ -184,7 +216,7 @@ class TooManyFailedSignIns(PortalError):
         self.wait_seconds = wait_seconds
 
 
-class TooManyCodeChecks(PortalError):
+class TooManyCodeChecks(Refusal):
     """A code budget (the person's or the device's) is spent; the code was not sent to AWS."""
 
     status = 429
@@ -198,7 +230,7 @@ class TooManyCodeChecks(PortalError):
         self.wait_seconds = wait_seconds
 
 
-class LimitsUnavailable(PortalError):
+class LimitsUnavailable(Outage):
     """The store that counts attempts cannot be reached, so the portal will not send keys or codes to AWS."""
 
     status = 503
@@ -225,7 +257,7 @@ def _in_minutes(seconds: int) -> str:
     return ngettext(" (about %(num)s minute)", " (about %(num)s minutes)", minutes) if seconds >= 120 else ""
 
 
-class StoreUnavailable(PortalError):
+class StoreUnavailable(Outage):
     """The session store (Redis, or the session file) cannot be reached."""
 
     status = 503
@@ -237,7 +269,7 @@ class StoreUnavailable(PortalError):
                          next_step or _("Try again in a minute."))
 
 
-class AuditUnavailable(PortalError):
+class AuditUnavailable(Outage):
     """The audit log cannot take the record an AWS action needs first, so the portal does not act."""
 
     status = 503
@@ -250,14 +282,14 @@ class AuditUnavailable(PortalError):
                          next_step or _("Nothing was changed at AWS. Wait a minute and try again."))
 
 
-class AlreadyEnrolled(PortalError):
+class AlreadyEnrolled(Refusal):
     """The person already has an MFA device; enrolling another goes through replacement."""
 
     status = 409
     title = lazy_gettext("You already have an MFA device")
 
 
-class SetupExpired(PortalError):
+class SetupExpired(Refusal):
     """The device being enrolled is no longer in this session."""
 
     status = 409

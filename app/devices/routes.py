@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..credentials.forms import CodeForm
-from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, PortalError
+from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, PortalError, Refusal
 from ..forms import EmptyForm, form_problem
 from ..login import current_actor
-from ..security_credentials import journal, lost, stepup
+from ..security_credentials import lost, stepup
 from ..services import audit, codes, devices
 from ..services.audit import Action
 from ..services.devices import enrollment
@@ -67,9 +67,7 @@ def add_backup():
     try:
         name = devices.backup_name(current_user.caller, pattern, form.label.data)
         enrollment.begin_backup(portal(), current_actor(), name)
-    except AwsUnavailable:
-        raise
-    except PortalError as err:
+    except Refusal as err:
         return _page(backup_form=form, backup_error=err, status=err.status)
     return redirect(url_for("devices.scan"))
 
@@ -93,15 +91,25 @@ def index():
         if err.may_have_acted:
             lost.remember("token_enabled", [], target=serial)
         raise
-    except PortalError as err:
+    except Refusal as err:
         return _page(form, err, err.status)
     flash(_("Your hardware token %(serial)s is enabled. You can pick it wherever the portal asks for a code.",
             serial=serial), "success")
     return redirect(url_for("devices.index"))
 
 
+def _removing_without_code_here(serial: str) -> bool:
+    """Tell whether this request removes a device that needs no code typed on its page (a recent code does)."""
+    if not stepup.on_post():
+        return False
+    owned = _owned(including=serial)  # the session's list of the last minute: the view reads it again for free
+    device = next((d for d in owned if d.serial == serial), None)
+    return device is not None and not (len(owned) == 1 and device.gives_codes)
+
+
 @bp.route("/security/devices/remove/<path:serial>", methods=["GET", "POST"])
 @login_required
+@stepup.recent_code(when=_removing_without_code_here)
 def remove(serial: str):
     """Remove one of the person's devices after a confirmation that warns when it is the last one."""
     owned = _owned(including=serial)
@@ -126,18 +134,10 @@ def remove(serial: str):
             stepup.prove_here(form)
         except (CodeAlreadyUsed, CodeRejected) as err:
             return render_template("devices/remove.html", error=err, **page), 400
-    else:
-        asked = stepup.needs_recent_code()
-        if asked:
-            return asked
     portal().forget_devices()
-    try:
-        with journal.attempt("device_removed", device=serial, via="security credentials"):
-            devices.remove_device(portal().mfa_client("iam"), current_user.user_name, serial)
-    except AwsUnavailable as err:
-        if err.may_have_acted:
-            lost.remember("device_removed", [], target=serial)
-        raise
+    with lost.watch("device_removed", target=serial), \
+            audit.attempt(Action.DEVICE_REMOVED, current_actor(), device=serial, via="security credentials"):
+        devices.remove_device(portal().mfa_client("iam"), current_user.user_name, serial)
     flash(_("The device %(name)s is removed.", name=device.name), "success")
     if len(owned) == 1:
         return redirect(url_for("account.home"))

@@ -6,36 +6,30 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..errors import AwsUnavailable, PortalError
+from ..errors import Refusal
+from ..login import current_actor
 from ..services import signing_certs
+from ..services.audit import Action, attempt
 from ..services.kinds import SIGNING_CERT
 from ..sessions import portal
-from . import bp, changes, journal, lost, stepup
+from . import bp, changes, lost, stepup
 from .forms import CertificateForm, StatusForm
 
 
 @bp.route("/certificates", methods=["GET", "POST"])
 @login_required
+@stepup.mfa_session()  # ListSigningCertificates needs the MFA session
+@stepup.recent_code(when=stepup.on_post)
 def certificates():
     """List signing certificates and upload one (a code within 5 minutes)."""
-    asked = stepup.needs_mfa_session()  # ListSigningCertificates needs the MFA session
-    if asked:
-        return asked
     form, error = CertificateForm(), None
     if form.validate_on_submit():
-        asked = stepup.needs_recent_code()
-        if asked:
-            return asked
         before = [c.cert_id for c in changes.listed(SIGNING_CERT)]  # to tell, should AWS's answer be lost
         try:
-            with journal.attempt("signing_cert_uploaded") as attempt:
+            with lost.watch("cert_upload", before), attempt(Action.SIGNING_CERT_UPLOADED, current_actor()) as pending:
                 cert = signing_certs.upload(portal().mfa_client("iam"), current_user.user_name, form.body.data)
-                attempt.add(cert_id=cert.cert_id)
-        except AwsUnavailable as err:
-            if err.may_have_acted:
-                lost.remember("cert_upload", before)
-            raise
-        except PortalError as err:
+                pending.add(cert_id=cert.cert_id)
+        except Refusal as err:
             error = err
         else:
             flash(_("Certificate %(id)s is uploaded.", id=cert.cert_id), "success")

@@ -11,13 +11,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..credentials.forms import CodeForm
-from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, PortalError
+from ..errors import CodeAlreadyUsed, CodeRejected, PortalError, Refusal
 from ..forms import EmptyForm, form_problem
 from ..i18n import sentences
+from ..login import current_actor
 from ..services import audit, codes, kinds
 from ..services.kinds import ACCESS_KEY, SIGNING_CERT, SSH_KEY, CredentialKind
 from ..sessions import portal
-from . import bp, journal, lost, stepup
+from . import bp, lost, stepup
 from .forms import StatusForm
 
 
@@ -32,7 +33,7 @@ class Pages:
     delete_endpoint: str
     after_delete: Callable[[], None] = lambda: None
     # The most destructive deletes (the key the person signed in with) take a code typed on their page.
-    code_here: Callable[[Any], bool] = lambda item: False
+    code_here: Callable[[str], bool] = lambda item_id: False
 
     def url(self, endpoint: str, item_id: str | None = None) -> str:
         """The URL of one of this kind's endpoints, for one item if it takes one."""
@@ -43,7 +44,7 @@ PAGES: dict[str, Pages] = {
     # A rotation waiting to be finished ends with the old key's deletion.
     ACCESS_KEY.name: Pages("/keys", "key_id", "keys", "key_status", "delete_key",
                            after_delete=lambda: portal().end_rotation(),
-                           code_here=lambda key: key.key_id == portal().signed_in_with),
+                           code_here=lambda key_id: key_id == portal().signed_in_with),
     SSH_KEY.name: Pages("/ssh", "key_id", "ssh", "ssh_status", "delete_ssh"),
     SIGNING_CERT.name: Pages("/certificates", "cert_id", "certificates", "cert_status", "delete_cert"),
 }
@@ -82,11 +83,10 @@ def change_status(kind: CredentialKind, item_id: str, active: bool, announce: bo
     """
     status = "Active" if active else "Inactive"
     try:
-        with journal.attempt(kind.status_action, **{kind.detail_key: item_id}, status=status):
+        with lost.watch(), audit.attempt(kind.status_action, current_actor(), **{kind.detail_key: item_id},
+                                         status=status):
             kinds.set_status(kind, portal().mfa_client("iam"), current_user.user_name, item_id, active)
-    except AwsUnavailable:
-        raise  # the 503 page, which says whether AWS may have acted
-    except PortalError as err:
+    except Refusal as err:  # an outage reaches the 503 page, which says whether AWS may have acted
         flash(sentences(err.message, err.next_step), "error")
         return False
     if announce:
@@ -97,24 +97,19 @@ def change_status(kind: CredentialKind, item_id: str, active: bool, announce: bo
 def status(kind: CredentialKind, item_id: str):
     """Set the status the button names on a credential; asking twice is a no-op that says so."""
     pages = PAGES[kind.name]
-    back = pages.url(pages.list_endpoint)  # the path is POST-only: the code page comes back to the list
     if not kind.valid_id(item_id):
         abort(404)
-    if kind.list_needs_mfa and (asked := stepup.needs_mfa_session(back=back)):
-        return asked
     item = _find(kind, item_id)
     if item is None:
         abort(404)
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)  # no status named: guessing it from AWS's state would undo a double click
-    if asked := stepup.needs_mfa_session(back=back):
-        return asked
     if item.status == form.status.data:
         flash(_(kind.words.already_active if form.active else kind.words.already_inactive, id=item_id), "info")
     else:
         change_status(kind, item_id, form.active)
-    return redirect(back)
+    return redirect(pages.url(pages.list_endpoint))
 
 
 def _confirmation(kind: CredentialKind, item: Any, form: EmptyForm | CodeForm, error: PortalError | None = None,
@@ -123,15 +118,13 @@ def _confirmation(kind: CredentialKind, item: Any, form: EmptyForm | CodeForm, e
     pages = PAGES[kind.name]
     return render_template("security_credentials/delete.html", kind=kind, item_id=kind.item_id(item),
                            active=item.status == "Active", form=form, error=error or form_problem(form),
-                           signed_in_with=pages.code_here(item), next_code_in=codes.seconds_until_next(),
+                           signed_in_with=pages.code_here(kind.item_id(item)), next_code_in=codes.seconds_until_next(),
                            cancel=pages.url(pages.list_endpoint)), code
 
 
 def delete(kind: CredentialKind, item_id: str):
     """Delete a credential after a confirmation page that says what stops working; a second press says it is done."""
     pages = PAGES[kind.name]
-    if kind.list_needs_mfa and (asked := stepup.needs_mfa_session()):
-        return asked
     item = _find(kind, item_id)
     if item is None and audit.attempted(kind.deleted_action, current_user.user_name, item_id) \
             and EmptyForm().validate_on_submit():
@@ -140,7 +133,7 @@ def delete(kind: CredentialKind, item_id: str):
         return redirect(pages.url(pages.list_endpoint))
     if item is None:
         abort(404)
-    code_here = pages.code_here(item)
+    code_here = pages.code_here(item_id)
     form = stepup.code_here(CodeForm) if code_here else EmptyForm()
     if not form.validate_on_submit():
         return _confirmation(kind, item, form, code=400 if form.errors else 200)
@@ -149,16 +142,12 @@ def delete(kind: CredentialKind, item_id: str):
             stepup.prove_here(form)
         except (CodeAlreadyUsed, CodeRejected) as err:
             return _confirmation(kind, item, form, err, 400)
-    if asked := stepup.needs_mfa_session():
-        return asked
     try:
-        with journal.attempt(kind.deleted_action, **{kind.detail_key: item_id}):
+        # Should the answer be lost, the list page finds out what AWS did.
+        with lost.watch(f"{kind.name}_deleted", target=item_id), \
+                audit.attempt(kind.deleted_action, current_actor(), **{kind.detail_key: item_id}):
             kinds.delete(kind, portal().mfa_client("iam"), current_user.user_name, item_id)
-    except AwsUnavailable as err:
-        if err.may_have_acted:
-            lost.remember(f"{kind.name}_deleted", [], target=item_id)  # the list page finds out what AWS did
-        raise
-    except PortalError as err:
+    except Refusal as err:
         return _confirmation(kind, item, form, err, err.status)
     pages.after_delete()
     flash(_(kind.words.deleted, id=item_id), "success")
@@ -166,8 +155,12 @@ def delete(kind: CredentialKind, item_id: str):
 
 
 def _register(kind: CredentialKind) -> None:
-    """Add the kind's status and delete routes under their existing URLs and endpoint names."""
+    """Add the kind's status and delete routes under their existing URLs and endpoint names, behind step-up."""
     pages = PAGES[kind.name]
+
+    def delete_needs_session(**ids: str) -> bool:
+        """A list only the MFA session can read needs it first; a delete needs it unless a code is typed here."""
+        return kind.list_needs_mfa or (stepup.on_post() and not pages.code_here(ids[pages.var]))
 
     def set_status(**ids: str):
         """Set the status the button names on one of the person's credentials of this kind."""
@@ -176,10 +169,12 @@ def _register(kind: CredentialKind) -> None:
     def remove(**ids: str):
         """Delete one of the person's credentials of this kind, after its confirmation page."""
         return delete(kind, ids[pages.var])
-    bp.add_url_rule(f"{pages.path}/<{pages.var}>/status", pages.status_endpoint, login_required(set_status),
+    # A status change is POST-only: the code page comes back to the list, not to a path a GET answers with 405.
+    in_session = stepup.mfa_session(back=f"security_credentials.{pages.list_endpoint}")
+    bp.add_url_rule(f"{pages.path}/<{pages.var}>/status", pages.status_endpoint, login_required(in_session(set_status)),
                     methods=["POST"])
-    bp.add_url_rule(f"{pages.path}/<{pages.var}>/delete", pages.delete_endpoint, login_required(remove),
-                    methods=["GET", "POST"])
+    bp.add_url_rule(f"{pages.path}/<{pages.var}>/delete", pages.delete_endpoint,
+                    login_required(stepup.mfa_session(when=delete_needs_session)(remove)), methods=["GET", "POST"])
 
 
 for _kind in (ACCESS_KEY, SSH_KEY, SIGNING_CERT):

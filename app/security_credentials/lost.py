@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import flash
 
 from ..domain import LostAnswer
+from ..errors import AwsUnavailable
 from ..sessions import portal
 
 
 def remember(kind: str, before: list[str], target: str | None = None) -> None:
     """Keep what AWS listed before the lost call (IDs), and the one thing it was about, if any."""
     portal().keep_lost_answer(kind, LostAnswer(tuple(before), target))
+
+
+@contextmanager
+def watch(kind: str | None = None, before: list[str] | None = None, target: str | None = None) -> Iterator[None]:
+    """Should AWS's answer to the change inside be lost, remember what was there (for `kind`) and say so.
+
+    Wraps the audit attempt, which records the outcome as unknown before the 503 page tells the person.
+    """
+    try:
+        yield
+    except AwsUnavailable as err:
+        if not err.may_have_acted:
+            raise
+        if kind is not None:
+            remember(kind, before or [], target)
+        raise AwsUnavailable.answer_lost() from None
 
 
 def pending(kind: str) -> bool:

@@ -6,11 +6,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..errors import AwsUnavailable, PortalError
+from ..errors import Refusal
 from ..forms import EmptyForm
+from ..login import current_actor
 from ..services import login_profile
+from ..services.audit import Action, attempt
 from ..sessions import portal
-from . import bp, journal, lost, stepup
+from . import bp, lost, stepup
 from .forms import ChangePasswordForm, SetPasswordForm
 
 
@@ -23,11 +25,9 @@ def _sign_in() -> dict:
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
+@stepup.recent_code()
 def password():
     """Set a first console password, or change the current one, with the account's rules beside the field."""
-    asked = stepup.needs_recent_code()
-    if asked:
-        return asked
     iam = portal().mfa_client("iam")
     existing = login_profile.profile(iam, current_user.user_name)
     _say_what_the_lost_attempt_did(existing is not None)
@@ -41,18 +41,14 @@ def password():
     page = dict(form=form, existing=existing, rules=rules.describe(), remove_form=EmptyForm(), **_sign_in())
     if not form.validate_on_submit():
         return render_template("security_credentials/password.html", **page), 400 if form.errors else 200
-    action = "console_password_changed" if existing else "console_password_set"
+    action = Action.CONSOLE_PASSWORD_CHANGED if existing else Action.CONSOLE_PASSWORD_SET
     try:
-        with journal.attempt(action):
+        with lost.watch("password", target="change" if existing else "set"), attempt(action, current_actor()):
             if existing:
                 login_profile.change(iam, form.current.data, form.new.data, rules)
             else:
                 login_profile.create(iam, current_user.user_name, form.new.data, rules)
-    except AwsUnavailable as err:
-        if err.may_have_acted:
-            lost.remember("password", [], target="change" if existing else "set")
-        raise
-    except PortalError as err:
+    except Refusal as err:
         return render_template("security_credentials/password.html", error=err, **page), err.status
     return render_template("security_credentials/password_done.html", changed=bool(existing), **_sign_in())
 
@@ -74,15 +70,13 @@ def _say_what_the_lost_attempt_did(has_password: bool) -> None:
 
 @bp.route("/password/remove", methods=["GET", "POST"])
 @login_required
+@stepup.mfa_session()
 def remove_password():
     """Remove console access after a confirmation; access keys and MFA stay as they are."""
-    asked = stepup.needs_mfa_session()
-    if asked:
-        return asked
     form = EmptyForm()
     if not form.validate_on_submit():
         return render_template("security_credentials/remove_password.html", form=form, **_sign_in())
-    with journal.attempt("console_password_removed"):
+    with lost.watch(), attempt(Action.CONSOLE_PASSWORD_REMOVED, current_actor()):
         login_profile.remove(portal().mfa_client("iam"), current_user.user_name)
     flash(_("Console access is removed. Your access keys and MFA device work as before."), "success")
     return redirect(url_for("security_credentials.keys"))

@@ -99,14 +99,12 @@ def new_key():
 
 @bp.route("/keys/rotate/finish", methods=["POST"])
 @login_required
+@stepup.mfa_session()
 def finish_rotation():
     """Once the person has saved the new key, deactivate the old one (the portal no longer signs with it)."""
     flow = portal().rotation()
     if not EmptyForm().validate_on_submit() or flow is None or not flow.switched:
         return redirect(url_for("security_credentials.keys"))
-    asked = stepup.needs_mfa_session()
-    if asked:
-        return asked
     if not changes.change_status(ACCESS_KEY, flow.old, active=False, announce=False):
         return redirect(url_for("security_credentials.keys"))  # the refusal is flashed there
     portal().end_rotation()

@@ -6,11 +6,13 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..errors import AwsUnavailable, PortalError
+from ..errors import PortalError, Refusal
+from ..login import current_actor
 from ..services import ssh_keys
+from ..services.audit import Action, attempt
 from ..services.kinds import SSH_KEY
 from ..sessions import portal
-from . import bp, changes, journal, lost, stepup
+from . import bp, changes, lost, stepup
 from .forms import SshKeyForm, StatusForm
 
 
@@ -29,24 +31,18 @@ def _page(form: SshKeyForm, error: PortalError | None = None, status: int = 200)
 
 @bp.route("/ssh", methods=["GET", "POST"])
 @login_required
+@stepup.recent_code(when=stepup.on_post)
 def ssh():
     """List SSH public keys and upload a new one (checked as IAM checks it before AWS sees it)."""
     form = SshKeyForm()
     if not form.validate_on_submit():
         return _page(form, status=400 if form.errors else 200)
-    asked = stepup.needs_recent_code()
-    if asked:
-        return asked
     before = [k.key_id for k in changes.listed(SSH_KEY)]  # to tell, should AWS's answer be lost, whether it arrived
     try:
-        with journal.attempt("ssh_key_uploaded") as attempt:
+        with lost.watch("ssh_upload", before), attempt(Action.SSH_KEY_UPLOADED, current_actor()) as pending:
             key = ssh_keys.upload(portal().mfa_client("iam"), current_user.user_name, form.body.data)
-            attempt.add(ssh_key_id=key.key_id)
-    except AwsUnavailable as err:
-        if err.may_have_acted:
-            lost.remember("ssh_upload", before)
-        raise
-    except PortalError as err:
+            pending.add(ssh_key_id=key.key_id)
+    except Refusal as err:
         return _page(form, err, err.status)
     flash(_("Your SSH key is uploaded. Its SSH key ID, %(id)s, is the user name for CodeCommit.", id=key.key_id),
           "success")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from flask import Response, current_app, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -56,21 +60,53 @@ def _ask(why: str, back: str | None = None) -> Response:
     return redirect(url_for("credentials.confirm", next=back or request.path, why=why))
 
 
-def needs_mfa_session(back: str | None = None) -> Response | None:
-    """Return a redirect to the code page unless this portal session holds MFA session credentials.
+def on_post(**_ids: str) -> bool:
+    """Tell whether the view is asked to act: its GET only shows a page, so step-up waits for the POST."""
+    return request.method == "POST"
 
-    `back`: where to return for a POST-only action, whose own path would answer the code page's GET with 405.
+
+def _guard(why: str, satisfied: Callable[[], bool], when: Callable[..., bool] | None, back: str | None):
+    """Build a decorator that asks for a code unless `satisfied`, where `when` (given the view's arguments) says so.
+
+    The view carries `step_up`, every check it is wrapped in, so a test can read them off the URL map.
     """
-    if current_user.has_mfa_session:
-        return None
-    return _ask("session", back)
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if (when is None or when(**kwargs)) and not satisfied():
+                return _ask(why, url_for(back) if back else None)
+            return view(*args, **kwargs)
+
+        guarded.step_up = (*getattr(view, "step_up", ()), why)  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
 
 
-def needs_recent_code() -> Response | None:
-    """Return a redirect to the code page unless AWS accepted one of the person's codes in the last 5 minutes."""
-    if current_user.has_mfa_session and portal().proven_within(STEP_UP_SECONDS, now=codes.now()):
-        return None
-    return _ask("recent")
+def _has_mfa_session() -> bool:
+    """Tell whether this portal session holds MFA session credentials."""
+    return current_user.has_mfa_session
+
+
+def _proven_recently() -> bool:
+    """Tell whether AWS accepted one of the person's codes in the last 5 minutes."""
+    return current_user.has_mfa_session and portal().proven_within(STEP_UP_SECONDS, now=codes.now())
+
+
+def mfa_session(when: Callable[..., bool] | None = None, back: str | None = None):
+    """Send the person to the code page unless this portal session holds MFA session credentials.
+
+    `when`: a predicate over the view's URL arguments, for views that ask only in some cases.
+    `back`: the endpoint to return to for a POST-only action, whose own path would answer the code page's GET
+    with 405.
+    """
+    return _guard("session", _has_mfa_session, when, back)
+
+
+def recent_code(when: Callable[..., bool] | None = None):
+    """Send the person to the code page unless AWS accepted one of the person's codes in the last 5 minutes."""
+    return _guard("recent", _proven_recently, when, None)
 
 
 def code_here(form_class, **kwargs):

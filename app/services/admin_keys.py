@@ -7,27 +7,27 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from ..errors import PortalError
+from ..errors import Refusal
 from . import access_keys, audit
 from .access_keys import AccessKey
 from .audit import Action
 
 
-class UnknownKey(PortalError):
+class UnknownKey(Refusal):
     """The key is not (or no longer) one of the user's keys."""
 
     status = 404
     title = lazy_gettext("No such access key")
 
 
-class AlreadyInactive(PortalError):
+class AlreadyInactive(Refusal):
     """The key is inactive already: nothing to do (a second click, or someone else was quicker)."""
 
     status = 409
     title = lazy_gettext("The access key is already inactive")
 
 
-class OwnSigningKey(PortalError):
+class OwnSigningKey(Refusal):
     """The admin asked to deactivate the very key their portal session signs with."""
 
     status = 409

@@ -264,7 +264,7 @@ def attempt(action: Action, actor: Actor, subject: str | None = None, **detail: 
         elif pending.outcome is None:
             lost = isinstance(err, AwsUnavailable) and err.may_have_acted
             pending.settle(Outcome.UNKNOWN if lost else Outcome.FAILURE)
-            pending.detail.setdefault("error", type(err).__name__)
+            pending.detail.setdefault("error", err.audit_error)  # an AWS refusal: AWS's error code
             if isinstance(err, AwsUnavailable):
                 pending.detail.setdefault("reason", "aws unavailable")
         _settle(pending)

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, update
 
 from ..clock import aware
-from ..errors import PortalError
+from ..errors import Refusal
 from ..extensions import db
 from ..models import Reminder, ReportSnapshot, ReportUser, utcnow
 from . import audit
@@ -62,7 +62,7 @@ MESSAGES: dict[str, tuple[Any, Any, Any]] = {
 }
 
 
-class ReminderRefused(PortalError):
+class ReminderRefused(Refusal):
     """Reminders cannot be sent as asked; the message says why and what to do."""
 
     status = 409

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import aws
 from ..clock import aware
-from ..errors import AwsError, AwsUnavailable, PortalError
+from ..errors import AwsError, AwsUnavailable, Refusal
 from .devices import Device
 
 PAGE = 1000  # the most AWS returns per list call
@@ -271,7 +271,7 @@ def _latest(*values: str | None) -> datetime | None:
     return max(dates) if dates else None
 
 
-class UnknownUser(PortalError):
+class UnknownUser(Refusal):
     """The admin asked about an IAM user that does not exist (any more)."""
 
     status = 404

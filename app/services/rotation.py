@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from .. import aws
 from ..domain import Actor, Caller, NewKey, Rotation
-from ..errors import AwsError, AwsUnavailable, KeysRejected, StoreUnavailable
+from ..errors import AwsUnavailable, KeysRejected, StoreUnavailable
 from ..sessions import PortalSession
 from . import access_keys, audit, identity
 from .access_keys import MAX_KEYS, AccessKey
@@ -114,22 +114,14 @@ def rotate(state: PortalSession, actor: Actor, caller: Caller, planned: Plan, pr
 
 
 def _create(iam: Any, actor: Actor, user_name: str, old: str) -> NewKey:
-    """Call CreateAccessKey between its attempt and outcome records (as journal.attempt does for the views)."""
+    """Call CreateAccessKey between its attempt and outcome records."""
     with audit.attempt(Action.ACCESS_KEY_CREATED, actor, old_key_id=old) as attempt:
         try:
             new = access_keys.create_key(iam, user_name)
-        except AwsError as err:
-            # AWS's error code tells an admin more than the type's name.
-            attempt.settle(Outcome.FAILURE, error=err.code)
-            raise
         except AwsUnavailable as err:
             if not err.may_have_acted:
                 raise
-            raise AwsUnavailable(
-                _("AWS's answer to this change was lost on the way, so the portal cannot tell yet whether AWS "
-                  "made it."),
-                _("Open the list of these credentials: the portal checks there what AWS did and tells you."),
-                may_have_acted=True) from None
+            raise AwsUnavailable.answer_lost() from None
         attempt.add(key_id=new.key_id)
     return new
 
