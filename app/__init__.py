@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_metrics(app)
     register_commands(app)
+    register_queue(app)
     register_database(app)
     return app
 
@@ -161,6 +162,14 @@ def register_commands(app: Flask) -> None:
     for group in COMMANDS:
         app.cli.add_command(group)
     app.cli.add_command(reminders_cli)
+
+
+def register_queue(_app: Flask) -> None:
+    """Let services announce events and hand work to the queue's tasks by name (Huey is built on first use)."""
+    from . import tasks
+    from .services import queueing
+
+    queueing.install(tasks.announce, tasks.hand_over)
 
 
 def register_database(app: Flask) -> None:

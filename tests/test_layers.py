@@ -37,18 +37,10 @@ KNOWN_UPWARD = {
     ("app.sessions", "app.services.audit"): "issue 17 item 1: Actor in a module of plain domain types",
     ("app.sessions", "app.services.credentials"): "issue 17 item 1: SessionCredentials in the domain types module",
     ("app.sessions", "app.services.identity"): "issue 17 item 1: Caller in the domain types module",
-    # Issue 21's queue: services enqueue through app.tasks, which also holds the task bodies that call
-    # services. Enqueueing by task name (the bodies registered by the consumer's factory) removes both.
-    ("app.services.audit", "app.tasks"): "from issue 21's queue: enqueue apart from the task bodies",
-    ("app.services.reminders", "app.tasks"): "from issue 21's queue: enqueue apart from the task bodies",
 }
 # Import cycles known today, each with what removes it; the test fails on any other (or a larger one),
 # and on one of these once it is gone.
-KNOWN_CYCLES = {
-    ("app.services.audit", "app.services.events", "app.services.reminders", "app.tasks"):
-        "from issue 21's queue: audit hands records to events and the queue (imports hidden in functions); an outbox "
-        "hook registered at start-up and enqueue by task name remove it",
-}
+KNOWN_CYCLES: dict[tuple[str, ...], str] = {}
 
 
 def _name(path: Path) -> str:
