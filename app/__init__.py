@@ -12,6 +12,9 @@ from flask import Flask
 from . import config as config_module
 
 ROOT = Path(__file__).resolve().parent.parent
+# Each register_* step imports what it binds inside itself, on purpose: importing any app.* module runs this
+# file first, so imports up here would load every blueprint and service into the queue's supervisor and the
+# tools, and would import modules that import this package back while it is half built.
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
