@@ -56,7 +56,7 @@ def _import_huey():
 
 def _give_huey_redis() -> None:
     """Hand huey's storage module the Redis client it skipped (huey imported first by a SQLite app: tests)."""
-    import redis  # only for a portal on Redis: about 17 MB that a portal on SQLite never loads (above)
+    import redis  # only for a portal on Redis: one on SQLite never loads the client (see _import_huey)
 
     storage = sys.modules["huey.storage"]
     if storage.Redis is None:
