@@ -12,6 +12,9 @@ from flask import Flask
 from . import config as config_module
 
 ROOT = Path(__file__).resolve().parent.parent
+# Each register_* step imports what it binds inside itself, on purpose: importing any app.* module runs this
+# file first, so imports up here would load every blueprint and service into the queue's supervisor and the
+# tools, and would import modules that import this package back while it is half built.
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -29,6 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_metrics(app)
     register_commands(app)
+    register_queue(app)
     register_database(app)
     return app
 
@@ -161,6 +165,14 @@ def register_commands(app: Flask) -> None:
     for group in COMMANDS:
         app.cli.add_command(group)
     app.cli.add_command(reminders_cli)
+
+
+def register_queue(_app: Flask) -> None:
+    """Let services announce events and hand work to the queue's tasks by name (Huey is built on first use)."""
+    from . import tasks
+    from .services import queueing
+
+    queueing.install(tasks.announce, tasks.hand_over)
 
 
 def register_database(app: Flask) -> None:

@@ -14,6 +14,11 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from . import metrics
+from .backends import redis_options
+from .instance_files import private_dir, private_sqlite
+from .services import audit, events, queueing, reminders
+
 log = logging.getLogger(__name__)
 
 EXTENSION = "mfa_portal_queue"
@@ -51,7 +56,7 @@ def _import_huey():
 
 def _give_huey_redis() -> None:
     """Hand huey's storage module the Redis client it skipped (huey imported first by a SQLite app: tests)."""
-    import redis
+    import redis  # only for a portal on Redis: one on SQLite never loads the client (see _import_huey)
 
     storage = sys.modules["huey.storage"]
     if storage.Redis is None:
@@ -65,14 +70,9 @@ def _build(app: Flask):
     huey = _import_huey()
     if app.config["REDIS_URL"]:
         _give_huey_redis()
-
-    from .instance_files import private_dir, private_sqlite
-
     immediate = bool(app.config.get("QUEUE_IMMEDIATE"))
     if app.config["REDIS_URL"]:
-        import redis
-
-        from .backends import redis_options
+        import redis  # only for a portal on Redis, as in _give_huey_redis
 
         # Bounded waits, as for sessions: a partitioned Redis must not hold a person's request (the event is
         # safe in the outbox meanwhile). The consumer's blocking pop waits 1 s, so reads get that much more.
@@ -99,32 +99,28 @@ def _in_app(app: Flask, func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _register(app: Flask, huey) -> None:
     """Attach the task functions to this Huey instance; the consumer builds the same app, so the same names."""
-    from huey import crontab
+    from huey import crontab  # huey is imported by _import_huey, never at the top (see there)
 
-    huey.deliver_webhook = huey.task(priority=EVENT_PRIORITY)(_in_app(app, deliver_webhook))
-    huey.send_reminder = huey.task(priority=REMINDER_PRIORITY)(_in_app(app, send_reminder))
+    # Registered under the names services enqueue by (app/services/queueing.py): an attribute of the instance each.
+    setattr(huey, queueing.DELIVER_WEBHOOK, huey.task(priority=EVENT_PRIORITY)(_in_app(app, deliver_webhook)))
+    setattr(huey, queueing.SEND_REMINDER, huey.task(priority=REMINDER_PRIORITY)(_in_app(app, send_reminder)))
     huey.sweep = huey.periodic_task(crontab(minute="*"), priority=EVENT_PRIORITY)(_in_app(app, sweep))
 
 
-def enqueue_deliveries(ids: Iterable[int]) -> None:
-    """Queue one delivery task per outbox row."""
-    task = queue().deliver_webhook
-    for delivery_id in ids:
-        task(delivery_id)
+def announce(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the outbox rows these audit rows announce to the configured webhooks (installed by the factory)."""
+    return events.outbox_rows(rows, current_app.config.get("WEBHOOK_URLS") or [])
 
 
-def enqueue_reminders(ids: Iterable[int]) -> None:
-    """Queue one sending task per reminder row."""
-    task = queue().send_reminder
-    for reminder_id in ids:
-        task(reminder_id)
+def hand_over(task_name: str, ids: Iterable[int]) -> None:
+    """Queue one run of the named task per row id (installed by the factory)."""
+    task = getattr(queue(), task_name)
+    for row_id in ids:
+        task(row_id)
 
 
 def deliver_webhook(delivery_id: int) -> None:
     """Try one webhook delivery; schedule the retry, or record the final failure."""
-    from . import metrics
-    from .services import audit, events
-
     config = current_app.config
     result = events.deliver(delivery_id, config.get("WEBHOOK_URLS") or [], config.get("WEBHOOK_SECRET"))
     if result.outcome == "skipped":
@@ -132,7 +128,7 @@ def deliver_webhook(delivery_id: int) -> None:
     metrics.webhook_delivery(result.outcome)
     if result.outcome == "retry":
         log.info("webhook %s not delivered (%s): next try in %ss", result.event_type, result.reason, result.retry_in)
-        queue().deliver_webhook.schedule((delivery_id,), delay=result.retry_in)
+        getattr(queue(), queueing.DELIVER_WEBHOOK).schedule((delivery_id,), delay=result.retry_in)
     elif result.outcome == "failed":
         log.warning("webhook %s given up (%s)", result.event_type, result.reason)
         audit.record(audit.Action.WEBHOOK_FAILED, audit.Actor(), audit.Outcome.FAILURE, event=result.event_type,
@@ -141,9 +137,6 @@ def deliver_webhook(delivery_id: int) -> None:
 
 def send_reminder(reminder_id: int) -> None:
     """Send one reminder e-mail (at most once per reminder row, unless a worker died while sending it)."""
-    from . import metrics
-    from .services import reminders
-
     outcome = reminders.send(reminder_id, current_app.config)
     if outcome != "skipped":
         metrics.reminder(outcome)
@@ -151,12 +144,10 @@ def send_reminder(reminder_id: int) -> None:
 
 def sweep(late: timedelta = LATE) -> int:
     """Queue again whatever should have been done by now; return how many tasks it queued."""
-    from .services import events, reminders
-
     lost_events = events.due(late=late)
     lost_reminders = reminders.due(late=late)
-    enqueue_deliveries(lost_events)
-    enqueue_reminders(lost_reminders)
+    hand_over(queueing.DELIVER_WEBHOOK, lost_events)
+    hand_over(queueing.SEND_REMINDER, lost_reminders)
     if lost_events or lost_reminders:
         log.info("queue sweep: %d events and %d reminders queued again", len(lost_events), len(lost_reminders))
     return len(lost_events) + len(lost_reminders)

@@ -12,6 +12,8 @@ from app.demo import seed
 from app.errors import AwsAccessDenied
 from app.models import AuditEvent
 from app.policy import Call, Principal, check_calls, load_policy
+from app.services import admin_keys, admin_reset
+from app.services.audit import Actor
 from security_helpers import outcomes
 
 pytest_plugins = ["admin_fixtures"]
@@ -164,3 +166,27 @@ def test_admin_calls_fit_the_shipped_admin_policy(admin, aws_calls):
     assert check_calls(load_policy("admin"), calls, who) == []
     # Admins are usually under the force-MFA policy too: with MFA it must not deny them anything.
     assert [p for p in check_calls(load_policy("force-mfa"), calls, who) if "explicit deny" in p] == []
+
+
+def test_the_reset_service_records_the_attempt_then_raises_iams_refusal(lite_app, iam, make_user):
+    """From plain values (no request): IAM refuses a non-admin; the log says so and the device stays."""
+    make_user(LOST)
+    give_device(iam, LOST)
+    keys = make_user("not.an.admin")
+    portal_iam = aws.client("iam", aws.Keys(keys.access_key_id, keys.secret_access_key), aws.Settings())
+    actor = Actor(arn="arn:aws:iam::123456789012:user/not.an.admin", user_name="not.an.admin")
+    with lite_app.app_context():
+        with pytest.raises(AwsAccessDenied):
+            admin_reset.reset_device(portal_iam, actor, LOST, SERIAL, "phone lost on a train")
+        rows = AuditEvent.query.filter_by(action="admin_reset").order_by(AuditEvent.id).all()
+    assert [(row.outcome, row.subject) for row in rows] == [("attempt", LOST), ("denied", LOST)]
+    assert json.loads(rows[0].detail) == {"device": SERIAL, "reason": "phone lost on a train"}
+    assert [d["SerialNumber"] for d in iam.list_mfa_devices(UserName=LOST)["MFADevices"]] == [SERIAL]
+
+
+def test_the_key_service_says_an_inactive_key_is_already_inactive(lite_app, iam, make_user):
+    user = make_user(LOST)
+    iam.update_access_key(UserName=LOST, AccessKeyId=user.access_key_id, Status="Inactive")
+    portal_iam = aws.client("iam", aws.Keys(user.access_key_id, user.secret_access_key), aws.Settings())
+    with lite_app.test_request_context(), pytest.raises(admin_keys.AlreadyInactive, match="already inactive"):
+        admin_keys.active_key(portal_iam, LOST, user.access_key_id)

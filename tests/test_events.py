@@ -293,11 +293,11 @@ def test_a_final_failure_is_audited_and_counted(moto, tmp_path, monkeypatch, con
 def test_an_event_whose_hand_over_failed_is_delivered_by_the_sweep(moto, tmp_path, monkeypatch, receiver, consumer):
     app = hooked_app(tmp_path, receiver.url)
 
-    def queue_away(_ids):
+    def queue_away(_app=None):
         raise ConnectionError("the queue is away")
 
     with monkeypatch.context() as patch:
-        patch.setattr(tasks, "enqueue_deliveries", queue_away)
+        patch.setattr(tasks, "queue", queue_away)
         key = record_event(app)  # the audit record and its outbox row are committed; the hand-over fails
     with app.app_context():
         assert db.session.scalar(db.select(EventOutbox.event_id)) == key

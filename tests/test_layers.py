@@ -31,21 +31,10 @@ LAYERS = [
 # imports it. (tools/ and bench/ are outside app/ and not read here.)
 OUTSIDE = ["app.demo"]
 
-# Arrows upward that the big restructuring removes, each with the issue item that does. The test fails on
-# any other, and on one of these once it is gone (so the list only shrinks).
-KNOWN_UPWARD = {
-    # Issue 21's queue: services enqueue through app.tasks, which also holds the task bodies that call
-    # services. Enqueueing by task name (the bodies registered by the consumer's factory) removes both.
-    ("app.services.audit", "app.tasks"): "from issue 21's queue: enqueue apart from the task bodies",
-    ("app.services.reminders", "app.tasks"): "from issue 21's queue: enqueue apart from the task bodies",
-}
-# Import cycles known today, each with what removes it; the test fails on any other (or a larger one),
-# and on one of these once it is gone.
-KNOWN_CYCLES = {
-    ("app.services.audit", "app.services.events", "app.services.reminders", "app.tasks"):
-        "from issue 21's queue: audit hands records to events and the queue (imports hidden in functions); an outbox "
-        "hook registered at start-up and enqueue by task name remove it",
-}
+# Known exceptions, each with what would remove it: none are left (issue 17 removed the last upward arrows
+# and the queue's cycle). The test fails on any new one, and on a listed one once it is gone.
+KNOWN_UPWARD: dict[tuple[str, str], str] = {}
+KNOWN_CYCLES: dict[tuple[str, ...], str] = {}
 
 
 def _name(path: Path) -> str:

@@ -14,6 +14,7 @@ import time_machine
 
 from app import code_budgets, limits
 from app.models import AuditEvent
+from app.services import signin
 from conftest import Clock, Person, make_test_app
 from security_helpers import outcomes
 
@@ -32,9 +33,9 @@ def first_number(rule: str) -> int:
     return int(rule.split()[0])
 
 
-def allowance(app, budget: limits.SignInBudget) -> int:
+def allowance(app, budget: signin.SignInBudget) -> int:
     """The failures a sign-in budget allows in its shortest window, read from the app's settings."""
-    return min(limits.rules(app.config, budget), key=lambda item: item.get_expiry()).amount
+    return min(signin.rules(app.config, budget), key=lambda item: item.get_expiry()).amount
 
 
 def assert_rate_limited(page) -> int:
@@ -79,7 +80,7 @@ def test_successful_sign_ins_never_count_and_failures_meet_the_address_budget(li
     # Those sign-ins spent nothing: the address still has its whole failure budget, spread here over many
     # key IDs so that no per-key budget runs out first.
     browser = limited_app.test_client()
-    per_address, per_key = allowance(limited_app, limits.PER_ADDRESS), allowance(limited_app, limits.PER_KEY)
+    per_address, per_key = allowance(limited_app, signin.PER_ADDRESS), allowance(limited_app, signin.PER_KEY)
     for attempt in range(per_address):
         assert failed_sign_in(browser, f"AKIA{attempt // per_key:016d}").status_code == 400
     body = assert_sign_in_paused(failed_sign_in(browser, "AKIA" + "N" * 16), "from your network")
@@ -94,7 +95,7 @@ def test_successful_sign_ins_never_count_and_failures_meet_the_address_budget(li
 
 def test_wrong_secrets_for_one_key_are_refused_from_any_address_before_aws(limited_app, make_user, aws_calls):
     owner = make_user("guessed")
-    per_key = allowance(limited_app, limits.PER_KEY)
+    per_key = allowance(limited_app, signin.PER_KEY)
     addresses = [f"198.51.100.{n}" for n in range(1, 2 * per_key + 2)]
     guesser = Person(limited_app.test_client(), owner)
     pages = []
@@ -124,7 +125,7 @@ def test_wrong_secrets_for_one_key_are_refused_from_any_address_before_aws(limit
 def test_the_budgets_come_from_the_settings(moto, tmp_path, make_user):
     app = make_test_app(tmp_path, RATELIMIT_ENABLED=True, SIGN_IN_LIMIT_PER_KEY="2 per minute",
                         SIGN_IN_LIMIT_PER_ADDRESS="3 per minute")
-    assert allowance(app, limits.PER_KEY) == 2 and allowance(app, limits.PER_ADDRESS) == 3
+    assert allowance(app, signin.PER_KEY) == 2 and allowance(app, signin.PER_ADDRESS) == 3
     browser = app.test_client()
     assert [failed_sign_in(browser, "AKIA" + "A" * 16).status_code for _ in range(3)] == [400, 400, 429]
     assert failed_sign_in(browser, "AKIA" + "B" * 16).status_code == 400  # the address's third
@@ -153,8 +154,7 @@ def test_a_mistyped_budget_stops_start_up_naming_the_setting(monkeypatch):
 def test_the_counters_name_no_access_key_id(limited_app, make_user):
     user = make_user("hashed")
     Person(limited_app.test_client(), user).sign_in(secret="w" * 40)
-    with limited_app.test_request_context("/login", method="POST", data={"access_key_id": user.access_key_id}):
-        identity = limits.key_id_identity()
+    identity = signin.key_identity(user.access_key_id, limited_app.secret_key)
     assert identity.startswith("key:") and user.access_key_id not in identity
     path = limited_app.config["RATELIMIT_STORAGE_URI"].split("://", 1)[1]
     stored = b"".join(Path(path + suffix).read_bytes() for suffix in ("", "-wal") if os.path.exists(path + suffix))
@@ -290,7 +290,7 @@ def test_every_declared_limit_counts_posts_only():
 
 def test_the_hourly_budget_holds_across_minutes(moto, tmp_path):
     app = make_test_app(tmp_path, RATELIMIT_ENABLED=True)
-    per_minute, per_hour = sorted(limits.rules(app.config, limits.PER_KEY), key=lambda item: item.get_expiry())
+    per_minute, per_hour = sorted(signin.rules(app.config, signin.PER_KEY), key=lambda item: item.get_expiry())
     full_minutes, rest = divmod(per_hour.amount, per_minute.amount)
     assert rest == 0  # whole minutes of failures fill the hour exactly
     browser = app.test_client()
@@ -325,7 +325,7 @@ def test_aws_not_answering_is_not_a_failed_sign_in(limited_app, make_user, monke
         return real_identify(keys, settings)
 
     monkeypatch.setattr(identity, "identify", identify)
-    for _ in range(allowance(limited_app, limits.PER_KEY) + 1):
+    for _ in range(allowance(limited_app, signin.PER_KEY) + 1):
         assert person.sign_in(follow=False).status_code == 503
     aws_down["now"] = False
     assert person.sign_in(follow=False).status_code == 302
@@ -335,12 +335,11 @@ def test_an_ipv6_client_is_counted_per_64_not_per_address(moto, tmp_path):
     app = make_test_app(tmp_path, RATELIMIT_ENABLED=True, SIGN_IN_LIMIT_PER_ADDRESS="3 per minute")
     browser = app.test_client()
     # A host picks any address in its /64: each attempt from a new one still spends one budget.
-    hosts = [f"2001:db8:1:2::{n:x}" for n in range(1, allowance(app, limits.PER_ADDRESS) + 2)]
+    hosts = [f"2001:db8:1:2::{n:x}" for n in range(1, allowance(app, signin.PER_ADDRESS) + 2)]
     statuses = [failed_sign_in(browser, f"AKIA{n:016d}", host).status_code for n, host in enumerate(hosts)]
     assert statuses == [400] * (len(hosts) - 1) + [429]
     assert failed_sign_in(browser, "AKIA" + "Q" * 16, "2001:db8:1:3::1").status_code == 400  # the next /64
-    with app.test_request_context("/login", environ_base={"REMOTE_ADDR": "::ffff:192.0.2.8"}):
-        assert limits.network_identity() == "ip:192.0.2.8"  # an IPv4 client seen through a dual-stack socket
+    assert signin.network_identity("::ffff:192.0.2.8") == "ip:192.0.2.8"  # IPv4 seen through a dual-stack socket
 
 
 def test_a_refusal_raised_to_the_error_page_counts_too(limited_app, make_user, monkeypatch):
@@ -352,5 +351,5 @@ def test_a_refusal_raised_to_the_error_page_counts_too(limited_app, make_user, m
 
     monkeypatch.setattr(identity, "identify", denied)
     person = Person(limited_app.test_client(), make_user("denied"))
-    per_key = allowance(limited_app, limits.PER_KEY)
+    per_key = allowance(limited_app, signin.PER_KEY)
     assert [person.sign_in(follow=False).status_code for _ in range(per_key + 1)] == [403] * per_key + [429]

@@ -16,7 +16,18 @@ from .. import i18n
 from ..forms import EmptyForm, device_choices
 from ..limits import limit_admin_actions
 from ..login import current_actor
-from ..services import access_keys, admin_keys, audit, devices, findings, refreshing, reminders, reporting, snapshots
+from ..services import (
+    access_keys,
+    admin_keys,
+    admin_reset,
+    audit,
+    devices,
+    findings,
+    refreshing,
+    reminders,
+    reporting,
+    snapshots,
+)
 from ..services.audit import Action
 from ..services.exports import EXPORT_HEADER, export_values
 from ..services.snapshots import PER_PAGE, SHOWS, SORTS, UserQuery
@@ -183,10 +194,9 @@ def reset(user_name: str):
     form = _reset_form(owned)
     if not form.validate_on_submit():
         return _render_user(user_name, owned, form, status=400)
-    serial, reason = form.serial.data, form.reason.data.strip()
+    serial = form.serial.data
     portal().forget_devices()  # an admin may be resetting a device of their own
-    with audit.attempt(Action.ADMIN_RESET, current_actor(), subject=user_name, device=serial, reason=reason):
-        devices.remove_device(iam, user_name, serial)
+    admin_reset.reset_device(iam, current_actor(), user_name, serial, form.reason.data.strip())
     flash(_("Reset done: %(user)s can enroll a new MFA device now (the one removed was %(device)s). The dashboard "
             "shows this after the next refresh.", device=serial.rsplit("/", 1)[-1], user=user_name), "success")
     return redirect(url_for("admin.user", user_name=user_name))
@@ -218,11 +228,7 @@ def deactivate_key(user_name: str, key_id: str):
     form = DeactivateKeyForm()
     try:
         if request.method == "GET" or not form.validate_on_submit():
-            key = admin_keys.find_key(iam, user_name, key_id)
-            if key.status != "Active":
-                raise admin_keys.AlreadyInactive(
-                    _("The access key %(key)s of %(user)s is already inactive; nothing was changed.",
-                      key=key_id, user=user_name))
+            key = admin_keys.active_key(iam, user_name, key_id)
             return _render_deactivate(user_name, key, form, 200 if request.method == "GET" else 400)
         admin_keys.deactivate(iam, current_actor(), user_name, key_id, form.reason.data.strip(),
                               signing_key=portal().keys().access_key_id)

@@ -7,15 +7,13 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_url, login_user, logout_user
 
-from .. import aws
 from ..errors import InvalidInput, KeysRefused, KeysRejected
 from ..forms import EmptyForm
 from ..limits import limit_sign_ins
 from ..login import PortalUser, current_actor
 from ..redirects import safe_next
 from ..security import plain_http_refused
-from ..services import audit, identity
-from ..services.audit import Action, Outcome
+from ..services import signin
 from ..session_interface import WAS_SIGNED_IN, marker_options
 from ..sessions import portal
 from . import bp
@@ -31,29 +29,24 @@ def login():
     form = SignInForm()
     insecure = plain_http_refused()
     if request.method == "POST" and insecure:
-        audit.record(Action.SIGN_IN, current_actor(), Outcome.REFUSED, reason="plain http")
+        signin.refuse_plain_http(current_actor())
         return render_template("auth/login.html", form=form, insecure=True), 400
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form, insecure=insecure), 400 if form.errors else 200
     state = portal()
     try:
-        key_id, secret = identity.check_key_shape(form.access_key_id.data, form.secret_access_key.data)
-        keys = aws.Keys(key_id, secret)
-        caller = identity.identify(keys, state.settings)
+        signed = signin.check_keys(form.access_key_id.data, form.secret_access_key.data, state.settings,
+                                   current_actor())
     except (InvalidInput, KeysRejected, KeysRefused) as err:
-        # A shortened key id lets an admin see a guessed or revoked key come back, without keeping what was typed.
-        audit.record(Action.SIGN_IN, current_actor(), Outcome.FAILURE, reason=type(err).__name__,
-                     **identity.key_id_hint(form.access_key_id.data))
         if err.field:
             field = getattr(form, err.field)
             field.errors = [*field.errors, err.message]  # marked like any field error (aria-invalid, its message)
         return render_template("auth/login.html", form=form, error=err), err.status
-    alias = identity.account_alias(aws.client("iam", keys, state.settings))
     # A brand-new session id at every sign-in (the store entry is created at the end of this request)
     # defeats session fixation.
-    state.begin(caller, keys, alias)
-    login_user(PortalUser(caller))
-    audit.record(Action.SIGN_IN, current_actor())
+    state.begin(signed.caller, signed.keys, signed.alias)
+    login_user(PortalUser(signed.caller))
+    signin.signed_in(current_actor())
     response = redirect(safe_next(request.args.get("next")) or url_for("account.home"))
     config = current_app.config
     response.set_cookie(WAS_SIGNED_IN, "1", max_age=int((config["ABSOLUTE_TIMEOUT"] + config["IDLE_TIMEOUT"])
@@ -84,7 +77,7 @@ def logout():
     """Sign out and forget every key, seed and credential of this session."""
     form = EmptyForm()
     if form.validate_on_submit():
-        audit.record(Action.SIGN_OUT, current_actor())
+        signin.signed_out(current_actor())
         logout_user()
         # Deletes the store entry: requests still in flight can no longer write to it.
         portal().end()

@@ -44,6 +44,16 @@ def find_key(iam_with_mfa: Any, user_name: str, key_id: str) -> AccessKey:
     return key
 
 
+def active_key(iam_with_mfa: Any, user_name: str, key_id: str) -> AccessKey:
+    """Return the user's key while it is still Active; one already inactive is said to be so (AlreadyInactive)."""
+    key = find_key(iam_with_mfa, user_name, key_id)
+    if key.status != "Active":
+        raise AlreadyInactive(_("The access key %(key)s of %(user)s is already inactive; nothing was changed.",
+                                key=key_id, user=user_name),
+                              _("Open the user's page to see their keys as AWS lists them now."))
+    return key
+
+
 def deactivate(iam_with_mfa: Any, actor: audit.Actor, user_name: str, key_id: str, reason: str,
                signing_key: str | None = None) -> AccessKey:
     """Set the key Inactive (UpdateAccessKey); a key already inactive is left alone and said so."""
@@ -51,11 +61,7 @@ def deactivate(iam_with_mfa: Any, actor: audit.Actor, user_name: str, key_id: st
         # The portal would lose the key it calls AWS with in the middle of the admin's own session.
         raise OwnSigningKey(_("The portal signs your requests with the access key %(key)s.", key=key_id),
                             _("Rotate it on your own access keys page instead: that makes a new key first."))
-    key = find_key(iam_with_mfa, user_name, key_id)
-    if key.status != "Active":
-        raise AlreadyInactive(_("The access key %(key)s of %(user)s is already inactive; nothing was changed.",
-                                key=key_id, user=user_name),
-                              _("Open the user's page to see their keys as AWS lists them now."))
+    key = active_key(iam_with_mfa, user_name, key_id)
     # The target state goes to AWS, not a toggle: a repeated request can only confirm Inactive.
     with audit.attempt(Action.ADMIN_KEY_DEACTIVATED, actor, subject=user_name, key_id=key_id, reason=reason,
                        status="Inactive"):

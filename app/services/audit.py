@@ -11,8 +11,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import metrics
@@ -22,6 +24,7 @@ from ..extensions import db
 from ..instance_files import private_file
 from ..logs import current_request_id
 from ..models import AuditEvent, EventOutbox, utcnow
+from . import queueing
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +96,6 @@ DETAIL_KEYS = frozenset({
 
 def _spool_path() -> str:
     """The local file that keeps records the database could not take (one per host)."""
-    from flask import current_app
-
     return os.path.join(current_app.instance_path, "audit-spool.jsonl")
 
 
@@ -116,8 +117,6 @@ def _row(action: Action, actor: Actor, outcome: Outcome, subject: str | None, fi
 
 def _insert(rows: list[dict[str, Any]], spooled: bool = False) -> None:
     """Write rows in one transaction; spooled rows skip any already written (a spool flushed twice)."""
-    from datetime import datetime
-
     if spooled:
         keys = [row["event_key"] for row in rows]
         present = set(db.session.scalars(db.select(AuditEvent.event_key).where(AuditEvent.event_key.in_(keys))))
@@ -135,11 +134,7 @@ def _insert(rows: list[dict[str, Any]], spooled: bool = False) -> None:
 
 def _owed_events(rows: list[dict[str, Any]]) -> list[str]:
     """Write the webhook events these rows announce, in their transaction; return their event keys."""
-    from flask import current_app
-
-    from . import events
-
-    owed = events.outbox_rows(rows, current_app.config.get("WEBHOOK_URLS") or [])
+    owed = queueing.announce(rows)
     if owed:
         db.session.execute(db.insert(EventOutbox.__table__), owed)
     return sorted({row["event_id"] for row in owed})
@@ -147,11 +142,9 @@ def _owed_events(rows: list[dict[str, Any]]) -> list[str]:
 
 def _dispatch(event_keys: list[str]) -> None:
     """Hand committed events to the queue; if it is away, the consumer's sweep finds them later."""
-    from .. import tasks
-
     try:
         ids = list(db.session.scalars(db.select(EventOutbox.id).where(EventOutbox.event_id.in_(event_keys))))
-        tasks.enqueue_deliveries(ids)
+        queueing.enqueue(queueing.DELIVER_WEBHOOK, ids)
     except Exception as err:  # noqa: BLE001 - the event is safe in the outbox; the request must not fail now
         _discard_transaction()
         log.warning("events: queue unavailable (%s); the consumer's sweep will deliver them", type(err).__name__)

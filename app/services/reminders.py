@@ -14,6 +14,7 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,8 +24,9 @@ from ..clock import aware
 from ..errors import Refusal
 from ..extensions import db
 from ..models import Reminder, ReportSnapshot, ReportUser, utcnow
-from . import audit
+from . import audit, queueing
 from .findings import CONTROLS, users_with
+from .snapshots import latest
 
 # A worker that took a reminder and died releases it after this long (one SMTP exchange: 10 s at most).
 CLAIM = timedelta(seconds=30)
@@ -149,8 +151,6 @@ def plan(snapshot: ReportSnapshot | None, finding: str, config: Mapping[str, Any
 
 def fresh_snapshot(now: datetime | None = None) -> ReportSnapshot:
     """The latest snapshot, refused when older than a day (the portal holds no AWS credentials of its own)."""
-    from .snapshots import latest
-
     snapshot = latest()
     if snapshot is None:
         raise ReminderRefused(_("There is no report to send reminders from yet."),
@@ -176,10 +176,8 @@ def queue(found: Plan, deadline: str | None, actor: audit.Actor) -> list[int]:
     db.session.commit()
     ids = list(db.session.scalars(db.select(Reminder.id).where(Reminder.batch == batch).order_by(Reminder.id)))
     audit.record(audit.Action.REMINDERS_SENT, actor, filter=found.finding, rows=len(ids))
-    from .. import tasks
-
     try:
-        tasks.enqueue_reminders(ids)
+        queueing.enqueue(queueing.SEND_REMINDER, ids)
     except Exception as err:  # noqa: BLE001 - stored: the consumer's sweep sends them when the queue is back
         audit.log.warning("reminders: queue unavailable (%s); the consumer's sweep will send them", type(err).__name__)
     return ids
@@ -268,8 +266,6 @@ def deliver(url: str, message: EmailMessage) -> str | None:
 
 def compose(row: Reminder, config: Mapping[str, Any]) -> EmailMessage:
     """The reminder as text and simple HTML, in the configured languages; its one link is PORTAL_URL."""
-    from flask import current_app
-
     # The template alone, without the page context processors: no request exists in the queue's worker.
     def render(name: str, **values: Any) -> str:
         return current_app.jinja_env.get_template(name).render(**values)
