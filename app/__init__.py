@@ -131,13 +131,13 @@ def register_blueprints(app: Flask) -> None:
     from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
-    from .credentials import bp as credentials_bp
     from .devices import bp as devices_bp
     from .health import bp as health_bp
-    from .security_credentials import bp as security_credentials_bp
+    from .long_term_credentials import bp as long_term_credentials_bp
+    from .session_credentials import bp as session_credentials_bp
 
-    for blueprint in (auth_bp, account_bp, devices_bp, credentials_bp, admin_bp, health_bp,
-                      security_credentials_bp):
+    for blueprint in (auth_bp, account_bp, devices_bp, session_credentials_bp, admin_bp, health_bp,
+                      long_term_credentials_bp):
         app.register_blueprint(blueprint)
 
 

@@ -20,8 +20,8 @@ from sqlalchemy import inspect, text
 
 from app.extensions import db
 from app.models import AuditEvent
-from app.services import credentials as credentials_service
 from app.services import devices, qr
+from app.services import session_credentials as credentials_service
 
 
 def csrf_token(app, client) -> str:
@@ -315,7 +315,7 @@ def secrets(monkeypatch) -> Secrets:
         return creds
 
     monkeypatch.setattr(devices, "create_device", create_device)
-    for module in ("app.services.issuing", "app.services.devices.enrollment"):
+    for module in ("app.services.session_credentials", "app.services.devices.enrollment"):
         monkeypatch.setattr(f"{module}.get_session_token", get_session_token)
     return found
 

@@ -11,9 +11,9 @@ import botocore.session
 import pytest
 
 from app.errors import InvalidInput
-from app.services import credentials as service
 from app.services import formats
-from app.services.credentials import SessionCredentials
+from app.services import session_credentials as service
+from app.services.session_credentials import SessionCredentials
 from conftest import Person, code, operations
 from security_helpers import outcomes
 

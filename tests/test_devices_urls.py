@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-# URL → endpoint. No URL moved when enroll.*, account.replace_device and security_credentials.{devices_page,
+# URL → endpoint. No URL moved when enroll.*, account.replace_device and long_term_credentials.{devices_page,
 # add_backup, remove_device} became devices.*: each page stays where the navigation shows it (enrollment under
 # /enroll, the list under /security next to the other credentials), so no redirect is needed.
 URLS = {
@@ -29,8 +29,8 @@ def test_every_devices_url_is_where_it_was(app):
              if rule.endpoint.startswith("devices.") for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert rules == URLS
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    assert not endpoints & {"enroll.scan", "account.replace_device", "security_credentials.devices_page",
-                            "security_credentials.remove_device"}
+    assert not endpoints & {"enroll.scan", "account.replace_device", "long_term_credentials.devices_page",
+                            "long_term_credentials.remove_device"}
 
 
 def current(html: str) -> str:

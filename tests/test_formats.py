@@ -15,7 +15,7 @@ import pytest
 from botocore.compat import compat_shell_split
 
 from app.services import formats
-from app.services.credentials import SessionCredentials
+from app.services.session_credentials import SessionCredentials
 
 CREDS = SessionCredentials("ASIAEXAMPLEEXAMPLE12", "s3cr3t/with+chars" + "x" * 23, "FwoGZXIvYXdzE" + "t" * 200,
                            datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC))

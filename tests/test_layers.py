@@ -22,8 +22,9 @@ LAYERS = [
     ("web", ["app.limits", "app.security", "app.session_interface", "app.error_pages", "app.forms",
              "app.static_files"]),
     # The ways in: one blueprint package per area, the operators' commands, the queue's tasks.
-    ("views and commands", ["app.auth", "app.account", "app.devices", "app.credentials", "app.security_credentials",
-                            "app.admin", "app.health", "app.cli", "app.reminders_cli", "app.tasks"]),
+    ("views and commands", ["app.auth", "app.account", "app.devices", "app.session_credentials",
+                            "app.long_term_credentials", "app.admin", "app.health", "app.cli", "app.reminders_cli",
+                            "app.tasks"]),
     # Building the app (settings and create_app) and the queue consumer's process around it.
     ("factory", ["app.config", "app.setup", "app.consumer", "app"]),
 ]

@@ -13,7 +13,7 @@ from own_helpers import audit_rows, fail_call
 
 from app import aws
 from app.errors import AwsAccessDenied, AwsUnavailable
-from app.security_credentials import stepup
+from app.long_term_credentials import stepup
 from app.services import access_keys
 from conftest import Person, code, operations
 

@@ -6,11 +6,11 @@ import pytest
 from own_helpers import TOKEN, add_token, pem, rsa_public
 
 # The two areas whose views change the person's own credentials at AWS.
-PREFIXES = ("security_credentials.", "devices.")
+PREFIXES = ("long_term_credentials.", "devices.")
 
 # The changes whose proof is not step-up but codes typed on their own page, and why that is enough.
 NO_STEP_UP = {
-    "security_credentials.rotate": "a code typed on the rotation page, checked by AWS before the key is made",
+    "long_term_credentials.rotate": "a code typed on the rotation page, checked by AWS before the key is made",
     "devices.index": "two consecutive codes from the new hardware token, checked by AWS as it enables it",
     "devices.add_backup": ("creates a device to enroll, as first enrollment does before MFA; "
                            "enabling it takes its codes"),
@@ -23,13 +23,13 @@ NO_STEP_UP = {
 
 # What each guarded view asks for, innermost check first: "recent" (a code within 5 minutes), "session" (MFA).
 GUARDS = {
-    "security_credentials.password": ("recent",),
-    "security_credentials.remove_password": ("session",),
-    "security_credentials.ssh": ("recent",),
-    "security_credentials.certificates": ("recent", "session"),
+    "long_term_credentials.password": ("recent",),
+    "long_term_credentials.remove_password": ("session",),
+    "long_term_credentials.ssh": ("recent",),
+    "long_term_credentials.certificates": ("recent", "session"),
     "devices.remove": ("recent",),
-    "security_credentials.finish_rotation": ("session",),
-    **{"security_credentials." + name: ("session",)
+    "long_term_credentials.finish_rotation": ("session",),
+    **{"long_term_credentials." + name: ("session",)
        for name in ("key_status", "delete_key", "ssh_status", "delete_ssh", "cert_status", "delete_cert")},
 }
 
@@ -98,7 +98,7 @@ def test_without_an_mfa_session_every_guarded_change_goes_to_the_code_page_and_a
         "delete_cert": (f"/security/certificates/{items['cert']}/delete", {},
                         f"/security/certificates/{items['cert']}/delete", "session"),
     }
-    assert {name if name == "remove" else "security_credentials." + name for name in posts} == {
+    assert {name if name == "remove" else "long_term_credentials." + name for name in posts} == {
         name.removeprefix("devices.") for name in GUARDS}
     before = state(iam, person.user.name)
     for name, (path, form, back, why) in posts.items():

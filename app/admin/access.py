@@ -24,8 +24,8 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
             # Group membership can only be checked with MFA credentials, so with ADMIN_GROUPS
             # set we cannot tell an admin from anyone else until they type a code.
             if current_user.is_admin or current_app.config["ADMIN_GROUPS"]:
-                return redirect(url_for("credentials.confirm", next=request.path if request.method == "GET" else None,
-                                        why="admin"))
+                back = request.path if request.method == "GET" else None
+                return redirect(url_for("session_credentials.confirm", next=back, why="admin"))
             abort(403)
         if not current_user.is_admin:
             log.info("admin page %s refused to %s", request.path, current_user.arn)

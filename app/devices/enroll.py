@@ -49,7 +49,7 @@ def scan():
         if state.enrolling:
             flash(_("Your MFA device is already enabled, so its QR code is no longer shown. Last step: type one "
                     "new code to prove it works."), "info")
-            return redirect(url_for("credentials.get"))
+            return redirect(url_for("session_credentials.get"))
         if devices.owned(state):
             flash(_("Your MFA device is already set up, so its QR code is no longer shown."), "info")
         else:
@@ -96,7 +96,7 @@ def verify():
                 name=pending.name), "success")
         return redirect(url_for("devices.index"))
     flash(_("Your MFA device is enabled. Last step: prove it works and get your credentials."), "success")
-    return redirect(url_for("credentials.get"))
+    return redirect(url_for("session_credentials.get"))
 
 
 @bp.route("/enroll/resync", methods=["GET", "POST"])
@@ -117,7 +117,7 @@ def resync():
     except (CodeAlreadyUsed, CodeRejected) as err:
         return render_template("devices/resync.html", form=form, error=err), 400
     flash(_("Your device is back in sync. Wait for the next code, then get your credentials."), "success")
-    return redirect(url_for("credentials.get"))
+    return redirect(url_for("session_credentials.get"))
 
 
 @bp.route("/device/replace", methods=["GET", "POST"])

@@ -2,6 +2,6 @@
 
 from flask import Blueprint
 
-bp = Blueprint("security_credentials", __name__, url_prefix="/security")
+bp = Blueprint("long_term_credentials", __name__, url_prefix="/security")
 
 from . import certs, changes, password, profiles, routes, ssh  # noqa: E402,F401

@@ -33,7 +33,7 @@ def certificates():
             error = err
         else:
             flash(_("Certificate %(id)s is uploaded.", id=cert.cert_id), "success")
-            return redirect(url_for("security_credentials.certificates"))
+            return redirect(url_for("long_term_credentials.certificates"))
     status = error.status if error else 400 if form.errors else 200
     certs = changes.listed(SIGNING_CERT)
     found = lost.settle("cert_upload", [c.cert_id for c in certs])
@@ -41,6 +41,6 @@ def certificates():
         lost.say(found[0] and _("Your last upload did reach AWS: certificate %(id)s is uploaded.", id=found[0][0]),
                  _("Your last upload did not reach AWS: no certificate was added. Upload it again."))
     changes.say_lost_delete(SIGNING_CERT, [c.cert_id for c in certs])
-    return render_template("security_credentials/certificates.html", certs=certs, form=form, error=error,
+    return render_template("long_term_credentials/certificates.html", certs=certs, form=form, error=error,
                            act=StatusForm(), kind=SIGNING_CERT,
                            pages=changes.PAGES[SIGNING_CERT.name]), status

@@ -10,13 +10,13 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..credentials.forms import CodeForm
 from ..errors import CodeAlreadyUsed, CodeRejected, PortalError, Refusal
 from ..forms import EmptyForm, form_problem
 from ..i18n import sentences
 from ..login import current_actor
 from ..services import audit, codes, kinds
 from ..services.kinds import ACCESS_KEY, SIGNING_CERT, SSH_KEY, CredentialKind
+from ..session_credentials.forms import CodeForm
 from ..sessions import portal
 from . import bp, lost, stepup
 from .forms import StatusForm
@@ -37,7 +37,7 @@ class Pages:
 
     def url(self, endpoint: str, item_id: str | None = None) -> str:
         """The URL of one of this kind's endpoints, for one item if it takes one."""
-        return url_for(f"security_credentials.{endpoint}", **({self.var: item_id} if item_id else {}))
+        return url_for(f"long_term_credentials.{endpoint}", **({self.var: item_id} if item_id else {}))
 
 
 PAGES: dict[str, Pages] = {
@@ -116,7 +116,7 @@ def _confirmation(kind: CredentialKind, item: Any, form: EmptyForm | CodeForm, e
                   code: int = 200):
     """The one confirmation page: what stops working, the code field where one is asked for, and the buttons."""
     pages = PAGES[kind.name]
-    return render_template("security_credentials/delete.html", kind=kind, item_id=kind.item_id(item),
+    return render_template("long_term_credentials/delete.html", kind=kind, item_id=kind.item_id(item),
                            active=item.status == "Active", form=form, error=error or form_problem(form),
                            signed_in_with=pages.code_here(kind.item_id(item)), next_code_in=codes.seconds_until_next(),
                            cancel=pages.url(pages.list_endpoint)), code
@@ -170,7 +170,7 @@ def _register(kind: CredentialKind) -> None:
         """Delete one of the person's credentials of this kind, after its confirmation page."""
         return delete(kind, ids[pages.var])
     # A status change is POST-only: the code page comes back to the list, not to a path a GET answers with 405.
-    in_session = stepup.mfa_session(back=f"security_credentials.{pages.list_endpoint}")
+    in_session = stepup.mfa_session(back=f"long_term_credentials.{pages.list_endpoint}")
     bp.add_url_rule(f"{pages.path}/<{pages.var}>/status", pages.status_endpoint, login_required(in_session(set_status)),
                     methods=["POST"])
     bp.add_url_rule(f"{pages.path}/<{pages.var}>/delete", pages.delete_endpoint,

@@ -7,11 +7,11 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import AnyOf, EqualTo, InputRequired, Length, Regexp, ValidationError
 
-from ..credentials.forms import CodeForm
 from ..errors import InvalidInput
 from ..i18n import sentences
 from ..services import signing_certs, ssh_keys
 from ..services.formats import PROFILE_NAME
+from ..session_credentials.forms import CodeForm
 
 
 class StatusForm(FlaskForm):

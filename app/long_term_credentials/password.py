@@ -35,12 +35,12 @@ def password():
         # The set form sent twice (or again after a lost answer): the first one set it.
         flash(_("Your console password is already set: an earlier press of the button set it. You can sign in to "
                 "the console with it."), "info")
-        return redirect(url_for("security_credentials.password"))
+        return redirect(url_for("long_term_credentials.password"))
     rules = login_profile.rules(iam)
     form = (ChangePasswordForm if existing else SetPasswordForm)(rules, current_user.user_name)
     page = dict(form=form, existing=existing, rules=rules.describe(), remove_form=EmptyForm(), **_sign_in())
     if not form.validate_on_submit():
-        return render_template("security_credentials/password.html", **page), 400 if form.errors else 200
+        return render_template("long_term_credentials/password.html", **page), 400 if form.errors else 200
     action = Action.CONSOLE_PASSWORD_CHANGED if existing else Action.CONSOLE_PASSWORD_SET
     try:
         with lost.watch("password", target="change" if existing else "set"), attempt(action, current_actor()):
@@ -49,8 +49,8 @@ def password():
             else:
                 login_profile.create(iam, current_user.user_name, form.new.data, rules)
     except Refusal as err:
-        return render_template("security_credentials/password.html", error=err, **page), err.status
-    return render_template("security_credentials/password_done.html", changed=bool(existing), **_sign_in())
+        return render_template("long_term_credentials/password.html", error=err, **page), err.status
+    return render_template("long_term_credentials/password_done.html", changed=bool(existing), **_sign_in())
 
 
 def _say_what_the_lost_attempt_did(has_password: bool) -> None:
@@ -75,8 +75,8 @@ def remove_password():
     """Remove console access after a confirmation; access keys and MFA stay as they are."""
     form = EmptyForm()
     if not form.validate_on_submit():
-        return render_template("security_credentials/remove_password.html", form=form, **_sign_in())
+        return render_template("long_term_credentials/remove_password.html", form=form, **_sign_in())
     with lost.watch(), attempt(Action.CONSOLE_PASSWORD_REMOVED, current_actor()):
         login_profile.remove(portal().mfa_client("iam"), current_user.user_name)
     flash(_("Console access is removed. Your access keys and MFA device work as before."), "success")
-    return redirect(url_for("security_credentials.keys"))
+    return redirect(url_for("long_term_credentials.keys"))

@@ -26,6 +26,6 @@ def profiles():
     roles = current_app.config["CLI_ROLES"]
     # Not "config": that name would hide Flask's own in the templates (the demo badge reads config.DEMO_MODE).
     blocks = cli_profiles.config_blocks(source, current_app.config["AWS_REGION"], serial, roles)
-    return render_template("security_credentials/profiles.html", source=source, serial=serial, roles=roles,
+    return render_template("long_term_credentials/profiles.html", source=source, serial=serial, roles=roles,
                            config_blocks=blocks,
                            links={r.profile: cli_profiles.switch_role_url(r) for r in roles})

@@ -33,7 +33,7 @@ def keys():
     if current_user.has_mfa_session:
         listed = access_keys.with_last_use(portal().mfa_client("iam"), listed)
     rotation_left = access_keys.unfinished_rotation(current_user.user_name, listed)
-    return render_template("security_credentials/keys.html", keys=listed, stale_days=access_keys.STALE_DAYS,
+    return render_template("long_term_credentials/keys.html", keys=listed, stale_days=access_keys.STALE_DAYS,
                            rotation_left=rotation_left, in_use=portal().keys().access_key_id,
                            hidden=access_keys.HIDDEN, needs_mfa=access_keys.NEEDS_MFA, form=StatusForm(),
                            orphans=orphans, kind=ACCESS_KEY, pages=changes.PAGES[ACCESS_KEY.name])
@@ -47,7 +47,7 @@ def rotate():
     if form.is_submitted() and rotation.made_already(portal()):
         # Pressed twice: the first press made the key and its secret waits on the next page.
         flash(_("Your new key is already made: here it is."), "info")
-        return redirect(url_for("security_credentials.new_key"))
+        return redirect(url_for("long_term_credentials.new_key"))
     plan = rotation.plan(_keys(), rotation.lost_before(portal()), audit.lost_secrets(current_user.user_name))
     if not form.validate_on_submit() or plan.blocker:
         status = 409 if plan.blocker and form.is_submitted() else 400 if form.errors else 200
@@ -62,8 +62,8 @@ def rotate():
         # Another tab or window took the second slot a moment ago: AWS's quota lets only one rotation win.
         flash(_("Another window has just created a new key, so this one did not. Continue there, or check the "
                 "keys below."), "info")
-        return redirect(url_for("security_credentials.keys"))
-    return redirect(url_for("security_credentials.new_key"))
+        return redirect(url_for("long_term_credentials.keys"))
+    return redirect(url_for("long_term_credentials.new_key"))
 
 
 def _keep_watch(new: NewKey) -> None:
@@ -77,7 +77,7 @@ def _rotate_page(form: RotateForm, plan: rotation.Plan, error: PortalError | Non
     # Said to have been seen by an administrator only when the portal knows (its audit), never guessed.
     handed = plan.in_use is not None and (portal().enrolled_first_with == plan.in_use.key_id or access_keys.key_origin(
         current_user.user_name, plan.in_use) is access_keys.KeyOrigin.ADMINISTRATOR)
-    return render_template("security_credentials/rotate.html", form=form, plan=plan, act=EmptyForm(), handed=handed,
+    return render_template("long_term_credentials/rotate.html", form=form, plan=plan, act=EmptyForm(), handed=handed,
                            error=error or form_problem(form), next_code_in=codes.seconds_until_next()), status
 
 
@@ -89,11 +89,11 @@ def new_key():
     if held is None:
         flash(_("A new key's secret is shown only once. If you did not save it, delete that key and rotate again."),
               "info")
-        return redirect(url_for("security_credentials.keys"))
+        return redirect(url_for("long_term_credentials.keys"))
     ini = cli_profiles.credentials_profile(held.key, held.profile, current_app.config["AWS_REGION"])
     files = {"csv": cli_profiles.data_uri(cli_profiles.console_csv(held.key), "text/csv"),
              "ini": cli_profiles.data_uri(ini, "text/plain")}
-    return render_template("security_credentials/new_key.html", new=held.key, profile=held.profile, files=files,
+    return render_template("long_term_credentials/new_key.html", new=held.key, profile=held.profile, files=files,
                            ini=ini, flow=portal().rotation() or Rotation(), form=EmptyForm())
 
 
@@ -104,9 +104,9 @@ def finish_rotation():
     """Once the person has saved the new key, deactivate the old one (the portal no longer signs with it)."""
     flow = portal().rotation()
     if not EmptyForm().validate_on_submit() or flow is None or not flow.switched:
-        return redirect(url_for("security_credentials.keys"))
+        return redirect(url_for("long_term_credentials.keys"))
     if not changes.change_status(ACCESS_KEY, flow.old, active=False, announce=False):
-        return redirect(url_for("security_credentials.keys"))  # the refusal is flashed there
+        return redirect(url_for("long_term_credentials.keys"))  # the refusal is flashed there
     portal().end_rotation()
     flash(_("Your old key is now inactive. Delete it once nothing uses it any more."), "success")
     # The rotation ends on the person's to-do list, where the rotation item is now gone.

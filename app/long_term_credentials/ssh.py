@@ -24,7 +24,7 @@ def _page(form: SshKeyForm, error: PortalError | None = None, status: int = 200)
         lost.say(found[0] and _("Your last upload did reach AWS: SSH key %(id)s is uploaded.", id=found[0][0]),
                  _("Your last upload did not reach AWS: no SSH key was added. Upload it again."))
     changes.say_lost_delete(SSH_KEY, [k.key_id for k in keys])
-    return render_template("security_credentials/ssh.html", keys=keys, form=form, act=StatusForm(), error=error,
+    return render_template("long_term_credentials/ssh.html", keys=keys, form=form, act=StatusForm(), error=error,
                            ssh_configs={k.key_id: ssh_keys.ssh_config(k.key_id) for k in keys},
                            kind=SSH_KEY, pages=changes.PAGES[SSH_KEY.name]), status
 
@@ -46,4 +46,4 @@ def ssh():
         return _page(form, err, err.status)
     flash(_("Your SSH key is uploaded. Its SSH key ID, %(id)s, is the user name for CodeCommit.", id=key.key_id),
           "success")
-    return redirect(url_for("security_credentials.ssh"))
+    return redirect(url_for("long_term_credentials.ssh"))

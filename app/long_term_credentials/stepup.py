@@ -13,26 +13,26 @@ from werkzeug.exceptions import HTTPException
 
 from ..forms import device_choices
 from ..login import current_actor
-from ..services import codes, devices, issuing
+from ..services import codes, devices, session_credentials
 from ..sessions import portal
 
 STEP_UP_SECONDS = 300
 
 # What a code unlocks, by the page that asked for it: the code page names it in a whole sentence.
 _UNLOCKS = {
-    "security_credentials.password": _l("Your code unlocks setting or changing your console password."),
-    "security_credentials.remove_password": _l("Your code unlocks removing your console password."),
-    "security_credentials.rotate": _l("Your code unlocks rotating your access key."),
-    "security_credentials.finish_rotation": _l("Your code unlocks deactivating your old access key."),
-    "security_credentials.key_status": _l("Your code unlocks activating or deactivating an access key."),
-    "security_credentials.delete_key": _l("Your code unlocks deleting an access key."),
+    "long_term_credentials.password": _l("Your code unlocks setting or changing your console password."),
+    "long_term_credentials.remove_password": _l("Your code unlocks removing your console password."),
+    "long_term_credentials.rotate": _l("Your code unlocks rotating your access key."),
+    "long_term_credentials.finish_rotation": _l("Your code unlocks deactivating your old access key."),
+    "long_term_credentials.key_status": _l("Your code unlocks activating or deactivating an access key."),
+    "long_term_credentials.delete_key": _l("Your code unlocks deleting an access key."),
     "devices.remove": _l("Your code unlocks removing an MFA device."),
-    "security_credentials.ssh": _l("Your code unlocks uploading an SSH public key."),
-    "security_credentials.ssh_status": _l("Your code unlocks activating or deactivating an SSH public key."),
-    "security_credentials.delete_ssh": _l("Your code unlocks deleting an SSH public key."),
-    "security_credentials.certificates": _l("Your code unlocks your signing certificates."),
-    "security_credentials.cert_status": _l("Your code unlocks activating or deactivating a signing certificate."),
-    "security_credentials.delete_cert": _l("Your code unlocks deleting a signing certificate."),
+    "long_term_credentials.ssh": _l("Your code unlocks uploading an SSH public key."),
+    "long_term_credentials.ssh_status": _l("Your code unlocks activating or deactivating an SSH public key."),
+    "long_term_credentials.delete_ssh": _l("Your code unlocks deleting an SSH public key."),
+    "long_term_credentials.certificates": _l("Your code unlocks your signing certificates."),
+    "long_term_credentials.cert_status": _l("Your code unlocks activating or deactivating a signing certificate."),
+    "long_term_credentials.delete_cert": _l("Your code unlocks deleting a signing certificate."),
 }
 _ADMIN = _l("Your code unlocks the admin pages.")
 
@@ -57,7 +57,7 @@ def unlocks(path: str | None) -> str | None:
 def _ask(why: str, back: str | None = None) -> Response:
     """Send the person to the code page that says what the code unlocks, coming back here (or to `back`)."""
     # The code page returns only to local paths; a GET of the page that asked is always safe to repeat.
-    return redirect(url_for("credentials.confirm", next=back or request.path, why=why))
+    return redirect(url_for("session_credentials.confirm", next=back or request.path, why=why))
 
 
 def on_post(**_ids: str) -> bool:
@@ -120,5 +120,5 @@ def code_here(form_class, **kwargs):
 def prove_here(form) -> None:
     """Have AWS check the code typed on this page now (no earlier code counts); raises CodeRejected and the like."""
     config = current_app.config
-    issuing.confirm(portal(), current_actor(), form.device.data, form.code.data, config["ADMIN_USERS"],
+    session_credentials.confirm(portal(), current_actor(), form.device.data, form.code.data, config["ADMIN_USERS"],
                     config["ADMIN_GROUPS"])

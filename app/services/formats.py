@@ -8,7 +8,7 @@ import re
 from flask_babel import gettext as _
 
 from ..errors import InvalidInput
-from .credentials import SessionCredentials
+from .session_credentials import SessionCredentials
 
 # One rule for every profile name the portal writes (snippets, credentials files, CLI_ROLES, the rotate form).
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -2,6 +2,6 @@
 
 from flask import Blueprint
 
-bp = Blueprint("credentials", __name__, url_prefix="/credentials")
+bp = Blueprint("session_credentials", __name__, url_prefix="/credentials")
 
 from . import routes  # noqa: E402,F401

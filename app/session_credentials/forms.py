@@ -12,8 +12,8 @@ from wtforms.validators import InputRequired, Length
 from ..errors import InvalidInput
 from ..forms import code_field
 from ..i18n import duration, sentences
-from ..services.credentials import DEFAULT_DURATION, DURATION_CHOICES
 from ..services.formats import check_profile
+from ..services.session_credentials import DEFAULT_DURATION, DURATION_CHOICES
 
 
 class CodeForm(FlaskForm):

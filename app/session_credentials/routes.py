@@ -12,7 +12,7 @@ from ..errors import CodeAlreadyUsed, CodeRejected, InvalidInput
 from ..forms import EmptyForm, device_choices, form_problem
 from ..login import current_actor
 from ..redirects import safe_next
-from ..services import codes, devices, formats, issuing
+from ..services import codes, devices, formats, session_credentials
 from ..sessions import portal
 from . import bp
 from .forms import CodeForm, CredentialsForm
@@ -36,20 +36,21 @@ def get():
         return _render(form, enrolling, status=400 if form.errors else 200)
     config = current_app.config
     try:
-        completed = issuing.issue(state, current_actor(), form.device.data, form.code.data, int(form.duration.data),
-                                  form.profile.data, config["ADMIN_USERS"], config["ADMIN_GROUPS"])
+        completed = session_credentials.issue(state, current_actor(), form.device.data, form.code.data,
+                                              int(form.duration.data), form.profile.data, config["ADMIN_USERS"],
+                                              config["ADMIN_GROUPS"])
     except (CodeAlreadyUsed, CodeRejected) as err:
         return _render(form, enrolling, error=err, status=400)
     if completed:
         flash(_("Your MFA device works. Enrollment is complete."), "success")
-    return redirect(safe_next(request.args.get("next")) or url_for("credentials.result"))
+    return redirect(safe_next(request.args.get("next")) or url_for("session_credentials.result"))
 
 
 @bp.route("/code", methods=["GET", "POST"])
 @login_required
 def confirm():
     """Type one code to unlock the change the person was making, told in words, then go back to it."""
-    from ..security_credentials import stepup
+    from ..long_term_credentials import stepup
 
     state = portal()
     owned = devices.code_givers(state, request.form.get("device"))
@@ -66,20 +67,20 @@ def confirm():
             "next_code_in": codes.seconds_until_next()}
     if not form.validate_on_submit():
         status = 400 if form.errors else 200
-        return render_template("credentials/confirm.html", error=form_problem(form), **page), status
+        return render_template("session_credentials/confirm.html", error=form_problem(form), **page), status
     config = current_app.config
     try:
-        issuing.confirm(state, current_actor(), form.device.data, form.code.data, config["ADMIN_USERS"],
+        session_credentials.confirm(state, current_actor(), form.device.data, form.code.data, config["ADMIN_USERS"],
                         config["ADMIN_GROUPS"])
     except (CodeAlreadyUsed, CodeRejected) as err:
-        return render_template("credentials/confirm.html", error=err, **page), 400
+        return render_template("session_credentials/confirm.html", error=err, **page), 400
     return redirect(target or url_for("account.home"))
 
 
 def _render(form: CredentialsForm, enrolling: str | None, error=None, status: int = 200):
     """Render the code form, with the enrollment step indicator while enrolling."""
     error = error or form_problem(form)
-    return render_template("credentials/get.html", form=form, enrolling=bool(enrolling), error=error,
+    return render_template("session_credentials/get.html", form=form, enrolling=bool(enrolling), error=error,
                            next_code_in=codes.seconds_until_next()), status
 
 
@@ -91,7 +92,7 @@ def result():
     creds = state.mfa_credentials
     if creds is None:
         flash(_("You have no current session credentials. Type a code to get new ones."), "info")
-        return redirect(url_for("credentials.get"))
+        return redirect(url_for("session_credentials.get"))
     profile = state.credentials_choice.profile
     if "profile" in request.args:
         try:
@@ -101,7 +102,7 @@ def result():
     region = current_app.config["AWS_REGION"]
     snippets = {fmt: formats.render(fmt, creds, profile, region) for fmt in formats.FORMATS}
     remaining = creds.expiration - datetime.now(UTC)
-    return render_template("credentials/result.html", snippets=snippets, labels=formats.FORMATS,
+    return render_template("session_credentials/result.html", snippets=snippets, labels=formats.FORMATS,
                            profile=profile, expiration=creds.expiration, remaining=remaining,
                            forget_form=EmptyForm(), process_file=formats.process_file(profile),
                            process_config=formats.process_config(profile, region))
@@ -114,14 +115,14 @@ def download():
     state = portal()
     creds = state.mfa_credentials
     if creds is None:
-        return redirect(url_for("credentials.get"))
+        return redirect(url_for("session_credentials.get"))
     try:
         profile = formats.check_profile(request.args.get("profile") or state.credentials_choice.profile)
         fmt = request.args.get("format", "ini")
         name, mime = formats.file_name(fmt, profile)
     except InvalidInput as err:
         flash(err.message, "error")
-        return redirect(url_for("credentials.result"))
+        return redirect(url_for("session_credentials.result"))
     body = formats.render(fmt, creds, profile, current_app.config["AWS_REGION"])
     return Response(body, mimetype=mime, headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

@@ -18,7 +18,7 @@ from ...errors import (
 )
 from .. import audit, codes, devices
 from ..audit import Action
-from ..credentials import MIN_DURATION, get_session_token
+from ..session_credentials import MIN_DURATION, get_session_token
 
 if TYPE_CHECKING:
     from ...sessions import PortalSession
