@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from environs import Env, EnvError
 from limits import parse_many
@@ -163,8 +166,6 @@ _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 def _webhook_urls(text: str) -> list[str]:
     """WEBHOOK_URLS: whitespace-separated; https, or http to this machine only (a receiver beside the portal)."""
-    from urllib.parse import urlsplit
-
     urls = text.split()
     for url in urls:
         parts = urlsplit(url)
@@ -178,17 +179,12 @@ def _webhook_urls(text: str) -> list[str]:
 
 def _redacted(url: str) -> str:
     """A webhook address as far as its host: the path of a Slack or Teams URL is its secret."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname}/..." if parts.hostname else "an entry"
 
 
 def _webhook_secret(text: str | None) -> str | None:
     """WEBHOOK_SECRET: whsec_ followed by base64, as Standard Webhooks libraries take it."""
-    import base64
-    import binascii
-
     if not text:
         return None
     try:
@@ -203,8 +199,6 @@ def _webhook_secret(text: str | None) -> str | None:
 
 def _smtp_url(text: str | None) -> str | None:
     """SMTP_URL: smtp://, smtp+starttls:// or smtps://, with an optional user:password@."""
-    from urllib.parse import urlsplit
-
     if text and (urlsplit(text).scheme not in ("smtp", "smtp+starttls", "smtps") or not urlsplit(text).hostname):
         raise ConfigurationError("SMTP_URL: write it as smtp://host:25, smtp+starttls://user:password@host:587 "
                                  "or smtps://user:password@host:465")

@@ -15,6 +15,9 @@ from werkzeug.exceptions import HTTPException, InternalServerError, SecurityErro
 
 from .backends import database_down, outages
 from .errors import LimitsUnavailable, PortalError, StoreUnavailable
+from .extensions import limiter
+from .login import current_actor
+from .services.audit import Action, Outcome, record
 
 log = logging.getLogger(__name__)
 
@@ -140,17 +143,12 @@ def http_error(err: HTTPException):
     retry_after = None
     if status == 429:
         retry_after = _retry_after(err)
-        from .login import current_actor
-        from .services.audit import Action, Outcome, record
-
         record(Action.RATE_LIMITED, current_actor(), Outcome.REFUSED, reason=request.endpoint)
     return render_error(status, title, message, next_step, retry_after)
 
 
 def _retry_after(err: HTTPException) -> int | None:
     """Seconds until the limit that was hit resets."""
-    from .extensions import limiter
-
     current = limiter.current_limit
     if current is None:
         return None

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Regexp
 
@@ -46,3 +47,10 @@ def code_field(required: str = _l("Enter the 6-digit code."), label: str = _l("T
         "render_kw": {"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": r"[0-9 ]{6,7}",
                       "maxlength": "7", "spellcheck": "false"},
     }
+
+
+class CodeForm(FlaskForm):
+    """One code from one of the person's devices: the step-up page, and the most destructive changes' own pages."""
+
+    device = SelectField(_l("MFA device"), choices=[], validate_choice=True)
+    code = StringField(_l("Code from your authenticator app"), **code_field())

@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import InvalidInput
 from .extensions import talisman
-from .session_interface import STORE_ERROR
+from .session_interface import STORE_ERROR, WAS_SIGNED_IN, marker_options
 from .sessions import portal
 
 CSP = {
@@ -121,8 +121,6 @@ def enforce_session_lifetime():
         state.end()
         flash(_("Your session reached its maximum length, so the portal forgot your keys. Please sign in again."),
               "info")
-        from .session_interface import WAS_SIGNED_IN, marker_options
-
         response = redirect(url_for("auth.login"))
         response.delete_cookie(WAS_SIGNED_IN, **marker_options())  # this page said why already
         return response

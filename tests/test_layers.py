@@ -19,7 +19,7 @@ LAYERS = [
     # Flows with plain signatures that raise domain errors.
     ("services", ["app.services"]),
     # Request plumbing the views share: limits, headers and session lifetimes, error pages, shared forms.
-    ("web", ["app.limits", "app.security", "app.session_interface", "app.error_pages", "app.forms",
+    ("web", ["app.limits", "app.security", "app.stepup", "app.session_interface", "app.error_pages", "app.forms",
              "app.static_files"]),
     # The ways in: one blueprint package per area, the operators' commands, the queue's tasks.
     ("views and commands", ["app.auth", "app.account", "app.devices", "app.session_credentials",

@@ -11,9 +11,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
 from own_helpers import audit_rows, fail_call
 
-from app import aws
+from app import aws, stepup
 from app.errors import AwsAccessDenied, AwsUnavailable
-from app.long_term_credentials import stepup
 from app.services import access_keys
 from conftest import Person, code, operations
 

@@ -6,14 +6,14 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import stepup
 from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, PortalError, Refusal
-from ..forms import EmptyForm, form_problem
+from ..forms import CodeForm, EmptyForm, form_problem
 from ..login import current_actor
-from ..long_term_credentials import lost, stepup
+from ..long_term_credentials import lost
 from ..services import audit, codes, devices
 from ..services.audit import Action
 from ..services.devices import enrollment
-from ..session_credentials.forms import CodeForm
 from ..sessions import portal
 from . import bp
 from .forms import BackupDeviceForm, HardwareTokenForm

@@ -10,15 +10,15 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import stepup
 from ..errors import CodeAlreadyUsed, CodeRejected, PortalError, Refusal
-from ..forms import EmptyForm, form_problem
+from ..forms import CodeForm, EmptyForm, form_problem
 from ..i18n import sentences
 from ..login import current_actor
 from ..services import audit, codes, kinds
 from ..services.kinds import ACCESS_KEY, SIGNING_CERT, SSH_KEY, CredentialKind
-from ..session_credentials.forms import CodeForm
 from ..sessions import portal
-from . import bp, lost, stepup
+from . import bp, lost
 from .forms import StatusForm
 
 

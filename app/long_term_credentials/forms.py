@@ -8,10 +8,10 @@ from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import AnyOf, EqualTo, InputRequired, Length, Regexp, ValidationError
 
 from ..errors import InvalidInput
+from ..forms import CodeForm
 from ..i18n import sentences
 from ..services import signing_certs, ssh_keys
 from ..services.formats import PROFILE_NAME
-from ..session_credentials.forms import CodeForm
 
 
 class StatusForm(FlaskForm):

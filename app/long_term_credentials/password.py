@@ -6,13 +6,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import stepup
 from ..errors import Refusal
 from ..forms import EmptyForm
 from ..login import current_actor
 from ..services import login_profile
 from ..services.audit import Action, attempt
 from ..sessions import portal
-from . import bp, lost, stepup
+from . import bp, lost
 from .forms import ChangePasswordForm, SetPasswordForm
 
 

@@ -6,6 +6,7 @@ from flask import current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import stepup
 from ..domain import NewKey, Rotation
 from ..error_pages import ON_STORE_FAILURE
 from ..errors import CodeAlreadyUsed, CodeRejected, LimitReached, PortalError
@@ -14,7 +15,7 @@ from ..login import current_actor
 from ..services import access_keys, audit, cli_profiles, codes, rotation
 from ..services.kinds import ACCESS_KEY
 from ..sessions import portal
-from . import bp, changes, stepup
+from . import bp, changes
 from .forms import RotateForm, StatusForm
 
 

@@ -6,13 +6,14 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import stepup
 from ..errors import PortalError, Refusal
 from ..login import current_actor
 from ..services import ssh_keys
 from ..services.audit import Action, attempt
 from ..services.kinds import SSH_KEY
 from ..sessions import portal
-from . import bp, changes, lost, stepup
+from . import bp, changes, lost
 from .forms import SshKeyForm, StatusForm
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import urllib3
 from sqlalchemy import and_, or_, update
 
 from ..extensions import db
@@ -187,16 +188,12 @@ def _http():
     """One connection pool per process (urllib3 comes with botocore)."""
     global _pool
     if _pool is None:
-        import urllib3
-
         _pool = urllib3.PoolManager(num_pools=8, maxsize=4, retries=False, timeout=urllib3.Timeout(TIMEOUT_SECONDS))
     return _pool
 
 
 def post(url: str, headers: dict[str, str], body: bytes) -> str | None:
     """POST once; return None on a 2xx answer, else a short reason (never the URL or the answer's body)."""
-    import urllib3
-
     _delivering.active = True
     try:
         answer = _http().request("POST", url, body=body, headers=headers, redirect=False, preload_content=True)

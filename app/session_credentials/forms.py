@@ -16,13 +16,6 @@ from ..services.formats import check_profile
 from ..services.session_credentials import DEFAULT_DURATION, DURATION_CHOICES
 
 
-class CodeForm(FlaskForm):
-    """One code from one of the person's devices: the step-up page, and the most destructive changes' own pages."""
-
-    device = SelectField(_l("MFA device"), choices=[], validate_choice=True)
-    code = StringField(_l("Code from your authenticator app"), **code_field())
-
-
 class CredentialsForm(FlaskForm):
     """Device, code, duration and the profile name for the snippet."""
 

@@ -8,14 +8,15 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from .. import stepup
 from ..errors import CodeAlreadyUsed, CodeRejected, InvalidInput
-from ..forms import EmptyForm, device_choices, form_problem
+from ..forms import CodeForm, EmptyForm, device_choices, form_problem
 from ..login import current_actor
 from ..redirects import safe_next
 from ..services import codes, devices, formats, session_credentials
 from ..sessions import portal
 from . import bp
-from .forms import CodeForm, CredentialsForm
+from .forms import CredentialsForm
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -50,8 +51,6 @@ def get():
 @login_required
 def confirm():
     """Type one code to unlock the change the person was making, told in words, then go back to it."""
-    from ..long_term_credentials import stepup
-
     state = portal()
     owned = devices.code_givers(state, request.form.get("device"))
     if not owned:

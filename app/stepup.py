@@ -11,10 +11,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from ..forms import device_choices
-from ..login import current_actor
-from ..services import codes, devices, session_credentials
-from ..sessions import portal
+from .forms import device_choices
+from .login import current_actor
+from .services import codes, devices, session_credentials
+from .sessions import portal
 
 STEP_UP_SECONDS = 300
 
