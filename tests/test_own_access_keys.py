@@ -315,6 +315,22 @@ def test_finishing_a_rotation_says_the_old_key_is_inactive_once(client, enrolled
     assert listed(iam)[old] == "Inactive"
 
 
+def test_an_mfa_session_that_ended_mid_rotation_leads_back_to_the_rotations_last_step(client, enrolled, iam):
+    """The code page returns with a GET: the finish address then opens the keys page at the rotation's last step."""
+    old = enrolled.user.access_key_id
+    rotate(enrolled)
+    client.post("/credentials/forget")  # the MFA session ends while the new key's page is open
+    asked = client.post("/security/keys/rotate/finish")
+    assert asked.location == "/credentials/code?next=/security/keys/rotate/finish&why=session"
+    code_page = client.get(asked.location).get_data(as_text=True)
+    assert "Your code unlocks deactivating your old access key." in code_page
+    back = client.get("/security/keys/rotate/finish")  # where the code page sends the person afterwards
+    assert back.status_code == 302 and back.location == "/security/keys#finish-rotation"
+    keys = client.get(back.location).get_data(as_text=True)
+    assert 'id="finish-rotation"' in keys and f"your old key <code>{old}</code> still exists" in keys
+    assert listed(iam)[old] == "Active"  # a GET changes nothing
+
+
 def test_a_refused_deactivation_at_the_end_of_a_rotation_claims_nothing(client, enrolled, iam, monkeypatch):
     old = enrolled.user.access_key_id
     rotate(enrolled)
@@ -334,3 +350,16 @@ def test_rotation_without_a_device_says_to_set_one_up_first(client, person):
     assert "Create my new key" not in text
     japanese = client.get("/security/keys/rotate", headers={"Accept-Language": "ja"}).get_data(as_text=True)
     assert "まだデバイスがありません" in japanese
+
+
+def test_the_keys_page_flags_keys_at_the_findings_threshold_in_force(app, client, enrolled, iam):
+    """The keys page and the findings agree: FINDINGS_KEY_AGE_DAYS decides when a key must be rotated."""
+    app.config["FINDINGS_KEY_AGE_DAYS"] = 30
+    key = enrolled.user.access_key_id
+    iam_backends[DEFAULT_ACCOUNT_ID]["aws"].access_keys[key].create_date -= timedelta(days=31)
+    page = client.get("/security/keys").get_data(as_text=True)
+    assert "rotate yours at least every 30 days" in page
+    assert "older than 30 days: rotate it" in page
+    app.config["FINDINGS_KEY_AGE_DAYS"] = 90
+    page = client.get("/security/keys").get_data(as_text=True)
+    assert "31 days" in page and "rotate it" not in page

@@ -160,7 +160,7 @@ def _render_user(user_name: str, owned: list[devices.Device], form: ResetForm, s
     slots = findings.read_slots(row.key_facts) if row else []
     return render_template("admin/user.html", user_name=user_name, devices=owned, form=form, row=row,
                            snapshot=snapshot, events=snapshots.user_events(user_name), own=own,
-                           stale_days=access_keys.STALE_DAYS,
+                           stale_days=current_app.config["FINDINGS_KEY_AGE_DAYS"],
                            found=snapshots.user_findings(snapshot.id, user_name) if row else {},
                            controls=findings.CONTROLS,
                            slots={k.key_id: findings.slot_of(slots, k.created) for k in own.keys},

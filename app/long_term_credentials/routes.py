@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -34,8 +34,9 @@ def keys():
     if current_user.has_mfa_session:
         listed = access_keys.with_last_use(portal().mfa_client("iam"), listed)
     rotation_left = access_keys.unfinished_rotation(current_user.user_name, listed)
-    return render_template("long_term_credentials/keys.html", keys=listed, stale_days=access_keys.STALE_DAYS,
-                           rotation_left=rotation_left, in_use=portal().keys().access_key_id,
+    return render_template("long_term_credentials/keys.html", keys=listed,
+                           stale_days=current_app.config["FINDINGS_KEY_AGE_DAYS"], rotation_left=rotation_left,
+                           in_use=portal().keys().access_key_id,
                            hidden=access_keys.HIDDEN, needs_mfa=access_keys.NEEDS_MFA, form=StatusForm(),
                            orphans=orphans, kind=ACCESS_KEY, pages=changes.PAGES[ACCESS_KEY.name])
 
@@ -98,11 +99,15 @@ def new_key():
                            ini=ini, flow=portal().rotation() or Rotation(), form=EmptyForm())
 
 
-@bp.route("/keys/rotate/finish", methods=["POST"])
+@bp.route("/keys/rotate/finish", methods=["GET", "POST"])
 @login_required
-@stepup.mfa_session()
+@stepup.mfa_session(when=stepup.on_post)
 def finish_rotation():
     """Once the person has saved the new key, deactivate the old one (the portal no longer signs with it)."""
+    if request.method == "GET":
+        # The code page sends the person back here after an expired MFA session: the keys page holds the
+        # rotation's last step (deactivating the old key), so nothing is changed on a GET.
+        return redirect(url_for("long_term_credentials.keys", _anchor="finish-rotation"))
     flow = portal().rotation()
     if not EmptyForm().validate_on_submit() or flow is None or not flow.switched:
         return redirect(url_for("long_term_credentials.keys"))

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from ..sessions import PortalSession
 
 MAX_KEYS = 2  # AWS's quota of access keys per IAM user
-STALE_DAYS = 90  # Security Hub IAM.3 and CIS AWS Foundations: rotate keys older than this
 HIDDEN = "hidden"  # last use not readable under the account's policy (no iam:GetAccessKeyLastUsed)
 NEEDS_MFA = "needs-mfa"  # not asked: every policy of this kind denies GetAccessKeyLastUsed before MFA
 
@@ -40,10 +39,9 @@ class AccessKey:
         """Return the key's age in whole days."""
         return ((now or datetime.now(UTC)) - self.created).days
 
-    @property
-    def stale(self) -> bool:
-        """Tell whether the key is older than the rotation guidance allows."""
-        return self.age_days() > STALE_DAYS
+    def older_than(self, days: int) -> bool:
+        """Tell whether the key is older than `days` (FINDINGS_KEY_AGE_DAYS: IAM.3 fails after that many days)."""
+        return self.age_days() > days
 
 
 def list_keys(iam: Any, user_name: str, in_use: str) -> list[AccessKey]:
