@@ -230,3 +230,13 @@ def test_every_snippet_downloads_as_a_file(person, client, fmt, name):
     if fmt == "credential_process":
         assert json.loads(download.get_data(as_text=True))["Version"] == 1
     assert client.get("/credentials/download?format=exe").status_code == 302
+
+
+def test_the_code_page_without_a_device_says_a_device_comes_first(client, person):
+    """A step-up with no device to give a code: the home page says why, and where to start (no dead end)."""
+    person.sign_in()
+    asked = client.get("/credentials/code?next=/security/password&why=recent")
+    assert asked.status_code == 302 and asked.location == "/"
+    home = client.get("/").get_data(as_text=True)
+    assert "Set up an MFA device first: this step needs a code from it." in home
+    assert "/enroll/start" in home

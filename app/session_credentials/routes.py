@@ -54,7 +54,8 @@ def confirm():
     state = portal()
     owned = devices.code_givers(state, request.form.get("device"))
     if not owned:
-        flash(_("Set up an MFA device first; then you can get session credentials."), "info")
+        # The step-up code page: the change asked for needs a code, and there is no device to give one.
+        flash(_("Set up an MFA device first: this step needs a code from it."), "info")
         return redirect(url_for("account.home"))
     form = CodeForm()
     form.device.choices = device_choices(owned)
