@@ -76,6 +76,23 @@ def say_lost_delete(kind: CredentialKind, now: list[str]) -> None:
                  _(kind.words.lost_delete_not_done, id=target))
 
 
+def say_lost(kind: CredentialKind, now: list[str]) -> None:
+    """On an uploading kind's list page: say once what an upload or a delete whose answer was lost turned out to do."""
+    found = lost.settle(f"{kind.name}_upload", now)
+    if found is not None:
+        lost.say(found[0] and _(kind.words.lost_upload_done, id=found[0][0]), _(kind.words.lost_upload_not_done))
+    say_lost_delete(kind, now)
+
+
+def upload(kind: CredentialKind, body: str) -> Any:
+    """Upload one credential of this kind with the MFA session, audited (what was listed kept for a lost answer)."""
+    before = [kind.item_id(item) for item in listed(kind)]
+    with lost.watch(f"{kind.name}_upload", before), audit.attempt(kind.uploaded_action, current_actor()) as pending:
+        item = kind.uploader(portal().mfa_client("iam"), current_user.user_name, body)
+        pending.add(**{kind.detail_key: kind.item_id(item)})
+    return item
+
+
 def change_status(kind: CredentialKind, item_id: str, active: bool, announce: bool = True) -> bool:
     """Change a credential's status with the MFA session, audited; refusals become a message on the next page.
 

@@ -4,27 +4,20 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from .. import stepup
 from ..errors import PortalError, Refusal
-from ..login import current_actor
 from ..services import ssh_keys
-from ..services.audit import Action, attempt
 from ..services.kinds import SSH_KEY
-from ..sessions import portal
-from . import bp, changes, lost
+from . import bp, changes
 from .forms import SshKeyForm, StatusForm
 
 
 def _page(form: SshKeyForm, error: PortalError | None = None, status: int = 200):
     """Render the list and the upload form, first saying what a lost upload or delete turned out to do."""
     keys = changes.listed(SSH_KEY)
-    found = lost.settle("ssh_upload", [k.key_id for k in keys])
-    if found is not None:
-        lost.say(found[0] and _("Your last upload did reach AWS: SSH key %(id)s is uploaded.", id=found[0][0]),
-                 _("Your last upload did not reach AWS: no SSH key was added. Upload it again."))
-    changes.say_lost_delete(SSH_KEY, [k.key_id for k in keys])
+    changes.say_lost(SSH_KEY, [k.key_id for k in keys])
     return render_template("long_term_credentials/ssh.html", keys=keys, form=form, act=StatusForm(), error=error,
                            ssh_configs={k.key_id: ssh_keys.ssh_config(k.key_id) for k in keys},
                            kind=SSH_KEY, pages=changes.PAGES[SSH_KEY.name]), status
@@ -38,11 +31,8 @@ def ssh():
     form = SshKeyForm()
     if not form.validate_on_submit():
         return _page(form, status=400 if form.errors else 200)
-    before = [k.key_id for k in changes.listed(SSH_KEY)]  # to tell, should AWS's answer be lost, whether it arrived
     try:
-        with lost.watch("ssh_upload", before), attempt(Action.SSH_KEY_UPLOADED, current_actor()) as pending:
-            key = ssh_keys.upload(portal().mfa_client("iam"), current_user.user_name, form.body.data)
-            pending.add(ssh_key_id=key.key_id)
+        key = changes.upload(SSH_KEY, form.body.data)
     except Refusal as err:
         return _page(form, err, err.status)
     flash(_("Your SSH key is uploaded. Its SSH key ID, %(id)s, is the user name for CodeCommit.", id=key.key_id),

@@ -38,6 +38,8 @@ class Words:
     delete_effect: str  # holds <code>: rendered as markup, the ID escaped
     lost_delete_done: str
     lost_delete_not_done: str
+    lost_upload_done: str = ""  # kinds the person uploads (SSH keys, certificates); access keys are made by AWS
+    lost_upload_not_done: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class CredentialKind:
     item_id: Callable[[Any], str]
     words: Words
     protected: Callable[[Any], bool] = lambda item: False
+    uploader: Callable[[Any, str, str], Any] | None = None  # (iam with MFA, user name, body): the Upload… call
+    uploaded_action: Action | None = None
 
     def valid_id(self, value: str) -> bool:
         """Tell whether `value` can be an ID of this kind (anything else is a 404 before AWS is asked)."""
@@ -116,7 +120,10 @@ SSH_KEY = CredentialKind(
         delete_effect=N_("Git connections to CodeCommit as <code>%(key)s</code> stop working at once. Deleting "
                          "cannot be undone; you can upload the key again later and get a new ID."),
         lost_delete_done=N_("AWS did delete SSH key %(id)s on your last attempt, although its answer was lost."),
-        lost_delete_not_done=N_("Your last attempt did not delete SSH key %(id)s. It still works.")))
+        lost_delete_not_done=N_("Your last attempt did not delete SSH key %(id)s. It still works."),
+        lost_upload_done=N_("Your last upload did reach AWS: SSH key %(id)s is uploaded."),
+        lost_upload_not_done=N_("Your last upload did not reach AWS: no SSH key was added. Upload it again.")),
+    uploader=ssh_keys.upload, uploaded_action=Action.SSH_KEY_UPLOADED)
 
 SIGNING_CERT = CredentialKind(
     name="cert", id_pattern=re.compile(r"^[A-Za-z0-9]{16,128}$"),  # AWS: upper case; moto: lower
@@ -137,4 +144,7 @@ SIGNING_CERT = CredentialKind(
                          "them at once. Deleting cannot be undone."),
         lost_delete_done=N_("AWS did delete certificate %(id)s on your last attempt, although its answer was "
                             "lost."),
-        lost_delete_not_done=N_("Your last attempt did not delete certificate %(id)s. It still works.")))
+        lost_delete_not_done=N_("Your last attempt did not delete certificate %(id)s. It still works."),
+        lost_upload_done=N_("Your last upload did reach AWS: certificate %(id)s is uploaded."),
+        lost_upload_not_done=N_("Your last upload did not reach AWS: no certificate was added. Upload it again.")),
+    uploader=signing_certs.upload, uploaded_action=Action.SIGNING_CERT_UPLOADED)
