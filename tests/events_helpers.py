@@ -70,6 +70,16 @@ class Receiver:
             time.sleep(0.05)
         raise AssertionError(f"expected {count} events, got {self.types()} (rejected: {self.rejected})")
 
+    def wait_for_attempts(self, count: int, timeout: float = 15.0) -> None:
+        """Wait until `count` requests arrived, whatever the answer."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.requests) >= count:
+                    return
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} requests, got {len(self.requests)}")
+
     def close(self) -> None:
         """Stop answering."""
         self.server.shutdown()
