@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import re
@@ -267,7 +266,12 @@ def test_smtp_urls_choose_the_connection(monkeypatch):
                     ("SMTP_SSL", "mail.example.com", 465), "sent"]
 
 
-def test_no_event_loop_is_left_running():
-    """aiosmtpd's controller runs its own loop in a thread; the test's thread has none."""
-    with pytest.raises(RuntimeError):
-        asyncio.get_running_loop()
+def test_the_smtp_server_leaves_no_loop_or_thread_behind():
+    """aiosmtpd's controller (the smtp fixture's) runs its own loop in a thread of its own; stopping ends both."""
+    before = set(threading.enumerate())
+    controller = Controller(Mailbox(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    assert set(threading.enumerate()) - before and controller.loop.is_running()
+    controller.stop()
+    assert not controller.loop.is_running()
+    assert not set(threading.enumerate()) - before
