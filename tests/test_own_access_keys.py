@@ -142,7 +142,7 @@ def test_a_lost_create_answer_is_found_and_offered_for_deletion(app, client, enr
     real = aws.call
     fail_call(monkeypatch, "CreateAccessKey", AwsUnavailable(may_have_acted=True), after=True)
     assert rotate(enrolled).status_code == 503
-    monkeypatch.setattr(aws, "call", real)  # not undo(): that would also unfreeze the codes' clock
+    monkeypatch.setattr(aws, "call", real)  # not undo(): that would also revert the fixtures' own patches
     orphan = next(k for k in listed(iam) if k != enrolled.user.access_key_id)
     page = client.get("/security/keys/rotate").get_data(as_text=True)
     assert "nobody has ever seen its secret" in page and f"Delete {orphan}" in page

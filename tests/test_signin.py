@@ -177,12 +177,9 @@ def test_a_slow_alias_lookup_does_not_block_signing_in(person, monkeypatch):
     assert "IAM user in account 123456789012" in page.get_data(as_text=True)
 
 
-def test_an_ended_session_is_named_with_its_reason_not_a_plain_sign_in_first(client, person, monkeypatch):
-    from app import session_store
-
-    later = session_store._now() + 16 * 60
+def test_an_ended_session_is_named_with_its_reason_not_a_plain_sign_in_first(client, person, clock):
     person.sign_in()
-    monkeypatch.setattr(session_store, "_now", lambda: later)  # 16 idle minutes pass
+    clock.shift(16 * 60)  # 16 idle minutes pass
     page = client.get("/security/keys", follow_redirects=True).get_data(as_text=True)
     assert "Your session ended after 15 minutes without activity" in page and "sign in" in page.lower()
     assert "Please sign in with your access key pair first." not in page
@@ -191,12 +188,9 @@ def test_an_ended_session_is_named_with_its_reason_not_a_plain_sign_in_first(cli
                                                                           follow_redirects=True).get_data(as_text=True)
 
 
-def test_the_front_door_also_says_the_session_ended(client, person, monkeypatch):
-    from app import session_store
-
-    later = session_store._now() + 16 * 60
+def test_the_front_door_also_says_the_session_ended(client, person, clock):
     person.sign_in()
-    monkeypatch.setattr(session_store, "_now", lambda: later)
+    clock.shift(16 * 60)
     assert "Your session ended after 15 minutes" in client.get("/", follow_redirects=True).get_data(as_text=True)
 
 
