@@ -13,7 +13,7 @@ import time_machine
 from flask.testing import FlaskClient
 from moto import mock_aws
 
-from app import create_app
+from app import aws, create_app
 from app.demo.emulator import install_aws_checks
 from app.policy import policy_text
 
@@ -132,6 +132,12 @@ class Clock:
         cls.shift(30 * steps)
 
     @classmethod
+    def run(cls) -> None:
+        """Let time pass from now on, for AWS throttling: botocore's adaptive retries wait for it to refill tokens."""
+        assert cls.traveller is not None, "the clock fixture is not running"
+        cls.traveller.move_to(time.time(), tick=True)
+
+    @classmethod
     def shift(cls, seconds: float) -> None:
         """Move the clock forward by some seconds (idle timeouts, credentials running out)."""
         assert cls.traveller is not None, "the clock fixture is not running"
@@ -149,6 +155,9 @@ def clock():
             yield Clock
         finally:
             Clock.traveller = None
+            # botocore's adaptive retries keep a token bucket per client, refilled by time.time(): a client
+            # throttled here would wait forever in the next test's frozen time (or hours after a shift back).
+            aws._clients.clear()
 
 
 def code(seed: str, offset: int = 0) -> str:
