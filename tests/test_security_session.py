@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from pages import assert_redirect
+
 from app import config as config_module
 from conftest import Person, make_test_app
 from security_helpers import session_id, store_entry, stored_session_ids, unsealed
@@ -119,7 +121,7 @@ def test_sessions_end_after_eight_hours_however_active(client, person, app, cloc
     assert "maximum length" in page.get_data(as_text=True)
     assert page.request.path == "/login"
     assert session_id(client) is None and store_entry(app, signed_in) is None
-    assert client.get("/").status_code == 302
+    assert_redirect(client.get("/"), "/login")
 
 
 def test_timeouts_are_configurable(monkeypatch):
@@ -136,7 +138,7 @@ def test_configured_idle_timeout_reaches_store_and_cookie(moto, tmp_path, make_u
     person.sign_in()
     assert timedelta(minutes=4) < cookie_lifetime(person.client) <= timedelta(minutes=5)
     clock.shift(6 * 60)
-    assert person.client.get("/").status_code == 302
+    assert_redirect(person.client.get("/"), "/login")
 
 
 def test_abandoned_sessions_are_swept_from_disk(app, make_user, clock):
