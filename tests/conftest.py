@@ -134,9 +134,9 @@ class Clock:
 
     @classmethod
     def run(cls) -> None:
-        """Let time pass from now on, for AWS throttling: botocore's adaptive retries wait for it to refill tokens."""
+        """Go back to the real time, running: for retries that wait for it, and processes that read the real one."""
         assert cls.traveller is not None, "the clock fixture is not running"
-        cls.traveller.move_to(time.time(), tick=True)
+        cls.traveller.move_to(time_machine.escape_hatch.time.time(), tick=True)
 
     @classmethod
     def shift(cls, seconds: float) -> None:
