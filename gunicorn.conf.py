@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from gunicorn.glogging import Logger
+from werkzeug.datastructures import Authorization
 
 HERE = Path(__file__).resolve().parent
 # gunicorn reads this file before it imports the app, so the checkout must be importable from here.
@@ -107,6 +108,14 @@ _ATOM = re.compile(r"%\(([^)]*)\)")
 _PLAIN_ATOMS = frozenset("hlutrsmUqHbBfaTDMLp")
 
 
+def _basic_user(environ: dict) -> str:
+    """The user name of an HTTP Basic Authorization header (a proxy's), as gunicorn's own %(u)s shows it, or '-'."""
+    # werkzeug's public parser, not gunicorn's private Logger._get_user: the same name for every well-formed
+    # header (tests/test_workers.py compares both); a malformed one logs '-' where gunicorn logged its bytes.
+    auth = Authorization.from_header(environ.get("HTTP_AUTHORIZATION"))
+    return (auth.username or "-") if auth is not None and auth.type == "basic" else "-"
+
+
 class PortalLogger(Logger):
     """gunicorn's logger, minus query strings in error lines and header copies the format never prints."""
 
@@ -125,14 +134,16 @@ class PortalLogger(Logger):
     def atoms(self, resp, req, environ, request_time) -> dict:
         """gunicorn's atoms, without copying every header and environ entry when the format prints none."""
         # gunicorn adds a dict entry per request header, response header and environ key to each access
-        # line's atoms: about a fifth of a millisecond per request, for atoms this format never uses.
+        # line's atoms, which this format never prints: 19.1 against 2.3 us per line with a dozen request
+        # headers (2026-12-07), ~0.2 ms per enrollment (bench/README.md). tests/test_workers.py checks both
+        # write the same line, so a gunicorn that changes its atoms fails there.
         if not getattr(self, "_plain_format", False):
             return super().atoms(resp, req, environ, request_time)
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
         sent = getattr(resp, "sent", None)
         seconds, micros = request_time.seconds, request_time.microseconds
         return {
-            "h": environ.get("REMOTE_ADDR", "-"), "l": "-", "u": self._get_user(environ) or "-", "t": self.now(),
+            "h": environ.get("REMOTE_ADDR", "-"), "l": "-", "u": _basic_user(environ), "t": self.now(),
             "r": f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}",
             "s": status, "m": environ.get("REQUEST_METHOD"), "U": environ.get("PATH_INFO"),
             "q": environ.get("QUERY_STRING"), "H": environ.get("SERVER_PROTOCOL"),

@@ -9,7 +9,6 @@ from typing import Any
 from flask import Flask, Request, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface, SessionInterface, SessionMixin
 
-from . import session_store
 from .errors import StoreUnavailable
 from .session_store import SessionStore
 
@@ -188,7 +187,7 @@ class PortalSessionInterface(SessionInterface):
         name, options = self.get_cookie_name(app), self._cookie_options(app)
         if isinstance(session, ServerSession) and session.sid and not session.cleared:
             changed, removed = session.changes()
-            if not changed and not removed and session.expires - session_store._now() > self._ttl(app) - RESTART_AFTER:
+            if not changed and not removed and session.expires - time.time() > self._ttl(app) - RESTART_AFTER:
                 return  # restarted under a minute ago: the entry and the cookie both still have ~the full idle time
             if self.store.update(session.sid, changed, removed, self._ttl(app)):
                 response.set_cookie(name, session.sid, expires=self.get_expiration_time(app, session), **options)
@@ -215,7 +214,7 @@ class PortalSessionInterface(SessionInterface):
 
     def _sweep(self) -> None:
         """Delete expired entries at most once a minute per process."""
-        now = session_store._now()
+        now = time.time()
         if now >= self._next_sweep:
             self._next_sweep = now + _SWEEP_EVERY
             self.store.sweep()

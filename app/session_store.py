@@ -45,11 +45,6 @@ def stored_id(key: bytes, sid: str) -> str:
     return hmac.new(key, sid.encode(), hashlib.sha256).hexdigest()
 
 
-def _now() -> float:
-    """The store's clock (one place, so tests can move it)."""
-    return time.time()
-
-
 class Stored(NamedTuple):
     """A live session as read: its data, and when its idle time runs out (the store's clock, in seconds)."""
 
@@ -132,7 +127,7 @@ class RedisStore:
             return None
         # -1 (no TTL) never happens to an entry this store wrote; read it as "restart the idle time now".
         return Stored({name.decode(): json.loads(value) for name, value in raw.items()},
-                      _now() + max(left_ms, 0) / 1000)
+                      time.time() + max(left_ms, 0) / 1000)
 
     def update(self, sid: str, changed: dict[str, Any], removed: set[str], ttl: float) -> bool:
         """Apply the changes atomically in a Lua script that first checks the hash exists."""
@@ -197,20 +192,20 @@ class SqliteStore:
         """Insert the new session."""
         sid = self._key(sid)
         self._connect().execute("INSERT INTO portal_session VALUES (?, ?, ?)",
-                                (sid, json.dumps(data), _now() + ttl))
+                                (sid, json.dumps(data), time.time() + ttl))
 
     def load(self, sid: str) -> Stored | None:
         """Read a session that has not passed its idle timeout."""
         sid = self._key(sid)
         row = self._connect().execute("SELECT data, expires FROM portal_session WHERE sid = ? AND expires > ?",
-                                      (sid, _now())).fetchone()
+                                      (sid, time.time())).fetchone()
         return Stored(json.loads(row[0]), row[1]) if row else None
 
     def update(self, sid: str, changed: dict[str, Any], removed: set[str], ttl: float) -> bool:
         """Read, merge and write back inside one IMMEDIATE transaction, so no other write interleaves."""
         sid = self._key(sid)
         db = self._connect()
-        now = _now()
+        now = time.time()
         if not changed and not removed:
             # Most pages change nothing: one statement restarts the idle time of a session that still
             # exists, without reading, decoding and rewriting its data.
@@ -241,7 +236,7 @@ class SqliteStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             row = db.execute("SELECT data FROM portal_session WHERE sid = ? AND expires > ?",
-                             (sid, _now())).fetchone()
+                             (sid, time.time())).fetchone()
             data = json.loads(row[0]) if row else {}
             value = data.pop(name, None)
             if value is not None:
@@ -266,4 +261,4 @@ class SqliteStore:
 
     def sweep(self) -> int:
         """Delete sessions past their idle timeout, so sealed keys do not linger on disk."""
-        return self._connect().execute("DELETE FROM portal_session WHERE expires <= ?", (_now(),)).rowcount
+        return self._connect().execute("DELETE FROM portal_session WHERE expires <= ?", (time.time(),)).rowcount

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import boto3
 import pyotp
 import pytest
+import time_machine
 from flask.testing import FlaskClient
 from moto import mock_aws
 
-from app import create_app
+from app import aws, create_app
 from app.demo.emulator import install_aws_checks
 from app.policy import policy_text
 
@@ -69,6 +70,7 @@ def make_user(iam):
         iam.create_user(UserName=name, Path=path)
         iam.add_user_to_group(GroupName="mfa-required", UserName=name)
         key = iam.create_access_key(UserName=name)["AccessKey"]
+        Clock.shift(1)  # the person signs in a moment after the key was handed over, never in the same instant
         return AwsUser(name, key["AccessKeyId"], key["SecretAccessKey"])
 
     return make
@@ -115,37 +117,48 @@ def client(app):
     return app.test_client()
 
 
-_real_time = time.time
-
-
 class Clock:
-    """Time as both the emulator and the test's authenticator app see it: frozen, moved only by tests."""
+    """The process's one clock (portal, emulator and the test's authenticator app): frozen, moved only by tests."""
 
-    base = 0.0
-    skew = 0.0
+    traveller: time_machine.Coordinates | None = None
 
     @classmethod
     def now(cls) -> float:
         """Return the shared current time."""
-        return cls.base + cls.skew
+        return time.time()
 
     @classmethod
     def advance(cls, steps: int = 1) -> None:
         """Jump forward whole 30-second code steps, as if the person waited."""
-        cls.skew += 30 * steps
+        cls.shift(30 * steps)
+
+    @classmethod
+    def run(cls) -> None:
+        """Go back to the real time, running: for retries that wait for it, and processes that read the real one."""
+        assert cls.traveller is not None, "the clock fixture is not running"
+        cls.traveller.move_to(time_machine.escape_hatch.time.time(), tick=True)
+
+    @classmethod
+    def shift(cls, seconds: float) -> None:
+        """Move the clock forward by some seconds (idle timeouts, credentials running out)."""
+        assert cls.traveller is not None, "the clock fixture is not running"
+        cls.traveller.shift(seconds)
 
 
 @pytest.fixture(autouse=True)
-def clock(monkeypatch):
-    """Start every test at real time, with the emulator reading the shared clock."""
-    from app.demo import emulator
-
-    # Frozen 5 s into a code step, so no test depends on where the real clock is in its step.
-    Clock.base = (int(_real_time()) // 30) * 30 + 5.0
-    Clock.skew = 0.0
-    monkeypatch.setattr(emulator, "_now", Clock.now)
-    monkeypatch.setattr("app.services.codes._clock", Clock.now)
-    return Clock
+def clock():
+    """Freeze the process's clock 5 s into a code step, so no test depends on where the real one is in its step."""
+    # time-machine moves time.time() and datetime.now() for every thread here; subprocesses keep the real clock.
+    start = (int(time.time()) // 30) * 30 + 5.0
+    with time_machine.travel(start, tick=False) as traveller:
+        Clock.traveller = traveller
+        try:
+            yield Clock
+        finally:
+            Clock.traveller = None
+            # botocore's adaptive retries keep a token bucket per client, refilled by time.time(): a client
+            # throttled here would wait forever in the next test's frozen time (or hours after a shift back).
+            aws._clients.clear()
 
 
 def code(seed: str, offset: int = 0) -> str:

@@ -1,8 +1,7 @@
-"""Helpers shared by the emulator tests: a frozen clock, clients signed with given keys, codes and errors."""
+"""Helpers shared by the emulator tests: clients signed with given keys, codes and errors."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import boto3
@@ -12,18 +11,6 @@ from botocore.exceptions import ClientError
 from app.demo import emulator
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class Clock:
-    """A frozen clock the emulator reads instead of the real one."""
-
-    def __init__(self) -> None:
-        """Start five seconds into the current 30-second step."""
-        self.t = float(int(time.time()) // 30 * 30 + 5)
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.t += seconds
 
 
 def clients(key_id: str, secret: str, token: str | None = None, endpoint_url: str | None = None):

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from admin_helpers import ADMIN, enrolled, give_device, with_mfa
+from pages import FORBIDDEN, assert_page
 
 from conftest import Person, code, make_test_app
 
@@ -109,7 +110,7 @@ def test_group_admins_are_checked_with_their_mfa_session(group_app, iam, make_us
 
     admin = enrolled(group_app, member)
     assert admin.client.get("/admin/").status_code == 200
-    assert enrolled(group_app, outsider).client.get("/admin/").status_code == 403
+    assert_page(enrolled(group_app, outsider).client.get("/admin/"), 403, FORBIDDEN)
 
 
 def test_tokenless_admin_post_is_refused(moto, tmp_path, iam, make_user):

@@ -191,9 +191,10 @@ def test_a_missing_force_mfa_policy_is_named(moto, tmp_path, iam, make_user):
 
 # moto warns that IAM's model has no Throttling shape; real IAM sends it anyway ("Rate exceeded").
 @pytest.mark.filterwarnings("ignore:Exception\\(IAMException\\) with code Throttling:UserWarning")
-def test_throttling_shows_the_busy_page(lite_app, iam, make_user, monkeypatch):
+def test_throttling_shows_the_busy_page(lite_app, iam, make_user, monkeypatch, clock):
     """AWS throttling during a refresh becomes the 503 page; no half snapshot is stored; it is audited."""
     admin = with_mfa(lite_app, iam, make_user(ADMIN))
+    clock.run()
 
     def throttled(self):
         raise IAMException("Throttling", "Rate exceeded")

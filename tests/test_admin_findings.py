@@ -12,6 +12,7 @@ import pytest
 from admin_helpers import ADMIN, give_device, refresh, table_users, with_mfa
 from moto.iam.models import AccessKeyLastUsed
 from own_helpers import fail_call
+from pages import AWS_AWAY, assert_page
 
 from app.demo import seed
 from app.errors import AwsAccessDenied, AwsUnavailable
@@ -215,7 +216,8 @@ def test_admin_deactivates_a_key_once_with_a_reason(judged, admin_app, iam):
         assert detail == {"key_id": key_id, "reason": "unused 91 days, ticket SEC-7", "status": "Inactive"}
     assert refresh(judged).status_code == 200
     assert "stale.91" not in table_users(judged.client.get("/admin/?finding=IAM.3").get_data(as_text=True))
-    assert judged.client.get("/admin/users/stale.91/keys/AKIANOSUCHKEY0000000/deactivate").status_code == 404
+    assert_page(judged.client.get("/admin/users/stale.91/keys/AKIANOSUCHKEY0000000/deactivate"), 404,
+                "No such access key")
 
 
 def test_history_keeps_totals_for_the_retention_and_draws_them(judged, admin_app):
@@ -267,7 +269,7 @@ def test_a_refused_or_lost_deactivation_is_audited(lite_app, iam, make_user, mon
     assert iam.list_access_keys(UserName="target.user")["AccessKeyMetadata"][0]["Status"] == "Active"
     with monkeypatch.context() as patched:
         fail_call(patched, "UpdateAccessKey", AwsUnavailable(), after=True)
-        assert admin.client.post(url, data={"reason": "leaked in a ticket"}).status_code == 503
+        assert_page(admin.client.post(url, data={"reason": "leaked in a ticket"}), 503, AWS_AWAY)
     assert iam.list_access_keys(UserName="target.user")["AccessKeyMetadata"][0]["Status"] == "Inactive"
     again = admin.client.post(url, data={"reason": "leaked in a ticket"}, follow_redirects=True)
     assert "is already inactive; nothing was changed" in again.get_data(as_text=True)

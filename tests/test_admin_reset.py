@@ -6,6 +6,7 @@ import json
 
 import pytest
 from admin_helpers import ADMIN, give_device, with_mfa
+from pages import NOT_FOUND, assert_page
 
 from app import aws
 from app.demo import seed
@@ -147,7 +148,7 @@ def test_unknown_user_is_a_plain_404(admin):
     """A user deleted since the last refresh gets a page that says so; a malformed name never reaches AWS."""
     answer = admin.client.get("/admin/users/gone.user")
     assert answer.status_code == 404 and "There is no IAM user named gone.user" in answer.get_data(as_text=True)
-    assert admin.client.get("/admin/users/bad%20name!").status_code == 404
+    assert_page(admin.client.get("/admin/users/bad%20name!"), 404, NOT_FOUND)
 
 
 def test_admin_calls_fit_the_shipped_admin_policy(admin, aws_calls):

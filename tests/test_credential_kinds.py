@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from own_helpers import audit_rows, fail_call, pem, rsa_public
+from pages import AWS_AWAY, assert_page
 
 from app import aws
 from app.errors import AwsUnavailable
@@ -120,7 +121,7 @@ def test_a_refused_delete_is_said_on_the_confirmation_page(client, enrolled, iam
 def test_a_lost_delete_is_found_out_on_the_list_page(client, enrolled, iam, monkeypatch, kind, acted):
     made = kind.make(iam)
     fail_call(monkeypatch, kind.delete, AwsUnavailable(may_have_acted=True), after=acted)
-    assert client.post(f"{kind.path}/{made}/delete").status_code == 503
+    assert_page(client.post(f"{kind.path}/{made}/delete"), 503, AWS_AWAY)
     monkeypatch.undo()
     text = client.get(kind.path).get_data(as_text=True)
     noun = kind.noun.format(id=made)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import botocore.session
 import pytest
+from pages import assert_redirect
 
 from app.errors import InvalidInput
 from app.services import formats
@@ -133,14 +134,14 @@ def test_download_is_an_attachment_that_is_not_cached(person, client, tmp_path):
     assert download.headers["Cache-Control"] == "no-store"
     text = download.get_data(as_text=True)
     assert text.startswith("\n[ci]\n") and person.user.secret_access_key not in text
-    assert client.get("/credentials/download?profile=a%0Ab").status_code == 302
+    assert_redirect(client.get("/credentials/download?profile=a%0Ab"), "/credentials/result")
 
 
 def test_forget_drops_credentials(person, client):
     person.enroll_fully()
     client.post("/credentials/forget")
-    assert client.get("/credentials/result").status_code == 302
-    assert client.get("/credentials/download").status_code == 302
+    assert_redirect(client.get("/credentials/result"), "/credentials")
+    assert_redirect(client.get("/credentials/download"), "/credentials")
 
 
 CREDS = SessionCredentials("ASIAEXAMPLEEXAMPLE12", "s3cr3t/with+chars" + "x" * 23, "FwoGZXIvYXdzE" + "t" * 200,
@@ -193,7 +194,7 @@ def test_expired_credentials_are_not_offered(person, client, monkeypatch):
     person.enroll_fully()
     later = datetime.now(UTC) + timedelta(hours=13)
     monkeypatch.setattr(SessionCredentials, "expired", lambda self, now=None: later >= self.expiration)
-    assert client.get("/credentials/result").status_code == 302
+    assert_redirect(client.get("/credentials/result"), "/credentials")
 
 
 def test_enrollment_completes_even_after_signing_out_before_the_proof(person, client, clock, app):
@@ -229,14 +230,14 @@ def test_every_snippet_downloads_as_a_file(person, client, fmt, name):
     assert "us-east-1" in download.get_data(as_text=True) or fmt == "credential_process"
     if fmt == "credential_process":
         assert json.loads(download.get_data(as_text=True))["Version"] == 1
-    assert client.get("/credentials/download?format=exe").status_code == 302
+    assert_redirect(client.get("/credentials/download?format=exe"), "/credentials/result")
 
 
 def test_the_code_page_without_a_device_says_a_device_comes_first(client, person):
     """A step-up with no device to give a code: the home page says why, and where to start (no dead end)."""
     person.sign_in()
     asked = client.get("/credentials/code?next=/security/password&why=recent")
-    assert asked.status_code == 302 and asked.location == "/"
+    assert_redirect(asked, "/")
     home = client.get("/").get_data(as_text=True)
     assert "Set up an MFA device first: this step needs a code from it." in home
     assert "/enroll/start" in home

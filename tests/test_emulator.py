@@ -13,12 +13,13 @@ import moto
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from emulator_helpers import ROOT, Clock, aws_error, clients, emulator_code
+from emulator_helpers import ROOT, aws_error, clients, emulator_code
 from moto.iam.responses import IamResponse
 from moto.sts.responses import TokenResponse
 
 from app.demo import emulator, seed
 from app.policy import policy_text
+from conftest import Clock
 
 ACCOUNT = "123456789012"
 
@@ -33,14 +34,6 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Freeze the emulator's clock."""
-    frozen = Clock()
-    monkeypatch.setattr(emulator, "_now", lambda: frozen.t)
-    return frozen
 
 
 @pytest.fixture
@@ -171,7 +164,7 @@ def test_session_token_refuses_used_codes_and_accepts_next(clock: Clock) -> None
         assert aws_error(excinfo) == ("AccessDenied", 403)
         assert excinfo.value.response["Error"]["Message"].startswith("MultiFactorAuthentication failed")
 
-    clock.advance(30)
+    clock.shift(30)
     sts.get_session_token(SerialNumber=serial, TokenCode=emulator_code(seed_b32))
     with pytest.raises(ClientError) as excinfo:
         sts.get_session_token(SerialNumber=serial, TokenCode=emulator_code(seed_b32))
@@ -187,10 +180,10 @@ def test_session_token_rejects_wrong_serial(clock: Clock) -> None:
     """A user ARN or someone else's device as serial is AccessDenied."""
     iam, sts, serial, seed_b32 = _new_person()
     _enable(iam, serial, seed_b32)
-    clock.advance(30)
+    clock.shift(30)
     other_iam, _, other_serial, other_seed = _new_person("sam.roe")
     _enable(other_iam, other_serial, other_seed, name="sam.roe")
-    clock.advance(30)
+    clock.shift(30)
     user_arn = f"arn:aws:iam::{ACCOUNT}:user/pat.doe"
     for wrong_serial, code in [
         (user_arn, emulator_code(seed_b32)),
@@ -213,14 +206,14 @@ def test_session_credentials_are_fresh_and_resolve_to_the_user(clock: Clock) -> 
         assert creds["AccessKeyId"].startswith("ASIA") and len(creds["AccessKeyId"]) == 20
         assert creds["AccessKeyId"][4:].isalnum() and creds["AccessKeyId"].isupper()
         assert len(creds["SecretAccessKey"]) == 40 and len(creds["SessionToken"]) > 300
-        assert creds["Expiration"].timestamp() == pytest.approx(clock.t + 900, abs=1)
+        assert creds["Expiration"].timestamp() == pytest.approx(clock.now() + 900, abs=1)
 
     _, session_sts = clients(first["AccessKeyId"], first["SecretAccessKey"], first["SessionToken"])
     assert session_sts.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/pat.doe"
     with pytest.raises(ClientError) as excinfo:
         session_sts.get_session_token()
     assert aws_error(excinfo) == ("AccessDenied", 403)
-    clock.advance(901)
+    clock.shift(901)
     with pytest.raises(ClientError) as excinfo:
         session_sts.get_caller_identity()
     assert aws_error(excinfo) == ("ExpiredToken", 403)
@@ -406,4 +399,4 @@ def test_credential_report_carries_the_time_it_was_made(aws, clock):
     iam = boto3.client("iam")
     iam.generate_credential_report()
     generated = iam.get_credential_report()["GeneratedTime"]
-    assert generated == datetime.fromtimestamp(int(clock.t), UTC)
+    assert generated == datetime.fromtimestamp(int(clock.now()), UTC)

@@ -13,22 +13,15 @@ import moto
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
-from emulator_helpers import ROOT, Clock, aws_error, clients, emulator_code
+from emulator_helpers import ROOT, aws_error, clients, emulator_code
 
 from app.demo import emulator, hardware
 from app.policy import policy_text
+from conftest import Clock
 
 TRUST_WITH_MFA = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole",
     "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Freeze the emulator's clock."""
-    frozen = Clock()
-    monkeypatch.setattr(emulator, "_now", lambda: frozen.t)
-    return frozen
 
 
 @pytest.fixture
@@ -78,7 +71,7 @@ def test_a_long_term_key_gets_only_what_the_policy_allows_without_mfa(aws, clock
     with pytest.raises(ClientError) as refused:
         bare_iam.list_groups()
     assert aws_error(refused) == ("AccessDenied", 403)
-    clock.advance(30)
+    clock.shift(30)
     creds = sts.get_session_token(SerialNumber=serial, TokenCode=emulator_code(seed))["Credentials"]
     mfa_iam, _ = clients(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
     assert "Groups" in mfa_iam.list_groups()
@@ -90,7 +83,7 @@ def test_one_hardware_token_cannot_be_enabled_for_two_users(aws, clock):
     second, _ = person(aws, "sam.roe")
     serial = "GAHT10000002"
     enable_hardware(first, "pat.doe", serial)
-    clock.advance(90)
+    clock.shift(90)
     with pytest.raises(ClientError) as refused:
         enable_hardware(second, "sam.roe", serial)
     assert refused.value.response["Error"]["Code"] == "EntityAlreadyExists"
@@ -104,7 +97,7 @@ def test_assume_role_checks_the_code_and_the_trust_policy(aws, clock):
     role = aws.create_role(RoleName="deploy", AssumeRolePolicyDocument=json.dumps(TRUST_WITH_MFA))["Role"]["Arn"]
     serial = "GAHT10000003"
     seed = enable_hardware(iam_self, "pat.doe", serial)
-    clock.advance(30)
+    clock.shift(30)
     with pytest.raises(ClientError) as refused:
         sts.assume_role(RoleArn=role, RoleSessionName="cli")  # no code: the policy's deny, and the trust's MFA
     assert aws_error(refused) == ("AccessDenied", 403)

@@ -228,7 +228,8 @@ def fast_retries(monkeypatch) -> None:
     monkeypatch.setattr(events, "RETRY_DELAYS", (0.2,))
 
 
-def test_a_receiver_answering_500_gets_the_same_id_again(moto, tmp_path, monkeypatch, consumer):
+def test_a_receiver_answering_500_gets_the_same_id_again(moto, tmp_path, monkeypatch, consumer, clock):
+    clock.run()  # the consumer's retries wait real seconds
     fast_retries(monkeypatch)
     receiver = Receiver(failures=2)
     try:
@@ -246,7 +247,8 @@ def test_a_receiver_answering_500_gets_the_same_id_again(moto, tmp_path, monkeyp
         receiver.close()
 
 
-def test_a_receiver_that_is_down_gets_it_once_it_is_up(moto, tmp_path, monkeypatch, consumer, stores):
+def test_a_receiver_that_is_down_gets_it_once_it_is_up(moto, tmp_path, monkeypatch, consumer, stores, clock):
+    clock.run()  # the consumer's retries wait real seconds
     fast_retries(monkeypatch)
     port = free_port()  # nothing listens there yet: connections are refused
     app = hooked_app(tmp_path, f"http://127.0.0.1:{port}/hook", **stores)
@@ -266,7 +268,8 @@ def test_a_receiver_that_is_down_gets_it_once_it_is_up(moto, tmp_path, monkeypat
         receiver.close()
 
 
-def test_a_final_failure_is_audited_and_counted(moto, tmp_path, monkeypatch, consumer):
+def test_a_final_failure_is_audited_and_counted(moto, tmp_path, monkeypatch, consumer, clock):
+    clock.run()  # the consumer's retries wait real seconds
     # Give up only once two attempts were made, not after a fixed time: a busy machine may spend that on one.
     fast_retries(monkeypatch)
     receiver = Receiver(failures=1000)

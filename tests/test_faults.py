@@ -47,11 +47,17 @@ def closed_endpoint():
         yield f"http://127.0.0.1:{port}"
 
 
+def throttling_endpoint():
+    """An endpoint that answers Throttling; time runs again, as botocore's adaptive retries wait for it."""
+    Clock.run()
+    return answering_server(400, aws_error_xml("Throttling"))
+
+
 ENDPOINTS = {
     "connection refused": closed_endpoint,
     "HTTP 500 from a proxy": lambda: answering_server(500, b"<html>Bad gateway</html>", "text/html"),
     "HTTP 503 ServiceUnavailable": lambda: answering_server(503, aws_error_xml("ServiceUnavailable")),
-    "throttled": lambda: answering_server(400, aws_error_xml("Throttling")),
+    "throttled": throttling_endpoint,
     "garbled 200": lambda: answering_server(200, b"\x00\xffnot xml", "application/octet-stream"),
 }
 

@@ -73,7 +73,8 @@ def test_in_process_json_lines_at_debug_hold_no_secret(moto, tmp_path, make_user
     assert code_leaks(out.getvalue(), codes) == []
 
 
-def test_gunicorn_json_lines_at_debug_hold_no_secret(tmp_path):
+def test_gunicorn_json_lines_at_debug_hold_no_secret(tmp_path, clock):
+    clock.run()  # the portal and the emulator run in processes of their own, on the real clock
     aws_port = free_port()
     env = {"SECRET_KEY": "j" * 64, "INSTANCE_PATH": str(tmp_path / "instance"), "ALLOW_INSECURE_HTTP": "1",
            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}", "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "2",

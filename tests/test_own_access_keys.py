@@ -10,6 +10,7 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
 from own_helpers import audit_rows, fail_call
+from pages import AWS_AWAY, NOT_FOUND, assert_page, assert_redirect
 
 from app import aws, stepup
 from app.errors import AwsAccessDenied, AwsUnavailable
@@ -121,7 +122,7 @@ def test_deleting_the_key_signed_in_with_asks_for_a_code_there_but_not_other_key
     client.post("/security/keys/rotate/finish")
     refused = client.post(f"/security/keys/{old}/delete")  # the rotation's code was typed seconds ago
     assert refused.status_code == 400 and old in listed(iam)
-    assert client.post(f"/security/keys/{old}/delete", data=enrolled.code_here()).status_code == 302
+    assert_redirect(client.post(f"/security/keys/{old}/delete", data=enrolled.code_here()), "/security/keys")
     assert old not in listed(iam)
 
 
@@ -140,8 +141,8 @@ def test_two_keys_already_offer_to_remove_the_other(client, enrolled, iam):
 def test_a_lost_create_answer_is_found_and_offered_for_deletion(app, client, enrolled, iam, monkeypatch):
     real = aws.call
     fail_call(monkeypatch, "CreateAccessKey", AwsUnavailable(may_have_acted=True), after=True)
-    assert rotate(enrolled).status_code == 503
-    monkeypatch.setattr(aws, "call", real)  # not undo(): that would also unfreeze the codes' clock
+    assert_page(rotate(enrolled), 503, AWS_AWAY)
+    monkeypatch.setattr(aws, "call", real)  # not undo(): that would also revert the fixtures' own patches
     orphan = next(k for k in listed(iam) if k != enrolled.user.access_key_id)
     page = client.get("/security/keys/rotate").get_data(as_text=True)
     assert "nobody has ever seen its secret" in page and f"Delete {orphan}" in page
@@ -202,9 +203,9 @@ def test_access_denied_on_create_names_the_action(client, enrolled, iam, monkeyp
 
 def test_the_key_in_use_cannot_be_deleted_or_switched_off_outside_rotation(client, enrolled, iam):
     key = enrolled.user.access_key_id
-    assert client.post(f"/security/keys/{key}/delete").status_code == 404
-    assert client.post(f"/security/keys/{key}/status", data={"status": "Inactive"}).status_code == 404
-    assert client.get("/security/keys/not-a-key/delete").status_code == 404
+    assert_page(client.post(f"/security/keys/{key}/delete"), 404, NOT_FOUND)
+    assert_page(client.post(f"/security/keys/{key}/status", data={"status": "Inactive"}), 404, NOT_FOUND)
+    assert_page(client.get("/security/keys/not-a-key/delete"), 404, NOT_FOUND)
     assert listed(iam) == {key: "Active"}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from own_helpers import TOKEN, add_token, audit_rows
+from pages import NOT_FOUND, assert_page, assert_redirect
 
 from app.demo.hardware import hardware_seed
 from conftest import code
@@ -78,7 +79,7 @@ def test_removing_the_last_device_asks_for_a_code_typed_there_and_says_why(app, 
     assert wrong.status_code == 400 and assigned(iam) == [virtual]
     done = client.post(f"/security/devices/remove/{virtual}", data=enrolled.code_here())
     assert done.status_code == 302 and assigned(iam) == []
-    assert client.get("/security/devices/remove/arn:aws:iam::123456789012:mfa/victim").status_code == 404
+    assert_page(client.get("/security/devices/remove/arn:aws:iam::123456789012:mfa/victim"), 404, NOT_FOUND)
 
 
 def test_removing_one_of_two_devices_needs_only_a_recent_code(client, enrolled, iam, clock):
@@ -138,7 +139,7 @@ def test_a_backup_device_is_created_enabled_and_gives_codes(backup_app, backup_p
     assert "backup device new.hire-tablet is enabled" in client.get("/security/devices").get_data(as_text=True)
     assert assigned(iam) == ["arn:aws:iam::123456789012:mfa/new.hire", "arn:aws:iam::123456789012:mfa/new.hire-tablet"]
     assert "Continue the setup" not in client.get("/").get_data(as_text=True)  # the seed is gone, nothing pending
-    assert client.get("/enroll/scan").status_code == 302
+    assert_redirect(client.get("/enroll/scan"), "/")
     clock.advance(1)
     answer = client.post("/credentials", data={"device": "arn:aws:iam::123456789012:mfa/new.hire-tablet",
                                                "code": code(seed, 0), "duration": "3600", "profile": "default"})
@@ -188,7 +189,7 @@ def test_an_enabled_name_is_not_taken_twice(backup_person, iam, clock):
 
 
 def test_without_a_backup_pattern_there_is_no_backup_form(client, enrolled):
-    assert client.post("/security/devices/backup", data={"label": "tablet"}).status_code == 404
+    assert_page(client.post("/security/devices/backup", data={"label": "tablet"}), 404, NOT_FOUND)
     assert "Create the backup device" not in client.get("/security/devices").get_data(as_text=True)
 
 

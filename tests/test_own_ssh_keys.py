@@ -6,6 +6,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from own_helpers import audit_rows, fail_call, rsa_public, upload, uploaded
+from pages import NOT_FOUND, assert_page
 
 from app import aws
 
@@ -85,5 +86,5 @@ def test_access_denied_names_the_action(client, enrolled, iam, monkeypatch):
 def test_someone_elses_key_is_not_found(client, enrolled, iam, make_user):
     make_user("victim")
     theirs = iam.upload_ssh_public_key(UserName="victim", SSHPublicKeyBody=rsa_public())["SSHPublicKey"]
-    assert client.post(f"/security/ssh/{theirs['SSHPublicKeyId']}/delete").status_code == 404
+    assert_page(client.post(f"/security/ssh/{theirs['SSHPublicKeyId']}/delete"), 404, NOT_FOUND)
     assert len(iam.list_ssh_public_keys(UserName="victim")["SSHPublicKeys"]) == 1

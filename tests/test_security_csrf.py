@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from pages import NOT_ALLOWED, assert_page, assert_redirect
 
 from app.vault import sealed_values
 from conftest import Clock, Person, code, make_test_app
@@ -105,11 +106,11 @@ def test_every_step_works_with_the_tokens_the_forms_carry(csrf_app, browser, mak
                                                 "code2": code(person.seed, 1)}, follow_redirects=True)
     assert "back in sync" in page.get_data(as_text=True)
     Clock.advance(3)
-    assert browser.post("/credentials/forget").status_code == 302
+    assert_redirect(browser.post("/credentials/forget"), "/")
     page = browser.post("/device/replace", data={"device": serial, "code": code(person.seed, 0)},
                         follow_redirects=True)
     assert "Scan the new QR code" in page.get_data(as_text=True)
-    assert browser.post("/logout").status_code == 302
+    assert_redirect(browser.post("/logout"), "/login")
     assert audit_actions(csrf_app) == [
         "sign_in", "device_created", "device_enabled", "credentials_issued", "enrollment_completed",
         # The current code that proves possession is recorded as the replacement's own step.
@@ -128,7 +129,7 @@ def test_get_requests_change_nothing(csrf_app, browser, make_user, iam):
             assert raw.get(path).status_code < 500, path
         after = (audit_actions(csrf_app), aws_state(iam), sealed_values(store_entry(csrf_app, session_id(raw))))
         assert after == before
-    assert enrolled.client.client.get("/logout").status_code == 405
+    assert_page(enrolled.client.client.get("/logout"), 405, NOT_ALLOWED)
     assert enrolled.client.client.get("/credentials/result").status_code == 200
 
 
@@ -153,5 +154,5 @@ def test_a_post_the_browser_marks_cross_site_is_refused_even_with_a_token(csrf_a
         assert page.status_code == 400
         assert "For your safety the portal did not act on it" in page.get_data(as_text=True)
     assert aws_state(iam) == []
-    assert browser.post("/enroll/start", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 302
+    assert_redirect(browser.post("/enroll/start", headers={"Sec-Fetch-Site": "same-origin"}), "/enroll/scan")
     assert len(aws_state(iam)) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pages import assert_redirect
 
 from app.models import AuditEvent
 from conftest import Person, make_test_app
@@ -32,7 +33,7 @@ def assert_refused(app, page, browser):
     with app.app_context():
         event = outcomes().filter_by(action="sign_in").one()
     assert (event.outcome, event.detail) == ("refused", '{"reason": "plain http"}')
-    assert browser.get("/", base_url="https://portal.example.com").status_code == 302
+    assert_redirect(browser.get("/", base_url="https://portal.example.com"), "/login")
 
 
 @pytest.mark.parametrize("base_url", ["http://127.0.0.1", "http://localhost:5000", "http://[::1]:8000", "http://[::1]"])

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
-import pytest
+from pages import assert_redirect
 
 from app import config as config_module
-from app import security, session_store
 from conftest import Person, make_test_app
 from security_helpers import session_id, store_entry, stored_session_ids, unsealed
-
-_real_time = time.time
 
 
 def cookie_header(response) -> str:
@@ -77,32 +72,24 @@ def test_sign_out_deletes_the_server_side_session(client, person, app):
     assert thief.get("/").headers["Location"].endswith("/login")
 
 
-@pytest.fixture
-def store_clock(monkeypatch):
-    """Move the session store's clock (its entries expire by it) without touching anything else."""
-    offset = SimpleNamespace(seconds=0.0)
-    monkeypatch.setattr(session_store, "_now", lambda: _real_time() + offset.seconds)
-    return offset
-
-
-def test_idle_sessions_end_after_fifteen_minutes(client, person, app, store_clock):
+def test_idle_sessions_end_after_fifteen_minutes(client, person, app, clock):
     assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=15)
     person.sign_in()
     sid = session_id(client)
     for _ in range(3):  # active for 42 minutes in all: each visit starts the idle time again
-        store_clock.seconds += 14 * 60
+        clock.shift(14 * 60)
         assert client.get("/").status_code == 200
-    store_clock.seconds += 16 * 60
+    clock.shift(16 * 60)
     page = client.get("/")
     assert page.status_code == 302 and page.headers["Location"].endswith("/login")
     assert store_entry(app, sid) is None
 
 
-def test_static_files_do_not_keep_a_session_alive(client, person, app, store_clock):
+def test_static_files_do_not_keep_a_session_alive(client, person, app, clock):
     person.sign_in()
     sid = session_id(client)
     for _ in range(3):  # a page left open that somehow keeps fetching its stylesheet
-        store_clock.seconds += 10 * 60
+        clock.shift(10 * 60)
         asset = client.get("/static/css/portal.css")
         assert asset.status_code == 200 and "Set-Cookie" not in asset.headers
     page = client.get("/")
@@ -120,18 +107,21 @@ def test_the_cookie_expires_with_the_idle_timeout(client, person):
     assert timedelta(minutes=14) < cookie_lifetime(client) <= timedelta(minutes=15)
 
 
-def test_sessions_end_after_eight_hours_however_active(client, person, app, monkeypatch):
+def test_sessions_end_after_eight_hours_however_active(client, person, app, clock):
     person.enroll_fully()
     signed_in = session_id(client)
     started = store_entry(app, signed_in)["created_at"]
-    monkeypatch.setattr(security, "time", SimpleNamespace(time=lambda: started + 8 * 3600 - 60))
+    for _ in range(8 * 4 - 1):  # a visit every 15 minutes (less a second) keeps the idle timeout away
+        clock.shift(15 * 60 - 1)
+        assert client.get("/").status_code == 200
+    clock.shift(started + 8 * 3600 - 60 - clock.now())
     assert client.get("/credentials/result").status_code == 200
-    monkeypatch.setattr(security, "time", SimpleNamespace(time=lambda: started + 8 * 3600 + 1))
+    clock.shift(61)
     page = client.get("/credentials/result", follow_redirects=True)
     assert "maximum length" in page.get_data(as_text=True)
     assert page.request.path == "/login"
     assert session_id(client) is None and store_entry(app, signed_in) is None
-    assert client.get("/").status_code == 302
+    assert_redirect(client.get("/"), "/login")
 
 
 def test_timeouts_are_configurable(monkeypatch):
@@ -142,22 +132,21 @@ def test_timeouts_are_configurable(monkeypatch):
     assert settings["ABSOLUTE_TIMEOUT"] == timedelta(hours=2)
 
 
-def test_configured_idle_timeout_reaches_store_and_cookie(moto, tmp_path, make_user, store_clock):
+def test_configured_idle_timeout_reaches_store_and_cookie(moto, tmp_path, make_user, clock):
     app = make_test_app(tmp_path, IDLE_TIMEOUT=timedelta(minutes=5), ABSOLUTE_TIMEOUT=timedelta(hours=2))
     person = Person(app.test_client(), make_user("short.idle"))
     person.sign_in()
     assert timedelta(minutes=4) < cookie_lifetime(person.client) <= timedelta(minutes=5)
-    store_clock.seconds += 6 * 60
-    assert person.client.get("/").status_code == 302
+    clock.shift(6 * 60)
+    assert_redirect(person.client.get("/"), "/login")
 
 
-def test_abandoned_sessions_are_swept_from_disk(app, make_user, store_clock, monkeypatch):
-    monkeypatch.setattr(security, "time", SimpleNamespace(time=lambda: _real_time() + store_clock.seconds))
+def test_abandoned_sessions_are_swept_from_disk(app, make_user, clock):
     leaver = Person(app.test_client(), make_user("closed.the.tab"))
     leaver.sign_in()
     abandoned = stored_session_ids(app)
     assert len(abandoned) == 1
-    store_clock.seconds += 16 * 60  # nobody signs out; the idle timeout passes
+    clock.shift(16 * 60)  # nobody signs out; the idle timeout passes
     arriving = Person(app.test_client(), make_user("next.person"))
     arriving.sign_in()
     remaining = stored_session_ids(app)
@@ -177,12 +166,12 @@ def test_the_vault_seals_with_a_key_of_its_own_and_opens_nothing_tampered():
     assert sealer.unseal(flipped) is None and sealer.unseal("not base64 !") is None and sealer.unseal(None) is None
 
 
-def test_an_idle_session_may_end_up_to_a_minute_early_never_late(client, person, app, store_clock):
+def test_an_idle_session_may_end_up_to_a_minute_early_never_late(client, person, app, clock):
     person.sign_in()  # written: the idle time starts
     sid = session_id(client)
-    store_clock.seconds += 30
+    clock.shift(30)
     assert client.get("/").status_code == 200  # 30 s after the last write, nothing changed: not written
-    store_clock.seconds += 14 * 60 + 31  # 15:01 after the last write, 14:31 after the last visit
+    clock.shift(14 * 60 + 31)  # 15:01 after the last write, 14:31 after the last visit
     page = client.get("/")
     assert page.status_code == 302 and page.headers["Location"].endswith("/login")
     assert store_entry(app, sid) is None

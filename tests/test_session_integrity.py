@@ -160,21 +160,19 @@ def test_signing_in_again_ends_the_old_session(store_app, make_user):
     assert store_entry(store_app, first) is None and store_entry(store_app, second) is not None
 
 
-def test_a_page_that_changes_nothing_restarts_the_idle_time_only_for_a_live_session(tmp_path, monkeypatch):
+def test_a_page_that_changes_nothing_restarts_the_idle_time_only_for_a_live_session(tmp_path, clock):
     """SQLite's unchanged-page write (the idle time's restart) keeps the data and never revives an entry."""
     from app import session_store
 
     store = session_store.SqliteStore(str(tmp_path / "sessions.sqlite"), "test secret")
-    now = [1_000_000.0]
-    monkeypatch.setattr(session_store, "_now", lambda: now[0])
     store.create("live", {"identity": "a", "n": 1}, ttl=60)
-    now[0] += 50
+    clock.shift(50)
     assert store.update("live", {}, set(), ttl=60) is True
-    now[0] += 50  # 100 s after creation: alive only because the unchanged page restarted the idle time
-    assert store.load("live") == ({"identity": "a", "n": 1}, now[0] + 10)  # restarted at 50 s: 60 s from then
+    clock.shift(50)  # 100 s after creation: alive only because the unchanged page restarted the idle time
+    assert store.load("live") == ({"identity": "a", "n": 1}, clock.now() + 10)  # restarted at 50 s: 60 s from then
 
     store.create("idle", {"identity": "b"}, ttl=60)
-    now[0] += 61
+    clock.shift(61)
     assert store.update("idle", {}, set(), ttl=60) is False
     assert store.load("idle") is None
     store.delete("live")

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from pages import assert_redirect
 
 from app.errors import InvalidInput, KeysRefused
 from app.services import identity
@@ -62,7 +63,7 @@ def test_identities_other_than_iam_users_are_refused(client, person, monkeypatch
     page = person.sign_in()
     assert page.status_code == 403
     assert words in page.get_data(as_text=True)
-    assert client.get("/").status_code == 302
+    assert_redirect(client.get("/"), "/login")
 
 
 def test_caller_from_arn_reads_partition_account_and_name_with_path():
@@ -115,7 +116,7 @@ def test_session_id_changes_at_sign_in(tmp_path, make_user):
     # The planted id never became a signed-in session.
     attacker = app.test_client()
     attacker.set_cookie("mfa_portal", planted)
-    assert attacker.get("/").status_code == 302
+    assert_redirect(attacker.get("/"), "/login")
 
 
 def test_sign_out_forgets_everything(client, person, app):
@@ -124,7 +125,7 @@ def test_sign_out_forgets_everything(client, person, app):
     page = client.post("/logout", follow_redirects=True)
     assert "The portal has forgotten your keys" in page.get_data(as_text=True)
     assert client.get("/").headers["Location"].endswith("/login")
-    assert client.get("/credentials").status_code == 302
+    assert_redirect(client.get("/credentials"), "/login")
     assert stored_session_ids(app) == []
     # The only entry left is the fresh anonymous session of the page after sign-out, without keys.
 
@@ -157,7 +158,7 @@ def test_right_key_id_with_wrong_secret_is_rejected(person, client):
     page = person.sign_in(secret="Z" * 40)
     assert page.status_code == 401
     assert "AWS does not recognise this access key pair" in page.get_data(as_text=True)
-    assert client.get("/").status_code == 302
+    assert_redirect(client.get("/"), "/login")
 
 
 def test_a_slow_alias_lookup_does_not_block_signing_in(person, monkeypatch):
@@ -177,12 +178,9 @@ def test_a_slow_alias_lookup_does_not_block_signing_in(person, monkeypatch):
     assert "IAM user in account 123456789012" in page.get_data(as_text=True)
 
 
-def test_an_ended_session_is_named_with_its_reason_not_a_plain_sign_in_first(client, person, monkeypatch):
-    from app import session_store
-
-    later = session_store._now() + 16 * 60
+def test_an_ended_session_is_named_with_its_reason_not_a_plain_sign_in_first(client, person, clock):
     person.sign_in()
-    monkeypatch.setattr(session_store, "_now", lambda: later)  # 16 idle minutes pass
+    clock.shift(16 * 60)  # 16 idle minutes pass
     page = client.get("/security/keys", follow_redirects=True).get_data(as_text=True)
     assert "Your session ended after 15 minutes without activity" in page and "sign in" in page.lower()
     assert "Please sign in with your access key pair first." not in page
@@ -191,12 +189,9 @@ def test_an_ended_session_is_named_with_its_reason_not_a_plain_sign_in_first(cli
                                                                           follow_redirects=True).get_data(as_text=True)
 
 
-def test_the_front_door_also_says_the_session_ended(client, person, monkeypatch):
-    from app import session_store
-
-    later = session_store._now() + 16 * 60
+def test_the_front_door_also_says_the_session_ended(client, person, clock):
     person.sign_in()
-    monkeypatch.setattr(session_store, "_now", lambda: later)
+    clock.shift(16 * 60)
     assert "Your session ended after 15 minutes" in client.get("/", follow_redirects=True).get_data(as_text=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import signal
@@ -56,7 +57,7 @@ def test_logs_never_carry_query_strings(monkeypatch, tmp_path):
     assert "123456" not in text and "secret=abc" not in text
 
 
-def _access_line(logger_class, log_format: str, path) -> str:
+def _access_line(logger_class, log_format: str, path, **headers: str) -> str:
     """Write one access line for a made-up request through the given logger class and return it."""
     import datetime
 
@@ -67,7 +68,7 @@ def _access_line(logger_class, log_format: str, path) -> str:
     response = SimpleNamespace(status="200 OK", sent=321, headers=[("Content-Type", "text/html")])
     request = SimpleNamespace(headers=[("USER-AGENT", 'Mozilla "5"'), ("X-TEST", "seen")])
     environ = {"REMOTE_ADDR": "127.0.0.1", "REQUEST_METHOD": "POST", "RAW_URI": "/login", "PATH_INFO": "/login",
-               "SERVER_PROTOCOL": "HTTP/1.1", "QUERY_STRING": "", "HTTP_USER_AGENT": 'Mozilla "5"'}
+               "SERVER_PROTOCOL": "HTTP/1.1", "QUERY_STRING": "", "HTTP_USER_AGENT": 'Mozilla "5"', **headers}
     log.access(response, request, environ, datetime.timedelta(seconds=1, microseconds=2500))
     for handler in log.access_log.handlers:
         handler.close()
@@ -82,6 +83,14 @@ def test_access_lines_are_gunicorns_own_without_copying_headers(monkeypatch, tmp
     ours = _access_line(conf["logger_class"], plain, tmp_path / "ours.log")
     assert ours == _access_line(Logger, plain, tmp_path / "gunicorn.log")
     assert '"POST /login HTTP/1.1" 200 321 1002ms' in ours and 'Mozilla \\"5\\"' in ours
+    # %(u)s: a proxy's Basic user name as gunicorn shows it; other schemes name nobody.
+    for authorization, user in [("Basic " + base64.b64encode("zoë:pa:ss".encode()).decode(), "zoë"),
+                                ('Digest username="mallory", realm="x"', "-"), ("Bearer abc", "-")]:
+        line = _access_line(conf["logger_class"], plain, tmp_path / "auth.log", HTTP_AUTHORIZATION=authorization)
+        assert line == _access_line(Logger, plain, tmp_path / "gunicorn-auth.log", HTTP_AUTHORIZATION=authorization)
+        assert line.endswith(f" - {user}\n")
+        (tmp_path / "auth.log").unlink()
+        (tmp_path / "gunicorn-auth.log").unlink()
     # A format that names a header gets gunicorn's full atoms, header included.
     assert _access_line(conf["logger_class"], "%(h)s %({x-test}i)s", tmp_path / "header.log") == "127.0.0.1 seen\n"
 

@@ -56,14 +56,9 @@ _lock = threading.Lock()
 _installed = False
 
 
-def _now() -> float:
-    """Return the current Unix time (tests replace this to freeze the clock)."""
-    return time.time()
-
-
 def _current_step() -> int:
     """Return the TOTP time step for now."""
-    return int(_now()) // STEP_SECONDS
+    return int(time.time()) // STEP_SECONDS
 
 
 def current_code(seed_b32: str, offset_steps: int = 0) -> str:
@@ -169,7 +164,7 @@ def _check_mfa(iam: IAMBackend, user: User, serial: str | None, code: str | None
 def _issue_session(account_id: str, partition: str, user: User, duration: int, mfa: bool) -> dict[str, object]:
     """Mint fresh session credentials for a user and remember whose they are, and whether MFA made them."""
     access_key_id = "ASIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
-    expiration = datetime.fromtimestamp(_now() + duration, tz=UTC)
+    expiration = datetime.fromtimestamp(time.time() + duration, tz=UTC)
     sessions[access_key_id] = Session(account_id, partition, user.name, user.id, expiration, mfa)
     return {
         "AccessKeyId": access_key_id,
@@ -211,7 +206,7 @@ def _get_caller_identity(self: TokenResponse) -> ActionResult:
         user = session_user(session)
         if user is None:
             raise invalid_token()
-        if session.expiration.timestamp() <= _now():
+        if session.expiration.timestamp() <= time.time():
             raise StsError(
                 403,
                 "ExpiredToken",
@@ -318,7 +313,7 @@ def _trust_needs_mfa(self: TokenResponse, user: User, mfa: bool) -> None:
 def _get_credential_report(self: IamResponse) -> ActionResult:
     """GetCredentialReport stamped with the time it was read, not moto's fixed 2015 date."""
     result = {"Content": self.backend.get_credential_report(), "ReportFormat": "text/csv",
-              "GeneratedTime": datetime.fromtimestamp(_now(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+              "GeneratedTime": datetime.fromtimestamp(time.time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     return ActionResult(result)
 
 

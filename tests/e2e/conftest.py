@@ -211,3 +211,9 @@ class Visitor:
 def visitor(page, portal):
     """A person with a fresh browser profile."""
     return Visitor(page, portal)
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """Leave the real clock running here: the portal and the emulator run in processes of their own."""
+    return None

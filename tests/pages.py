@@ -1,0 +1,33 @@
+"""What a page says, not only its status: the portal's error pages and where a redirect leads."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+# The titles of the portal's own error pages (app/error_pages.py), as a person reads them.
+NOT_FOUND = "There is no page here"
+FORBIDDEN = "You do not have access to this page"
+NOT_ALLOWED = "That action is not possible here"
+AWS_AWAY = "AWS is not answering"
+TOO_MANY = "Too many attempts"
+
+
+def assert_page(page, status: int, *words: str) -> None:
+    """Assert the status, and that the page says each of these words."""
+    body = page.get_data(as_text=True)
+    assert page.status_code == status, body[:500]
+    for said in words:
+        assert said in body, f"{said!r} not on the page, whose heading is {_heading(body)!r}"
+
+
+def assert_redirect(page, path: str) -> None:
+    """Assert a redirect to this path of the portal (its query left aside)."""
+    assert page.status_code == 302, page.get_data(as_text=True)[:500]
+    assert urlsplit(page.headers["Location"]).path == path, page.headers["Location"]
+
+
+def _heading(body: str) -> str:
+    """The page's first heading, to show what it said instead."""
+    found = re.search(r"<h1[^>]*>(.*?)</h1>", body, re.S)
+    return found.group(1).strip() if found else body[:300]
