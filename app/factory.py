@@ -159,7 +159,7 @@ def register_database(app: Flask) -> None:
         attach_migrations(app)
     if not app.config["AUTO_MIGRATE"]:
         return
-    from flask_migrate import upgrade
+    from flask_migrate import upgrade  # Alembic, only in a process that upgrades (see above)
 
     with app.app_context():
         try:
@@ -174,6 +174,6 @@ def register_database(app: Flask) -> None:
 
 def attach_migrations(app: Flask) -> None:
     """Give the app Flask-Migrate, for `flask db` and for upgrades."""
-    from flask_migrate import Migrate
+    from flask_migrate import Migrate  # Alembic, ~11 MB: only for `flask db` and upgrades (see register_database)
 
     Migrate(app, db, directory=str(ROOT / "migrations"))
