@@ -156,7 +156,7 @@ class PortalLogger(Logger):
 logger_class = PortalLogger
 
 
-_PORTAL_MODULES = {"wsgi", "app"}
+_PORTAL_MODULES = {"wsgi", "app", "app.factory"}
 
 
 def on_starting(server) -> None:

@@ -9,6 +9,8 @@ import sqlalchemy.exc
 from flask import current_app
 from sqlalchemy import text
 
+from .extensions import db
+
 log = logging.getLogger(__name__)
 
 # Errors that say a dependency is down or not answering, not that the portal has a bug. psycopg's
@@ -77,6 +79,7 @@ def durable_sqlite(dbapi_connection, _record) -> None:
 
 def redis_options(config) -> dict:
     """redis-py client options that bound every wait on Redis (sessions and rate limits)."""
+    # Only for a portal on Redis (REDIS_URL): one on SQLite never loads redis-py (~7 MB a worker).
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
@@ -103,8 +106,6 @@ def unreachable() -> list[str]:
 
 def _database_answers() -> bool:
     """Run SELECT 1 on a connection from the pool."""
-    from .extensions import db
-
     try:
         with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))

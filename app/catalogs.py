@@ -8,6 +8,10 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import PoFileError, read_po
+from babel.support import Translations
+
 log = logging.getLogger(__name__)
 
 _DOMAIN = Path("LC_MESSAGES") / "messages"
@@ -44,8 +48,6 @@ def _ready(po: Path, mo: Path) -> Path | None:
         if po.exists() and mo.stat().st_mtime < po.stat().st_mtime:
             return None
         with open(mo, "rb") as file:
-            from babel.support import Translations
-
             Translations(file)
     except (OSError, ValueError):
         return None
@@ -54,9 +56,6 @@ def _ready(po: Path, mo: Path) -> Path | None:
 
 def _compile(po: Path, roots: list[Path], language: str) -> Path | None:
     """Compile po into the first of roots that takes the file; return where it went, or None."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import PoFileError, read_po
-
     try:
         with open(po, "rb") as file:
             catalog = read_po(file, locale=language, abort_invalid=True)

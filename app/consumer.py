@@ -16,12 +16,16 @@ import sys
 import time
 from datetime import timedelta
 
+from .logs import configure
+
 log = logging.getLogger("app.consumer")
 
 
 def run_consumer() -> None:
     """Build the app, queue again whatever was left undone, then consume until told to stop."""
-    from . import create_app, tasks
+    # Here, not at the top: the supervisor (--supervise) runs this module too and must not load the portal.
+    from . import tasks
+    from .factory import create_app
     from .services import events, reminders
 
     app = create_app({"AUTO_MIGRATE": False})
@@ -77,8 +81,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--supervise", action="store_true", help="restart the consumer if it dies")
     args = parser.parse_args(argv)
     if args.supervise:
-        from .logs import configure
-
         # As the portal's own lines: text, or one JSON object a line with LOG_FORMAT=json.
         configure(os.environ.get("LOG_FORMAT") or "text", os.environ.get("LOG_LEVEL") or "INFO")
         supervise()

@@ -32,7 +32,7 @@ def _build() -> dict[str, Any]:
     global _instruments
     with _lock:
         if _instruments is None:
-            from prometheus_client import Counter, Histogram
+            from prometheus_client import Counter, Histogram  # only with METRICS on (see the module's docstring)
 
             # Labels are route endpoints, AWS operation names, error codes and audit actions: all from
             # fixed vocabularies, so no label ever holds a user name, a key ID or a path with an ID in it.
@@ -127,11 +127,12 @@ def metrics() -> Response:
             abort(403)
     elif request.remote_addr not in LOOPBACK or any(name in request.headers for name in _FORWARDED):
         abort(404)  # as if it were not there: nothing to learn for a visitor from outside
+    # Only with METRICS on, the one case this view is served in (see the module's docstring).
     from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
     registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
+        from prometheus_client import multiprocess  # with metrics on, under gunicorn only
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

@@ -86,7 +86,7 @@ class RedisStore:
     """One Redis hash per session, its TTL the idle timeout; shared by every instance."""
 
     def __init__(self, connection: Any, prefix: str, secret_key: str):
-        import redis
+        import redis  # only for a portal on Redis: one on SQLite never loads redis-py (~7 MB a worker)
 
         self.redis = connection
         self.prefix = prefix

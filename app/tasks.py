@@ -54,8 +54,11 @@ def _import_huey():
     return huey
 
 
-def _give_huey_redis() -> None:
-    """Hand huey's storage module the Redis client it skipped (huey imported first by a SQLite app: tests)."""
+def _give_huey_redis():
+    """Hand huey's storage module the Redis client it skipped (a SQLite app imported huey first: tests).
+
+    Return redis-py, for the caller to build its pool with.
+    """
     import redis  # only for a portal on Redis: one on SQLite never loads the client (see _import_huey)
 
     storage = sys.modules["huey.storage"]
@@ -63,17 +66,15 @@ def _give_huey_redis() -> None:
         storage.ConnectionPool, storage.Redis = redis.ConnectionPool, redis.Redis
         storage.ConnectionError, storage.TimeoutError = redis.exceptions.ConnectionError, redis.exceptions.TimeoutError
         storage.RedisStorage.redis_client = redis.Redis
+    return redis
 
 
 def _build(app: Flask):
     """Pick the storage from the settings and register the tasks against this app."""
     huey = _import_huey()
-    if app.config["REDIS_URL"]:
-        _give_huey_redis()
     immediate = bool(app.config.get("QUEUE_IMMEDIATE"))
     if app.config["REDIS_URL"]:
-        import redis  # only for a portal on Redis, as in _give_huey_redis
-
+        redis = _give_huey_redis()
         # Bounded waits, as for sessions: a partitioned Redis must not hold a person's request (the event is
         # safe in the outbox meanwhile). The consumer's blocking pop waits 1 s, so reads get that much more.
         options = redis_options(app.config) | {"socket_timeout": app.config["REDIS_TIMEOUT"] + 2}

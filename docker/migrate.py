@@ -21,8 +21,8 @@ def main(upgrade_schema: bool = True) -> None:
     os.environ["AUTO_MIGRATE"] = "0"  # create_app must not upgrade by itself: that happens below, under the lock
     from sqlalchemy import text
 
-    from app import attach_migrations, create_app
     from app.extensions import db
+    from app.factory import attach_migrations, create_app
 
     # A schema change on a big audit table may take longer than a page's statement timeout allows.
     app = create_app({"DATABASE_STATEMENT_TIMEOUT": 0})

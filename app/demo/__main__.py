@@ -8,8 +8,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import ROOT, create_app
+from .. import ROOT
+from ..factory import create_app
 from ..policy import policy_text
+from ..tasks import InProcessConsumer
 
 try:
     from . import emulator, seed
@@ -49,8 +51,6 @@ def main(argv: list[str] | None = None) -> None:
                       "ADMIN_GROUPS": [seed.ADMIN_GROUP], "MFA_ISSUER": "demo-corp (demo)"})
     print(banner(f"http://127.0.0.1:{args.port}", aws.endpoint_url, users[:4], len(users)), flush=True)
     # Webhooks and reminders, delivered by the queue's consumer in this same process.
-    from ..tasks import InProcessConsumer
-
     consumer = InProcessConsumer(app).start()
     try:
         app.run(host="127.0.0.1", port=args.port, threaded=True, debug=False, use_reloader=False)
