@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from environs import Env, EnvError
 from limits import parse_many
 
+from .profiles import parse_roles
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -222,10 +224,6 @@ def _reminder_email(text: str | None) -> str | None:
 
 def _roles(text: str | None) -> list:
     """Parse CLI_ROLES; a malformed entry stops start-up naming it."""
-    # Here, not at the top: gunicorn.conf.py and the health probe read this module, and the parser's
-    # module brings botocore (aws.py) with it.
-    from .services.cli_profiles import parse_roles
-
     try:
         return parse_roles(text)
     except ValueError as err:

@@ -7,7 +7,7 @@ import configparser
 import pytest
 
 from app.config import ConfigurationError, from_environment
-from app.services import cli_profiles
+from app.profiles import parse_roles
 from conftest import make_test_app
 
 ROLES = "admin=arn:aws:iam::123456789012:role/ops/Admin|7200 readonly=arn:aws:iam::123456789012:role/ReadOnly"
@@ -16,7 +16,7 @@ ROLES = "admin=arn:aws:iam::123456789012:role/ops/Admin|7200 readonly=arn:aws:ia
 @pytest.fixture
 def roles_app(moto, tmp_path):
     """The portal with two roles configured, as an operator would."""
-    return make_test_app(tmp_path, CLI_ROLES=cli_profiles.parse_roles(ROLES))
+    return make_test_app(tmp_path, CLI_ROLES=parse_roles(ROLES))
 
 
 def test_role_profiles_ask_for_the_code_and_link_to_switch_role(roles_app, make_user):

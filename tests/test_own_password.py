@@ -132,7 +132,8 @@ def test_the_sign_in_address_is_the_one_of_the_callers_partition(partition, url)
 
 
 def test_switch_role_links_go_to_the_roles_partition():
-    from app.services.cli_profiles import Role, switch_role_url
+    from app.profiles import Role
+    from app.services.cli_profiles import switch_role_url
 
     assert switch_role_url(Role("ops", "arn:aws-cn:iam::111122223333:role/ops")).startswith(
         "https://signin.amazonaws.cn/switchrole?")

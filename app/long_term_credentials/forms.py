@@ -10,8 +10,8 @@ from wtforms.validators import AnyOf, EqualTo, InputRequired, Length, Regexp, Va
 from ..errors import InvalidInput
 from ..forms import CodeForm
 from ..i18n import sentences
+from ..profiles import PROFILE_NAME
 from ..services import signing_certs, ssh_keys
-from ..services.formats import PROFILE_NAME
 
 
 class StatusForm(FlaskForm):

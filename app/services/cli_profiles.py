@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
+from ..profiles import Role
 from .access_keys import NewKey
-from .formats import PROFILE_NAME, check_profile
+from .formats import check_profile
 from .login_profile import SIGN_IN_HOSTS
 
 LONG_TERM_PROFILE = "long-term"  # kept apart from "default", which often holds session credentials
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
 
 def console_csv(new: NewKey) -> str:
@@ -30,41 +28,6 @@ def credentials_profile(new: NewKey, profile: str = LONG_TERM_PROFILE, region: s
 def data_uri(text: str, mime: str) -> str:
     """Embed a file in the page itself, so a download needs no second request that could show the secret again."""
     return f"data:{mime};charset=utf-8,{quote(text, safe='')}"
-
-
-@dataclass(frozen=True)
-class Role:
-    """A role the administrators offer as an AWS CLI profile."""
-
-    profile: str
-    arn: str
-    duration: int = 3600
-
-    @property
-    def account(self) -> str:
-        """Return the role's account ID."""
-        return self.arn.split(":")[4]
-
-    @property
-    def name(self) -> str:
-        """Return the role's name with its path, as the console's switch-role page wants it."""
-        return self.arn.split(":role/", 1)[1]
-
-
-def parse_roles(text: str | None) -> list[Role]:
-    """Read CLI_ROLES: whitespace-separated `profile=role_arn` or `profile=role_arn|seconds` (900-43200)."""
-    roles = []
-    for item in (text or "").split():
-        profile, _, rest = item.partition("=")
-        arn, _, seconds = rest.partition("|")
-        if not PROFILE_NAME.match(profile) or not _ROLE_ARN.match(arn):
-            raise ValueError(f"{item!r} is not profile=arn:aws:iam::<12-digit account>:role/<name>[|seconds]")
-        if seconds and not (seconds.isdigit() and 900 <= int(seconds) <= 43_200):
-            raise ValueError(f"{item!r}: the duration must be 900 to 43200 seconds")
-        roles.append(Role(profile, arn, int(seconds or 3600)))
-    if len({r.profile for r in roles}) != len(roles):
-        raise ValueError("two roles share a profile name")
-    return roles
 
 
 def config_blocks(source: str, region: str, mfa_serial: str | None, roles: list[Role]) -> str:

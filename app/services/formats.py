@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 
 from flask_babel import gettext as _
 
 from ..errors import InvalidInput
+from ..profiles import PROFILE_NAME
 from .session_credentials import SessionCredentials
 
 # One rule for every profile name the portal writes (snippets, credentials files, CLI_ROLES, the rotate form).
-PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 FORMATS = {
     "ini": "~/.aws/credentials",
