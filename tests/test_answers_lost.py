@@ -212,6 +212,17 @@ def test_device_removal_answer_lost_is_found_removed(app, client, enrolled, iam,
     assert f"AWS did remove your device {TOKEN} on your last attempt" in page
 
 
+def test_hardware_token_answer_lost_is_found_enabled(app, client, enrolled, iam, lossy_aws):
+    """The 503 page says the answer was lost (not "nothing was lost"); the device list then says AWS enabled it."""
+    from own_helpers import TOKEN, add_token
+
+    with answer_lost(app, lossy_aws, "EnableMFADevice"):
+        assert_answer_lost_page(add_token(client))
+    assert TOKEN in [d["SerialNumber"] for d in iam.list_mfa_devices(UserName="new.hire")["MFADevices"]]
+    page = client.get("/security/devices").get_data(as_text=True)
+    assert f"AWS did enable your hardware token {TOKEN} on your last attempt" in page
+
+
 @pytest.mark.services
 def test_the_store_failing_after_create_access_key_gives_the_503_page_and_the_next_visit_offers_deletion(
         moto, tmp_path, redis_url, tcp_proxy, iam, make_user, monkeypatch):

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import stepup
-from ..errors import AwsUnavailable, CodeAlreadyUsed, CodeRejected, PortalError, Refusal
+from ..errors import CodeAlreadyUsed, CodeRejected, PortalError, Refusal
 from ..forms import CodeForm, EmptyForm, form_problem
 from ..login import current_actor
 from ..long_term_credentials import lost
@@ -85,12 +85,10 @@ def index():
         state = portal()
         count = len(devices.list_devices(state.client("iam"), state.caller))  # AWS's own count, for its quota
         state.forget_devices()
-        codes.submit(state, current_actor(), Action.HARDWARE_TOKEN_ENABLED, serial, (code1, code2),
-                     lambda: devices.enable_hardware(state.client("iam"), state.caller, serial, code1, code2, count))
-    except AwsUnavailable as err:
-        if err.may_have_acted:
-            lost.remember("token_enabled", [], target=serial)
-        raise
+        with lost.watch("token_enabled", target=serial):  # a lost answer: this list finds out what AWS did
+            codes.submit(state, current_actor(), Action.HARDWARE_TOKEN_ENABLED, serial, (code1, code2),
+                         lambda: devices.enable_hardware(state.client("iam"), state.caller, serial, code1, code2,
+                                                         count))
     except Refusal as err:
         return _page(form, err, err.status)
     flash(_("Your hardware token %(serial)s is enabled. You can pick it wherever the portal asks for a code.",
