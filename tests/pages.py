@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 # The titles of the portal's own error pages (app/error_pages.py), as a person reads them.
 NOT_FOUND = "There is no page here"
+BAD_REQUEST = "That request could not be understood"
 FORBIDDEN = "You do not have access to this page"
 NOT_ALLOWED = "That action is not possible here"
 AWS_AWAY = "AWS is not answering"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import time_machine
+from pages import assert_redirect
 
 from app.services import devices
 from conftest import Person, code, operations
@@ -76,7 +77,7 @@ def test_a_device_removed_elsewhere_fails_at_aws_then_the_list_is_fresh(client, 
     refused = client.post("/credentials", data={"device": serial, "code": code(person.seed, 1),
                                                 "duration": "3600", "profile": "default"})
     assert refused.status_code == 400  # AWS, not the remembered list, decided
-    assert client.get("/credentials").status_code == 302  # asked again: no device left, so off to set one up
+    assert_redirect(client.get("/credentials"), "/")  # asked again: no device left, so off to set one up
 
 
 def test_the_list_is_remembered_for_a_minute_only():

@@ -6,6 +6,7 @@ import time
 from contextlib import contextmanager
 
 import pytest
+from pages import assert_page
 
 from app import aws
 from app.errors import AwsUnavailable
@@ -173,7 +174,7 @@ def devices_in_aws(iam, user_name: str) -> tuple[list[str], list[str]]:
 
 def assert_enrolled(person: Person, app, iam) -> None:
     """The person holds credentials, AWS holds exactly one device, and the audit log says it completed."""
-    assert person.client.get("/credentials/result").status_code == 200
+    assert_page(person.client.get("/credentials/result"), 200, "Your session credentials")
     assert devices_in_aws(iam, person.user.name) == ([f"arn:aws:iam::123456789012:mfa/{person.user.name}"], [])
     assert audit_actions(app).count("enrollment_completed") == 1
 
@@ -267,7 +268,7 @@ def test_fault_while_replacing_the_device(app, person, iam, faults, operation, a
     person.verify()
     person.get_credentials()
     assert devices_in_aws(iam, person.user.name) == ([serial], [])
-    assert person.client.get("/credentials/result").status_code == 200
+    assert_page(person.client.get("/credentials/result"), 200, "Your session credentials")
 
 
 def test_resync_answer_lost_then_retry(app, person, iam, faults):
