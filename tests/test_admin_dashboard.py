@@ -225,4 +225,4 @@ def test_dashboard_before_any_refresh(lite_account):
     html = lite_account.admin.client.get("/admin/").get_data(as_text=True)
     assert "No data yet." in html and "Read enrollment from AWS" in html
     answer = lite_account.admin.client.post("/admin/export", data={"show": "all", "sort": "name", "order": "asc"})
-    assert_redirect(answer, "/admin/")  # nothing to export yet: back to the page that offers a refresh
+    assert_redirect(answer, "/admin/", "Refresh the data first.", client=lite_account.admin.client)
