@@ -57,7 +57,7 @@ def test_last_use_hidden_under_the_seed_policy_is_no_error(client, enrolled, mon
 
 def test_rotation_shows_the_secret_once_and_switches_the_session(app, client, enrolled, iam):
     old = enrolled.user.access_key_id
-    assert client.get("/security/keys/rotate").status_code == 200
+    assert_page(client.get("/security/keys/rotate"), 200, "Rotate my access key")
     page = rotate(enrolled).get_data(as_text=True)
     new, secret = NEW_ID.search(page).group(1), SECRET.search(page).group(1)
     assert listed(iam) == {old: "Active", new: "Active"}  # the old key works until the person has saved the new one
@@ -93,10 +93,11 @@ def test_the_new_key_really_works_after_the_old_one_is_gone(client, enrolled, ia
     clock.advance(2)
     fresh = Person(client, enrolled.user)
     fresh.seed = enrolled.seed
-    assert fresh.sign_in(new, secret).status_code == 200
-    assert fresh.get_credentials().status_code == 200
+    assert_page(fresh.sign_in(new, secret), 200, "Hello, new.hire")
+    assert_page(fresh.get_credentials(), 200, "Your session credentials")
     assert "Your session credentials" in client.get("/credentials/result").get_data(as_text=True)
-    assert fresh.sign_in(old, enrolled.user.secret_access_key, follow=False).status_code == 401
+    assert_page(fresh.sign_in(old, enrolled.user.secret_access_key, follow=False), 401,
+                "AWS did not accept these keys")
 
 
 def test_rotation_asks_for_a_code_typed_on_its_own_page_and_says_why(client, enrolled, iam):
@@ -212,7 +213,7 @@ def test_the_key_in_use_cannot_be_deleted_or_switched_off_outside_rotation(clien
 def test_changes_need_an_mfa_session(client, person, iam):
     person.sign_in()
     other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
-    assert client.get("/security/keys").status_code == 200  # listing works before MFA
+    assert_page(client.get("/security/keys"), 200, "My access keys")  # listing works before MFA
     asked = client.post(f"/security/keys/{other}/status", data={"status": "Inactive"})
     assert asked.status_code == 302 and "/credentials" in asked.location
     assert listed(iam)[other] == "Active"

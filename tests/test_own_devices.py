@@ -23,7 +23,7 @@ def assigned(iam):
 
 
 def test_a_hardware_token_is_enabled_and_gives_session_credentials(app, client, enrolled, iam, clock):
-    assert add_token(client, " gaht-1234 5678 ").status_code == 302  # typed loosely, normalised
+    assert_redirect(add_token(client, " gaht-1234 5678 "), "/security/devices")  # typed loosely, normalised
     assert TOKEN in assigned(iam)
     page = client.get("/security/devices").get_data(as_text=True)
     assert TOKEN in page and "hardware" in page
@@ -164,10 +164,10 @@ def test_a_bad_backup_name_is_refused_before_aws(backup_person, iam, label, word
 
 def test_a_taken_name_and_the_eight_device_limit_are_explained(backup_person, iam):
     taken = backup_person.client.post("/security/devices/backup", data={"label": "x"})
-    assert taken.status_code == 302
+    assert_redirect(taken, "/enroll/scan")
     # The same name again while it waits for its codes: the portal replaces the person's own unassigned one.
     again = backup_person.client.post("/security/devices/backup", data={"label": "x"})
-    assert again.status_code == 302
+    assert_redirect(again, "/enroll/scan")
     for n in range(7):
         device = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"extra{n}")["VirtualMFADevice"]
         seed = device["Base32StringSeed"].decode()
