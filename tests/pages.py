@@ -12,6 +12,8 @@ FORBIDDEN = "You do not have access to this page"
 NOT_ALLOWED = "That action is not possible here"
 AWS_AWAY = "AWS is not answering"
 TOO_MANY = "Too many attempts"
+# The sign-in page's heading (templates/auth/login.html).
+SIGN_IN = "Set up MFA and get AWS credentials"
 
 
 def assert_page(page, status: int, *words: str) -> None:

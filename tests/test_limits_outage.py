@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from pages import assert_page, assert_redirect
+from pages import SIGN_IN, assert_page, assert_redirect
 
 from app.services import identity
 from conftest import Person, make_test_app
@@ -64,7 +64,7 @@ def test_sign_in_and_code_checks_fail_closed_and_reads_go_on(proxied, make_user,
     # Pages that only read are not limited, so they do not need the counters.
     assert_page(enrolled.client.get("/"), 200, f"Hello, {enrolled.user.name}")
     assert_page(enrolled.client.get("/credentials"), 200, "Get session credentials")
-    assert_page(newcomer.client.get("/login"), 200, "Set up MFA and get AWS credentials")
+    assert_page(newcomer.client.get("/login"), 200, SIGN_IN)
     # Back without a restart: the same portal counts again.
     proxy.heal()
     assert_redirect(newcomer.sign_in(follow=False), "/")
