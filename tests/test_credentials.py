@@ -69,7 +69,7 @@ def test_durations_outside_bounds_never_reach_aws(person, aws_calls, duration):
     enrolled(person)
     page = person.client.post("/credentials", data={"device": SERIAL, "code": code(person.seed, 1),
                                                     "duration": duration, "profile": "default"})
-    assert page.status_code == 400
+    assert_page(page, 400, "Please check what you typed", "Not a valid choice.")
     assert "GetSessionToken" not in operations(aws_calls)
 
 
@@ -91,7 +91,7 @@ def test_check_duration_service_rule():
 def test_bad_profile_names_are_refused(person, aws_calls, profile):
     enrolled(person)
     page = person.get_credentials(profile=profile)
-    assert page.status_code == 400
+    assert_page(page, 400, "A profile name is 1 to 64 letters, digits")
     assert "GetSessionToken" not in operations(aws_calls)
 
 

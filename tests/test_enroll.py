@@ -201,7 +201,7 @@ def test_replacing_a_device_needs_a_current_code(person, client, clock):
     clock.advance(2)
     serial = "arn:aws:iam::123456789012:mfa/new.hire"
     refused = client.post("/device/replace", data={"device": serial, "code": "000000"})
-    assert refused.status_code == 400
+    assert_page(refused, 400, "Replace my MFA device", "AWS did not accept this code for your MFA device.")
     assert len(virtual_devices("Assigned")) == 1
     page = client.post("/device/replace", data={"device": serial, "code": code(person.seed)},
                        follow_redirects=True)
