@@ -109,7 +109,8 @@ def test_rotation_asks_for_a_code_typed_on_its_own_page_and_says_why(client, enr
     assert missing.status_code == 400 and "Enter the 6-digit code." in missing.get_data(as_text=True)
     spent = client.post("/security/keys/rotate", data={"profile": "long-term", "device": enrolled.code_here()["device"],
                                                        "code": code(enrolled.seed, 0)})  # the one enrolling used
-    assert spent.status_code == 400 and len(listed(iam)) == 1
+    assert_page(spent, 400, "That code was already used")
+    assert len(listed(iam)) == 1
     assert SECRET.search(rotate(enrolled).get_data(as_text=True)) and len(listed(iam)) == 2
 
 
@@ -117,12 +118,14 @@ def test_deleting_the_key_signed_in_with_asks_for_a_code_there_but_not_other_key
     other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
     page = client.get(f"/security/keys/{other}/delete").get_data(as_text=True)
     assert 'name="code"' not in page
-    assert client.post(f"/security/keys/{other}/delete").status_code == 302 and other not in listed(iam)
+    assert_redirect(client.post(f"/security/keys/{other}/delete"), "/security/keys")
+    assert other not in listed(iam)
     old = enrolled.user.access_key_id
     rotate(enrolled)
     client.post("/security/keys/rotate/finish")
     refused = client.post(f"/security/keys/{old}/delete")  # the rotation's code was typed seconds ago
-    assert refused.status_code == 400 and old in listed(iam)
+    assert_page(refused, 400, "Enter the 6-digit code.")
+    assert old in listed(iam)
     assert_redirect(client.post(f"/security/keys/{old}/delete", data=enrolled.code_here()), "/security/keys")
     assert old not in listed(iam)
 

@@ -74,11 +74,14 @@ def test_removing_the_last_device_asks_for_a_code_typed_there_and_says_why(app, 
     assert "Removing your last MFA device locks you out" in page and 'name="code"' in page
     # The enrollment's code a few seconds ago is not enough: a stolen cookie inside that window would be.
     refused = client.post(f"/security/devices/remove/{virtual}")
-    assert refused.status_code == 400 and assigned(iam) == [virtual]
+    assert_page(refused, 400, "This is your only MFA device", "Enter the 6-digit code.")
+    assert assigned(iam) == [virtual]
     wrong = client.post(f"/security/devices/remove/{virtual}", data={"device": virtual, "code": "000000"})
-    assert wrong.status_code == 400 and assigned(iam) == [virtual]
+    assert_page(wrong, 400, "AWS did not accept this code for your MFA device.")
+    assert assigned(iam) == [virtual]
     done = client.post(f"/security/devices/remove/{virtual}", data=enrolled.code_here())
-    assert done.status_code == 302 and assigned(iam) == []
+    assert_redirect(done, "/")
+    assert assigned(iam) == []
     assert_page(client.get("/security/devices/remove/arn:aws:iam::123456789012:mfa/victim"), 404, NOT_FOUND)
 
 

@@ -131,7 +131,10 @@ def test_the_budgets_come_from_the_settings(moto, tmp_path, make_user):
                         SIGN_IN_LIMIT_PER_ADDRESS="3 per minute")
     assert allowance(app, signin.PER_KEY) == 2 and allowance(app, signin.PER_ADDRESS) == 3
     browser = app.test_client()
-    assert [failed_sign_in(browser, "AKIA" + "A" * 16).status_code for _ in range(3)] == [400, 400, 429]
+    answers = [failed_sign_in(browser, "AKIA" + "A" * 16) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [400, 400, 429]
+    assert_page(answers[1], 400, KEY_SHAPE)
+    assert_sign_in_paused(answers[2], "for this access key")
     assert_page(failed_sign_in(browser, "AKIA" + "B" * 16), 400, KEY_SHAPE)  # the address's third
     page = failed_sign_in(browser, "AKIA" + "C" * 16)
     assert_sign_in_paused(page, "from your network")
@@ -360,4 +363,7 @@ def test_a_refusal_raised_to_the_error_page_counts_too(limited_app, make_user, m
     monkeypatch.setattr(identity, "identify", denied)
     person = Person(limited_app.test_client(), make_user("denied"))
     per_key = allowance(limited_app, signin.PER_KEY)
-    assert [person.sign_in(follow=False).status_code for _ in range(per_key + 1)] == [403] * per_key + [429]
+    answers = [person.sign_in(follow=False) for _ in range(per_key + 1)]
+    assert [answer.status_code for answer in answers] == [403] * per_key + [429]
+    assert_page(answers[-2], 403, "AWS denied this action")
+    assert_page(answers[-1], 429, "Too many failed sign-ins")
