@@ -347,8 +347,9 @@ def test_an_ipv6_client_is_counted_per_64_not_per_address(moto, tmp_path):
     browser = app.test_client()
     # A host picks any address in its /64: each attempt from a new one still spends one budget.
     hosts = [f"2001:db8:1:2::{n:x}" for n in range(1, allowance(app, signin.PER_ADDRESS) + 2)]
-    statuses = [failed_sign_in(browser, f"AKIA{n:016d}", host).status_code for n, host in enumerate(hosts)]
-    assert statuses == [400] * (len(hosts) - 1) + [429]
+    answers = [failed_sign_in(browser, f"AKIA{n:016d}", host) for n, host in enumerate(hosts)]
+    assert [answer.status_code for answer in answers] == [400] * (len(hosts) - 1) + [429]
+    assert_sign_in_paused(answers[-1], "from your network")
     assert_page(failed_sign_in(browser, "AKIA" + "Q" * 16, "2001:db8:1:3::1"), 400, KEY_SHAPE)  # the next /64
     assert signin.network_identity("::ffff:192.0.2.8") == "ip:192.0.2.8"  # IPv4 seen through a dual-stack socket
 
