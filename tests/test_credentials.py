@@ -91,7 +91,8 @@ def test_check_duration_service_rule():
 def test_bad_profile_names_are_refused(person, aws_calls, profile):
     enrolled(person)
     page = person.get_credentials(profile=profile)
-    assert_page(page, 400, "A profile name is 1 to 64 letters, digits")
+    said = "Name the profile, for example default." if not profile else "A profile name is 1 to 64 letters, digits"
+    assert_page(page, 400, said)
     assert "GetSessionToken" not in operations(aws_calls)
 
 
