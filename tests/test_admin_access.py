@@ -109,7 +109,7 @@ def test_group_admins_are_checked_with_their_mfa_session(group_app, iam, make_us
     assert waiting.client.get("/admin/").location == "/credentials/code?next=/admin/&why=admin"
 
     admin = enrolled(group_app, member)
-    assert admin.client.get("/admin/").status_code == 200
+    assert_page(admin.client.get("/admin/"), 200, "MFA enrollment")
     assert_page(enrolled(group_app, outsider).client.get("/admin/"), 403, FORBIDDEN)
 
 
@@ -152,4 +152,4 @@ def test_admin_returns_to_the_page_asked_for_after_typing_a_code(lite_app, iam, 
     typed = walker.client.post(asked.location, data={"device": f"arn:aws:iam::123456789012:mfa/{ADMIN}",
                                                      "code": code(walker.seed, 1)})
     assert typed.status_code == 302 and typed.location == "/admin/audit"
-    assert walker.client.get(typed.location).status_code == 200
+    assert_page(walker.client.get(typed.location), 200, "Audit log")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from admin_helpers import ADMIN, enrolled, refresh
+from pages import assert_page, assert_redirect
 from sqlalchemy import select
 
 from app.extensions import db
@@ -123,12 +124,14 @@ def test_every_step_is_audited_and_no_secret_is_stored(admin_app, iam, make_user
     newcomer = enrolled(admin_app, hire)
     secrets += collect_secrets(newcomer, newcomer.client.get("/credentials/result").get_data(as_text=True))
 
-    assert refresh(admin).status_code == 200
-    assert admin.client.post("/admin/export", data={"show": "all", "sort": "name", "order": "asc"}).status_code == 200
+    assert_page(refresh(admin), 200, "Refreshed: 2 users read")
+    exported = read_csv(admin.client.post("/admin/export", data={"show": "all", "sort": "name", "order": "asc"}))
+    assert sorted(row["user"] for row in exported) == [ADMIN, "new.hire"]
     answer = admin.client.post("/admin/users/new.hire/reset", data={
         "serial": "arn:aws:iam::123456789012:mfa/new.hire", "reason": "lost phone"})
-    assert answer.status_code == 302
-    assert admin.client.post("/admin/audit/export", data={}).status_code == 200
+    assert_redirect(answer, "/admin/users/new.hire")
+    audit_rows = read_csv(admin.client.post("/admin/audit/export", data={}))
+    assert "enrollment_completed" in [row["action"] for row in audit_rows]
 
     with admin_app.app_context():
         steps = [(e.action, e.subject, e.outcome) for e in outcomes().order_by(AuditEvent.id)]

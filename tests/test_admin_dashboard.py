@@ -11,6 +11,7 @@ import pytest
 from admin_helpers import ADMIN, refresh, table_users, with_mfa
 from moto.iam.exceptions import IAMException
 from moto.iam.responses import IamResponse
+from pages import assert_page, assert_redirect
 
 from app.demo import seed
 from app.models import ReportFinding, ReportSnapshot, ReportUser
@@ -131,7 +132,7 @@ def test_csv_neutralises_formulas(crowd):
 def test_rows_of_the_latest_snapshots_are_kept_totals_for_the_retention(account, admin_app):
     """Each refresh adds a snapshot; per-user rows and findings stay for the newest three, totals for the history."""
     for _ in range(4):
-        assert refresh(account.admin).status_code == 200
+        assert_page(refresh(account.admin), 200, "Refreshed: 6 users read")
     with admin_app.app_context():
         kept = [s.id for s in ReportSnapshot.query.order_by(ReportSnapshot.id)]
         assert len(kept) == 4
@@ -148,7 +149,7 @@ def test_refresh_at_scale_stays_within_a_few_calls(lite_app, iam, make_user, aws
     real_collect = reporting.collect
     monkeypatch.setattr(reporting, "collect", lambda *a, **kw: seen.append(real_collect(*a, **kw)) or seen[-1])
     aws_calls.clear()
-    assert refresh(admin).status_code == 200
+    assert_page(refresh(admin), 200, "Refreshed: 2,501 users read")
     made = [operation for _service, operation, _params, with_mfa_session in aws_calls if with_mfa_session]
     assert len(made) == len(aws_calls) <= 15, made
     assert "ListMFADevices" not in made
@@ -224,4 +225,4 @@ def test_dashboard_before_any_refresh(lite_account):
     html = lite_account.admin.client.get("/admin/").get_data(as_text=True)
     assert "No data yet." in html and "Read enrollment from AWS" in html
     answer = lite_account.admin.client.post("/admin/export", data={"show": "all", "sort": "name", "order": "asc"})
-    assert answer.status_code == 302
+    assert_redirect(answer, "/admin/", "Refresh the data first.", client=lite_account.admin.client)

@@ -93,7 +93,7 @@ def judged(admin_app, iam, make_user):
     """The arranged people and an admin who has refreshed once."""
     arrange_people(iam)
     admin = with_mfa(admin_app, iam, make_user(ADMIN))
-    assert refresh(admin).status_code == 200
+    assert_page(refresh(admin), 200, "Refreshed: 21 users read")
     return admin
 
 
@@ -214,7 +214,7 @@ def test_admin_deactivates_a_key_once_with_a_reason(judged, admin_app, iam):
         assert events[1].attempt_key == events[0].event_key
         detail = json.loads(events[1].detail)
         assert detail == {"key_id": key_id, "reason": "unused 91 days, ticket SEC-7", "status": "Inactive"}
-    assert refresh(judged).status_code == 200
+    assert_page(refresh(judged), 200, "Refreshed: 21 users read")
     assert "stale.91" not in table_users(judged.client.get("/admin/?finding=IAM.3").get_data(as_text=True))
     assert_page(judged.client.get("/admin/users/stale.91/keys/AKIANOSUCHKEY0000000/deactivate"), 404,
                 "No such access key")
@@ -228,7 +228,7 @@ def test_history_keeps_totals_for_the_retention_and_draws_them(judged, admin_app
             db.session.add(ReportSnapshot(taken_at=now - timedelta(days=days), users=users, enrolled=enrolled,
                                           findings=json.dumps({IAM_3: iam3})))
         db.session.commit()
-    assert refresh(judged).status_code == 200
+    assert_page(refresh(judged), 200, "Refreshed: 21 users read")
     with admin_app.app_context():
         ages = sorted(round((now - s.taken_at.replace(tzinfo=UTC)).total_seconds() / 86400)
                       for s in ReportSnapshot.query)

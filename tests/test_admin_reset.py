@@ -6,7 +6,7 @@ import json
 
 import pytest
 from admin_helpers import ADMIN, give_device, with_mfa
-from pages import NOT_FOUND, assert_page
+from pages import NOT_FOUND, assert_page, assert_redirect
 
 from app import aws
 from app.demo import seed
@@ -92,7 +92,7 @@ def test_hardware_device_is_deactivated_only(admin, iam, make_user):
     html = admin.client.get("/admin/users/token.user").get_data(as_text=True)
     assert "GAHT12345678 (hardware)" in html
     answer = admin.client.post("/admin/users/token.user/reset", data={"serial": "GAHT12345678", "reason": "broken"})
-    assert answer.status_code == 302
+    assert_redirect(answer, "/admin/users/token.user")
     assert iam.list_mfa_devices(UserName="token.user")["MFADevices"] == []
 
 

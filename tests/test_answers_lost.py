@@ -7,6 +7,7 @@ from contextlib import contextmanager
 import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from own_helpers import audit_rows, pem, rsa_public
+from pages import assert_redirect
 
 from app import aws
 from app.errors import AwsUnavailable
@@ -205,7 +206,7 @@ def test_deactivation_answer_lost_then_retried_stays_inactive(app, client, enrol
 def test_device_removal_answer_lost_is_found_removed(app, client, enrolled, iam, lossy_aws):
     from own_helpers import TOKEN, add_token
 
-    assert add_token(client).status_code == 302
+    assert_redirect(add_token(client), "/security/devices")
     with answer_lost(app, lossy_aws, "DeactivateMFADevice"):
         assert_answer_lost_page(client.post(f"/security/devices/remove/{TOKEN}"))
     page = client.get("/security/devices").get_data(as_text=True)

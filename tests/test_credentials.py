@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import botocore.session
 import pytest
-from pages import assert_redirect
+from pages import assert_page, assert_redirect
 
 from app.errors import InvalidInput
 from app.services import formats
@@ -50,7 +50,7 @@ def test_enrollment_counts_complete_only_after_session_token(person, app):
     # Seconds after enabling, a resync is not the fix: the page says to wait for a new code instead.
     assert "Resync your device" not in wrong.get_data(as_text=True) and "resync" not in wrong.get_data(as_text=True)
     assert "enabled a moment ago" in wrong.get_data(as_text=True)
-    assert person.get_credentials().status_code == 200
+    assert_page(person.get_credentials(), 200, "Your MFA device works. Enrollment is complete.")
     with app.app_context():
         assert outcomes().filter_by(action="enrollment_completed").count() == 1
         issued = outcomes().filter_by(action="credentials_issued", outcome="success").one()
@@ -69,14 +69,14 @@ def test_durations_outside_bounds_never_reach_aws(person, aws_calls, duration):
     enrolled(person)
     page = person.client.post("/credentials", data={"device": SERIAL, "code": code(person.seed, 1),
                                                     "duration": duration, "profile": "default"})
-    assert page.status_code == 400
+    assert_page(page, 400, "Please check what you typed", "Not a valid choice.")
     assert "GetSessionToken" not in operations(aws_calls)
 
 
 @pytest.mark.parametrize("duration", [900, 129600])
 def test_duration_bounds_are_accepted(person, aws_calls, duration):
     enrolled(person)
-    assert person.get_credentials(duration=duration).status_code == 200
+    assert_page(person.get_credentials(duration=duration), 200, "Your session credentials")
     assert [c[2]["DurationSeconds"] for c in aws_calls if c[1] == "GetSessionToken"] == [duration]
 
 
@@ -91,7 +91,8 @@ def test_check_duration_service_rule():
 def test_bad_profile_names_are_refused(person, aws_calls, profile):
     enrolled(person)
     page = person.get_credentials(profile=profile)
-    assert page.status_code == 400
+    said = "Name the profile, for example default." if not profile else "A profile name is 1 to 64 letters, digits"
+    assert_page(page, 400, said)
     assert "GetSessionToken" not in operations(aws_calls)
 
 
@@ -203,10 +204,11 @@ def test_enrollment_completes_even_after_signing_out_before_the_proof(person, cl
     client.post("/logout")
     clock.advance(1)
     person.sign_in()
-    assert person.get_credentials().status_code == 200
+    assert_page(person.get_credentials(), 200, "Your MFA device works. Enrollment is complete.")
     clock.advance(2)
     later = person.get_credentials(token=code(person.seed))  # a later everyday use is not a second completion
-    assert later.status_code == 200
+    assert_page(later, 200, "Your session credentials")
+    assert "Enrollment is complete" not in later.get_data(as_text=True)
     with app.app_context():
         assert outcomes().filter_by(action="enrollment_completed").count() == 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import time_machine
+from pages import assert_page, assert_redirect
 
 from app.services import devices
 from conftest import Person, code, operations
@@ -75,8 +76,9 @@ def test_a_device_removed_elsewhere_fails_at_aws_then_the_list_is_fresh(client, 
     clock.advance(1)
     refused = client.post("/credentials", data={"device": serial, "code": code(person.seed, 1),
                                                 "duration": "3600", "profile": "default"})
-    assert refused.status_code == 400  # AWS, not the remembered list, decided
-    assert client.get("/credentials").status_code == 302  # asked again: no device left, so off to set one up
+    # AWS, not the remembered list, decided.
+    assert_page(refused, 400, "AWS did not accept this code for your MFA device.")
+    assert_redirect(client.get("/credentials"), "/")  # asked again: no device left, so off to set one up
 
 
 def test_the_list_is_remembered_for_a_minute_only():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from own_helpers import audit_rows, pem, rsa_public
+from pages import BAD_REQUEST, assert_page, assert_redirect
 
 
 @pytest.fixture
@@ -37,8 +38,8 @@ def test_deactivate_twice_leaves_the_key_inactive_and_says_so(app, client, enrol
 
 def test_a_status_change_must_name_its_target(client, enrolled, iam):
     other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
-    assert client.post(f"/security/keys/{other}/status").status_code == 400
-    assert client.post(f"/security/keys/{other}/status", data={"status": "Deleted"}).status_code == 400
+    assert_page(client.post(f"/security/keys/{other}/status"), 400, BAD_REQUEST)
+    assert_page(client.post(f"/security/keys/{other}/status", data={"status": "Deleted"}), 400, BAD_REQUEST)
     page = client.get("/security/keys").get_data(as_text=True)
     assert '<input type="hidden" name="status" value="Inactive">' in page
 
@@ -73,7 +74,7 @@ def test_deleting_twice_says_it_is_already_deleted(client, enrolled, iam):
 def test_removing_a_device_twice_says_it_is_already_removed(client, enrolled, iam):
     from own_helpers import TOKEN, add_token
 
-    assert add_token(client).status_code == 302
+    assert_redirect(add_token(client), "/security/devices")
     page = twice(client, f"/security/devices/remove/{TOKEN}")
     assert f"The device {TOKEN} is already removed." in page
     assert [d["SerialNumber"] for d in iam.list_mfa_devices(UserName="new.hire")["MFADevices"]] == [

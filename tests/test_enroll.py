@@ -5,11 +5,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
 import pytest
-from pages import assert_redirect
+from pages import assert_page, assert_redirect
 
 from app.models import AuditEvent
 from conftest import code, operations
 from security_helpers import outcomes
+
+ENABLED = "Your MFA device is enabled. Last step: prove it works and get your credentials."
 
 
 def audit_actions(app, outcome="success"):
@@ -25,7 +27,7 @@ def virtual_devices(status="Any"):
 def test_start_creates_device_named_after_user_without_tags(person, aws_calls):
     person.sign_in()
     page = person.start_enrollment()
-    assert page.status_code == 200
+    assert_page(page, 200, "Add this account to your authenticator app")
     create = [c for c in aws_calls if c[1] == "CreateVirtualMFADevice"]
     assert create[0][2] == {"VirtualMFADeviceName": "new.hire", "Path": "/"}
     assert [d["SerialNumber"] for d in virtual_devices("Unassigned")] == ["arn:aws:iam::123456789012:mfa/new.hire"]
@@ -73,7 +75,7 @@ def test_abandoned_device_is_replaced_without_the_user_noticing(iam, make_user, 
     assert "Add this account to your authenticator app" in page.get_data(as_text=True)
     assert len(virtual_devices()) == 1
     walker.verify()
-    assert walker.get_credentials().status_code == 200
+    assert_page(walker.get_credentials(), 200, "Your MFA device works. Enrollment is complete.")
     assert "stale_device_replaced" in audit_actions(app)
 
 
@@ -115,7 +117,7 @@ def test_wrong_codes_get_plain_words_and_the_user_can_retry(person, app):
     body = wrong.get_data(as_text=True)
     assert wrong.status_code == 400
     assert "AWS did not accept those two codes" in body and "Next step" in body
-    assert person.verify().status_code == 200
+    assert_page(person.verify(), 200, ENABLED)
     assert audit_actions(app).count("device_enabled") == 1
     assert audit_actions(app, "failure") == ["device_enabled"]
 
@@ -144,7 +146,7 @@ def test_a_qr_code_replaced_from_another_tab_is_named_not_called_a_wrong_code(pe
     assert answer.status_code == 409 and "started again in another tab or window" in text
     assert "did not accept" not in text and "EnableMFADevice" not in operations(aws_calls)
     assert shown_setup(answer) != old_setup  # the page now carries the new QR's setup
-    assert person.verify().status_code == 200  # codes from the new QR are taken
+    assert_page(person.verify(), 200, ENABLED)  # codes from the new QR are taken
     assert iam.list_mfa_devices(UserName="new.hire")["MFADevices"]
 
 
@@ -157,7 +159,7 @@ def test_codes_typed_a_minute_or_more_late_are_called_too_old(person, iam):
     assert "accepts a code only for about a minute" in text
     wrong = person.verify("123456", "654321")
     assert "too old" not in wrong.get_data(as_text=True) and "did not accept" in wrong.get_data(as_text=True)
-    assert person.verify().status_code == 200
+    assert_page(person.verify(), 200, ENABLED)
 
 
 def test_codes_with_spaces_from_the_app_are_accepted(person):
@@ -199,7 +201,7 @@ def test_replacing_a_device_needs_a_current_code(person, client, clock):
     clock.advance(2)
     serial = "arn:aws:iam::123456789012:mfa/new.hire"
     refused = client.post("/device/replace", data={"device": serial, "code": "000000"})
-    assert refused.status_code == 400
+    assert_page(refused, 400, "Replace my MFA device", "AWS did not accept this code for your MFA device.")
     assert len(virtual_devices("Assigned")) == 1
     page = client.post("/device/replace", data={"device": serial, "code": code(person.seed)},
                        follow_redirects=True)
@@ -209,7 +211,7 @@ def test_replacing_a_device_needs_a_current_code(person, client, clock):
         " ", "")
     assert person.seed != old_seed
     assert virtual_devices("Assigned") == []
-    assert person.verify().status_code == 200
+    assert_page(person.verify(), 200, ENABLED)
     assert len(virtual_devices("Assigned")) == 1
 
 

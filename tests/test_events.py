@@ -13,6 +13,7 @@ import pytest
 from admin_helpers import ADMIN, give_device, with_mfa
 from events_helpers import SECRET, Receiver, record_event, settle
 from own_helpers import fail_call, pem, rsa_public
+from pages import assert_page, assert_redirect
 
 from app import aws, tasks
 from app.errors import AwsUnavailable
@@ -182,7 +183,7 @@ def test_admin_reset_names_the_admin(moto, tmp_path, iam, make_user, receiver, c
     admin = with_mfa(app, iam, make_user(ADMIN))
     serial = "arn:aws:iam::123456789012:mfa/lost.phone"
     answer = admin.client.post("/admin/users/lost.phone/reset", data={"serial": serial, "reason": "phone lost"})
-    assert answer.status_code == 302
+    assert_redirect(answer, "/admin/users/lost.phone")
     (message,) = receiver.wait_for(1)
     assert message["type"] == "device.reset"
     assert message["text"] == "lost.phone's MFA device was reset by admin."
@@ -203,8 +204,8 @@ def test_a_burst_of_failed_sign_ins_is_reported_once_per_budget(moto, tmp_path, 
     client = app.test_client()
     for _ in range(3):
         client.post("/login", data={"access_key_id": user.access_key_id, "secret_access_key": "w" * 40})
-    assert client.post("/login", data={"access_key_id": user.access_key_id,
-                                       "secret_access_key": "w" * 40}).status_code == 429
+    assert_page(client.post("/login", data={"access_key_id": user.access_key_id, "secret_access_key": "w" * 40}),
+                429, "Too many failed sign-ins")
     (per_key,) = receiver.wait_for(1)
     assert per_key["type"] == "sign_in.burst" and per_key["data"]["key_id"] == user.access_key_id
     assert per_key["data"]["budget"] == "sign-in-failures-per-key"

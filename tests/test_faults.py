@@ -6,6 +6,7 @@ import time
 from contextlib import contextmanager
 
 import pytest
+from pages import assert_page, assert_redirect
 
 from app import aws
 from app.errors import AwsUnavailable
@@ -117,7 +118,8 @@ def test_worst_case_a_silent_endpoint_mid_request_answers_within_15_seconds(app,
         # The alias only labels the authenticator entry: sign-in gives up on it and goes on.
         signed_in, sign_in_seconds = timed(lambda: person.sign_in(follow=False))
         page, seconds = timed(lambda: person.client.get("/"))
-    assert signed_in.status_code == 302 and sign_in_seconds < PROMISE_SECONDS
+    assert_redirect(signed_in, "/")
+    assert sign_in_seconds < PROMISE_SECONDS
     assert_try_again_page(page)
     assert seconds < PROMISE_SECONDS
     print(f"worst case to the 503 page with default settings: {seconds:.1f} s")
@@ -173,7 +175,7 @@ def devices_in_aws(iam, user_name: str) -> tuple[list[str], list[str]]:
 
 def assert_enrolled(person: Person, app, iam) -> None:
     """The person holds credentials, AWS holds exactly one device, and the audit log says it completed."""
-    assert person.client.get("/credentials/result").status_code == 200
+    assert_page(person.client.get("/credentials/result"), 200, "Your session credentials")
     assert devices_in_aws(iam, person.user.name) == ([f"arn:aws:iam::123456789012:mfa/{person.user.name}"], [])
     assert audit_actions(app).count("enrollment_completed") == 1
 
@@ -267,7 +269,7 @@ def test_fault_while_replacing_the_device(app, person, iam, faults, operation, a
     person.verify()
     person.get_credentials()
     assert devices_in_aws(iam, person.user.name) == ([serial], [])
-    assert person.client.get("/credentials/result").status_code == 200
+    assert_page(person.client.get("/credentials/result"), 200, "Your session credentials")
 
 
 def test_resync_answer_lost_then_retry(app, person, iam, faults):

@@ -9,6 +9,7 @@ from urllib.parse import quote, urlsplit
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pages import assert_page
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, StringField
 
@@ -128,7 +129,8 @@ def test_verify_form(client, person, aws_calls, first, second):
     aws_calls.clear()
     assert_handled(client.post("/enroll/verify", data=form(code1=first, code2=second)))
     assert_junk_never_reached_aws(aws_calls, first, second)
-    assert client.get("/enroll/scan").status_code == 200  # still enrolling: junk did not end the setup
+    # Still enrolling: junk did not end the setup.
+    assert_page(client.get("/enroll/scan"), 200, "Add this account to your authenticator app")
 
 
 @FUZZ

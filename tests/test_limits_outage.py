@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from pages import assert_redirect
+from pages import SIGN_IN, assert_page, assert_redirect
 
 from app.services import identity
 from conftest import Person, make_test_app
@@ -62,9 +62,9 @@ def test_sign_in_and_code_checks_fail_closed_and_reads_go_on(proxied, make_user,
     assert "Code checks and admin actions are paused" in assert_paused(page, seconds, "sent nothing to AWS")
     assert aws_calls == []  # neither the keys nor the code reached AWS
     # Pages that only read are not limited, so they do not need the counters.
-    assert enrolled.client.get("/").status_code == 200
-    assert enrolled.client.get("/credentials").status_code == 200
-    assert newcomer.client.get("/login").status_code == 200
+    assert_page(enrolled.client.get("/"), 200, f"Hello, {enrolled.user.name}")
+    assert_page(enrolled.client.get("/credentials"), 200, "Get session credentials")
+    assert_page(newcomer.client.get("/login"), 200, SIGN_IN)
     # Back without a restart: the same portal counts again.
     proxy.heal()
     assert_redirect(newcomer.sign_in(follow=False), "/")

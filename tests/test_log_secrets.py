@@ -8,6 +8,8 @@ import logging
 import re
 import time
 
+from pages import assert_page
+
 from app.logs import json_formatter
 from bench._util import Browser, emulator, free_port, gunicorn, totp
 from conftest import Person, code, make_test_app
@@ -95,7 +97,8 @@ def test_gunicorn_json_lines_at_debug_hold_no_secret(tmp_path, clock):
             session_cookie = browser.http.cookies.get("mfa_portal")
             browser.request("GET", "/login?secret_access_key=query-never-logged")
     text = server.log.read_text()
-    assert download.status_code == 200 and finished.status_code == 200
+    assert_page(download, 200, "aws_session_token")  # the credentials file
+    assert_page(finished, 200, "Your old key is now inactive.")
     lines = parsed_lines(text)  # start-up, migration, worker boot, access and shut-down lines alike
     loggers = {line["logger"] for line in lines}
     assert {"gunicorn.error", "app.access", "app.aws", "app.services.audit"} <= loggers, loggers

@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 
 import requests
+from pages import FORBIDDEN, NOT_FOUND, assert_page
 from prometheus_client.parser import text_string_to_metric_families
 from worker_helpers import only_worker
 
 from bench._util import free_port, gunicorn
 from conftest import Person, code, make_test_app
+
+# What a scraper reads: the portal's own request counter, in the text exposition format.
+SCRAPE = "# TYPE mfa_portal_http_requests_total counter"
 
 
 def samples(client, **request) -> dict[tuple, float]:
@@ -26,7 +30,7 @@ def value(found: dict, name: str, **labels: str) -> float:
 
 
 def test_metrics_are_off_unless_asked_for(client, app):
-    assert client.get("/metrics").status_code == 404
+    assert_page(client.get("/metrics"), 404, NOT_FOUND)
     assert "mfa_portal_metrics" not in app.extensions
 
 
@@ -50,7 +54,8 @@ def test_an_enrollment_is_counted_by_route_aws_operation_and_audit_action(moto, 
                  operation="GetCallerIdentity") >= 1
     assert value(grew, "mfa_portal_audit_events_total", action="enrollment_completed", outcome="success") == 1
     assert value(grew, "mfa_portal_audit_events_total", action="credentials_issued", outcome="attempt") == 1
-    assert refused.status_code == 400  # the portal knew the code was spent: no AWS call, no second attempt
+    # The portal knew the code was spent: no AWS call, no second attempt.
+    assert_page(refused, 400, "That code was already used")
     assert value(grew, "mfa_portal_aws_calls_total", service="sts", operation="GetSessionToken", outcome="ok") == 1
     # Routes, operations and actions only: never the person, the key or a path with an ID in it.
     text = client.get("/metrics").get_data(as_text=True)
@@ -70,16 +75,16 @@ def test_a_failing_aws_call_is_counted_under_its_error_code(moto, tmp_path):
 
 def test_only_local_scrapers_or_bearers_of_the_token_may_read_them(moto, tmp_path):
     local = make_test_app(tmp_path / "local", METRICS=True).test_client()
-    assert local.get("/metrics").status_code == 200
+    assert_page(local.get("/metrics"), 200, SCRAPE)
     # From elsewhere (documentation addresses, never contacted), or through a proxy on this machine.
-    assert local.get("/metrics", environ_overrides={"REMOTE_ADDR": "203.0.113.9"}).status_code == 404
-    assert local.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 404
+    assert_page(local.get("/metrics", environ_overrides={"REMOTE_ADDR": "203.0.113.9"}), 404, NOT_FOUND)
+    assert_page(local.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}), 404, NOT_FOUND)
 
     guarded = make_test_app(tmp_path / "guarded", METRICS=True, METRICS_TOKEN="t" * 32).test_client()
-    assert guarded.get("/metrics").status_code == 403  # a token is set: loopback alone is not enough
-    assert guarded.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403
-    assert guarded.get("/metrics", headers={"Authorization": "Bearer " + "t" * 32},
-                       environ_overrides={"REMOTE_ADDR": "203.0.113.9"}).status_code == 200
+    assert_page(guarded.get("/metrics"), 403, FORBIDDEN)  # a token is set: loopback alone is not enough
+    assert_page(guarded.get("/metrics", headers={"Authorization": "Bearer wrong"}), 403, FORBIDDEN)
+    assert_page(guarded.get("/metrics", headers={"Authorization": "Bearer " + "t" * 32},
+                            environ_overrides={"REMOTE_ADDR": "203.0.113.9"}), 200, SCRAPE)
 
 
 def test_under_gunicorn_one_scrape_counts_every_workers_requests(tmp_path):
@@ -106,5 +111,6 @@ def test_under_gunicorn_one_scrape_counts_every_workers_requests(tmp_path):
 
 def test_with_portal_hosts_a_scrape_names_one_of_them(moto, tmp_path):
     client = make_test_app(tmp_path, METRICS=True, PORTAL_HOSTS=["portal.test"]).test_client()
-    assert client.get("/metrics").status_code == 400  # "localhost" is not one of the portal's names
-    assert client.get("/metrics", headers={"Host": "portal.test"}).status_code == 200
+    # "localhost" is not one of the portal's names.
+    assert_page(client.get("/metrics"), 400, "This portal does not answer to that address")
+    assert_page(client.get("/metrics", headers={"Host": "portal.test"}), 200, SCRAPE)

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 import redis
 from limits import parse_many
+from pages import assert_page
 
 from app.config import from_environment
 from bench._util import ROOT, Browser, Emulator, Server, emulator, free_port, gunicorn
@@ -93,7 +94,8 @@ def test_two_instances_act_as_one_portal(cluster):
     statuses = [stranger.sign_in(on=(a.url, b.url)[i % 2]).status_code for i in range(limit.amount)]
     assert all(status in (400, 401, 403) for status in statuses), statuses
     # Each instance saw only half the attempts, yet both now refuse that key, from any address.
-    assert stranger.sign_in(on=a.url).status_code == 429
-    assert Browser(guessed, b.url, headers={"X-Forwarded-For": "198.51.100.9"}).sign_in().status_code == 429
+    assert_page(stranger.sign_in(on=a.url), 429, "Too many failed sign-ins")
+    assert_page(Browser(guessed, b.url, headers={"X-Forwarded-For": "198.51.100.9"}).sign_in(), 429,
+                "Too many failed sign-ins")
     # Someone else's keys from the guesser's address still get in: the address budget is far looser.
-    assert Browser(user, b.url, headers={"X-Forwarded-For": "203.0.113.7"}).sign_in().status_code == 200
+    assert_page(Browser(user, b.url, headers={"X-Forwarded-For": "203.0.113.7"}).sign_in(), 200, "Hello, new.hire")

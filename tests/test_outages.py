@@ -7,6 +7,7 @@ import time
 import pytest
 from admin_helpers import ADMIN, with_mfa
 from outage_helpers import settings
+from pages import assert_page
 
 from app import create_app
 from app.extensions import db
@@ -63,7 +64,7 @@ def pg_app(moto, tmp_path, pg_url, tcp_proxy):
 def test_database_outage_gives_the_503_page_and_recovers(pg_app, iam, make_user, mode):
     app, proxy = pg_app
     admin = with_mfa(app, iam, make_user(ADMIN))
-    assert admin.client.get("/admin/").status_code == 200
+    assert_page(admin.client.get("/admin/"), 200, "MFA enrollment")
     assert admin.client.get("/readyz").status_code == 200
 
     proxy.cut(mode)
@@ -79,7 +80,7 @@ def test_database_outage_gives_the_503_page_and_recovers(pg_app, iam, make_user,
 
     proxy.heal()
     assert probe.get("/readyz").status_code == 200
-    assert admin.client.get("/admin/").status_code == 200
+    assert_page(admin.client.get("/admin/"), 200, "MFA enrollment")
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def test_last_use_hidden_under_the_seed_policy_is_no_error(client, enrolled, mon
 
 def test_rotation_shows_the_secret_once_and_switches_the_session(app, client, enrolled, iam):
     old = enrolled.user.access_key_id
-    assert client.get("/security/keys/rotate").status_code == 200
+    assert_page(client.get("/security/keys/rotate"), 200, "Rotate my access key")
     page = rotate(enrolled).get_data(as_text=True)
     new, secret = NEW_ID.search(page).group(1), SECRET.search(page).group(1)
     assert listed(iam) == {old: "Active", new: "Active"}  # the old key works until the person has saved the new one
@@ -93,10 +93,11 @@ def test_the_new_key_really_works_after_the_old_one_is_gone(client, enrolled, ia
     clock.advance(2)
     fresh = Person(client, enrolled.user)
     fresh.seed = enrolled.seed
-    assert fresh.sign_in(new, secret).status_code == 200
-    assert fresh.get_credentials().status_code == 200
+    assert_page(fresh.sign_in(new, secret), 200, "Hello, new.hire")
+    assert_page(fresh.get_credentials(), 200, "Your session credentials")
     assert "Your session credentials" in client.get("/credentials/result").get_data(as_text=True)
-    assert fresh.sign_in(old, enrolled.user.secret_access_key, follow=False).status_code == 401
+    assert_page(fresh.sign_in(old, enrolled.user.secret_access_key, follow=False), 401,
+                "AWS did not accept these keys")
 
 
 def test_rotation_asks_for_a_code_typed_on_its_own_page_and_says_why(client, enrolled, iam):
@@ -108,7 +109,8 @@ def test_rotation_asks_for_a_code_typed_on_its_own_page_and_says_why(client, enr
     assert missing.status_code == 400 and "Enter the 6-digit code." in missing.get_data(as_text=True)
     spent = client.post("/security/keys/rotate", data={"profile": "long-term", "device": enrolled.code_here()["device"],
                                                        "code": code(enrolled.seed, 0)})  # the one enrolling used
-    assert spent.status_code == 400 and len(listed(iam)) == 1
+    assert_page(spent, 400, "That code was already used")
+    assert len(listed(iam)) == 1
     assert SECRET.search(rotate(enrolled).get_data(as_text=True)) and len(listed(iam)) == 2
 
 
@@ -116,12 +118,14 @@ def test_deleting_the_key_signed_in_with_asks_for_a_code_there_but_not_other_key
     other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
     page = client.get(f"/security/keys/{other}/delete").get_data(as_text=True)
     assert 'name="code"' not in page
-    assert client.post(f"/security/keys/{other}/delete").status_code == 302 and other not in listed(iam)
+    assert_redirect(client.post(f"/security/keys/{other}/delete"), "/security/keys")
+    assert other not in listed(iam)
     old = enrolled.user.access_key_id
     rotate(enrolled)
     client.post("/security/keys/rotate/finish")
     refused = client.post(f"/security/keys/{old}/delete")  # the rotation's code was typed seconds ago
-    assert refused.status_code == 400 and old in listed(iam)
+    assert_page(refused, 400, "Enter the 6-digit code.")
+    assert old in listed(iam)
     assert_redirect(client.post(f"/security/keys/{old}/delete", data=enrolled.code_here()), "/security/keys")
     assert old not in listed(iam)
 
@@ -212,7 +216,7 @@ def test_the_key_in_use_cannot_be_deleted_or_switched_off_outside_rotation(clien
 def test_changes_need_an_mfa_session(client, person, iam):
     person.sign_in()
     other = iam.create_access_key(UserName="new.hire")["AccessKey"]["AccessKeyId"]
-    assert client.get("/security/keys").status_code == 200  # listing works before MFA
+    assert_page(client.get("/security/keys"), 200, "My access keys")  # listing works before MFA
     asked = client.post(f"/security/keys/{other}/status", data={"status": "Inactive"})
     assert asked.status_code == 302 and "/credentials" in asked.location
     assert listed(iam)[other] == "Active"

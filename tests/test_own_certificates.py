@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from own_helpers import audit_rows, pem
+from pages import assert_redirect
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def certs(iam):
 
 
 def test_upload_switch_and_delete(app, client, enrolled, iam):
-    assert client.post("/security/certificates", data={"body": pem()}).status_code == 302
+    assert_redirect(client.post("/security/certificates", data={"body": pem()}), "/security/certificates")
     (cert_id,) = certs(iam)
     page = client.get("/security/certificates").get_data(as_text=True)
     assert cert_id in page and "Active" in page

@@ -23,7 +23,7 @@ def assigned(iam):
 
 
 def test_a_hardware_token_is_enabled_and_gives_session_credentials(app, client, enrolled, iam, clock):
-    assert add_token(client, " gaht-1234 5678 ").status_code == 302  # typed loosely, normalised
+    assert_redirect(add_token(client, " gaht-1234 5678 "), "/security/devices")  # typed loosely, normalised
     assert TOKEN in assigned(iam)
     page = client.get("/security/devices").get_data(as_text=True)
     assert TOKEN in page and "hardware" in page
@@ -74,11 +74,14 @@ def test_removing_the_last_device_asks_for_a_code_typed_there_and_says_why(app, 
     assert "Removing your last MFA device locks you out" in page and 'name="code"' in page
     # The enrollment's code a few seconds ago is not enough: a stolen cookie inside that window would be.
     refused = client.post(f"/security/devices/remove/{virtual}")
-    assert refused.status_code == 400 and assigned(iam) == [virtual]
+    assert_page(refused, 400, "This is your only MFA device", "Enter the 6-digit code.")
+    assert assigned(iam) == [virtual]
     wrong = client.post(f"/security/devices/remove/{virtual}", data={"device": virtual, "code": "000000"})
-    assert wrong.status_code == 400 and assigned(iam) == [virtual]
+    assert_page(wrong, 400, "AWS did not accept this code for your MFA device.")
+    assert assigned(iam) == [virtual]
     done = client.post(f"/security/devices/remove/{virtual}", data=enrolled.code_here())
-    assert done.status_code == 302 and assigned(iam) == []
+    assert_redirect(done, "/")
+    assert assigned(iam) == []
     assert_page(client.get("/security/devices/remove/arn:aws:iam::123456789012:mfa/victim"), 404, NOT_FOUND)
 
 
@@ -164,10 +167,10 @@ def test_a_bad_backup_name_is_refused_before_aws(backup_person, iam, label, word
 
 def test_a_taken_name_and_the_eight_device_limit_are_explained(backup_person, iam):
     taken = backup_person.client.post("/security/devices/backup", data={"label": "x"})
-    assert taken.status_code == 302
+    assert_redirect(taken, "/enroll/scan")
     # The same name again while it waits for its codes: the portal replaces the person's own unassigned one.
     again = backup_person.client.post("/security/devices/backup", data={"label": "x"})
-    assert again.status_code == 302
+    assert_redirect(again, "/enroll/scan")
     for n in range(7):
         device = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"extra{n}")["VirtualMFADevice"]
         seed = device["Base32StringSeed"].decode()

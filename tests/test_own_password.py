@@ -6,6 +6,7 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
 from own_helpers import audit_rows, fail_call
+from pages import assert_page
 
 import conftest
 from app import aws
@@ -64,7 +65,8 @@ def test_change_checks_the_current_password(app, client, enrolled):
     assert stored_password() == GOOD
     done = client.post("/security/password", data={"current": GOOD, "new": "Another-Pass-7",
                                                    "confirm": "Another-Pass-7"})
-    assert done.status_code == 200 and stored_password() == "Another-Pass-7"
+    assert_page(done, 200, "Your console password is changed")
+    assert stored_password() == "Another-Pass-7"
     assert [o for o, _ in audit_rows(app, "console_password_changed")] == ["attempt", "failure", "attempt", "success"]
 
 

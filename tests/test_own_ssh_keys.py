@@ -6,7 +6,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from own_helpers import audit_rows, fail_call, rsa_public, upload, uploaded
-from pages import NOT_FOUND, assert_page
+from pages import NOT_FOUND, assert_page, assert_redirect
 
 from app import aws
 
@@ -20,7 +20,7 @@ def enrolled(person):
 
 def test_upload_list_config_lines_status_and_delete(app, client, enrolled, iam):
     done = upload(client, rsa_public())
-    assert done.status_code == 302
+    assert_redirect(done, "/security/ssh")
     (key_id,) = uploaded(iam)
     page = client.get("/security/ssh").get_data(as_text=True)
     assert f"Host git-codecommit.*.amazonaws.com\n  User {key_id}\n  IdentityFile ~/.ssh/codecommit_rsa" in page

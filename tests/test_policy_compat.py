@@ -3,6 +3,8 @@
 import dataclasses
 import re
 
+from pages import assert_page
+
 from app.policy import Call, Principal, check_calls, load_policy
 from conftest import Person, code, operations
 
@@ -70,8 +72,10 @@ def test_every_call_names_the_signed_in_user_only(iam, make_user, client, clock,
     stolen = "arn:aws:iam::123456789012:mfa/victim"
     refused = client.post("/credentials", data={"device": stolen, "code": code(walker.seed, 1), "duration": "3600",
                                                 "profile": "default"})
-    assert refused.status_code == 400
-    assert client.get(f"/credentials?user={victim.name}").status_code == 200
+    assert_page(refused, 400, "Your MFA devices changed since this page was loaded.")
+    own = client.get(f"/credentials?user={victim.name}")
+    assert_page(own, 200, "Prove it works")
+    assert victim.name not in own.get_data(as_text=True)
     for _service, _operation, params, _mfa in aws_calls:
         assert params.get("UserName", "new.hire") == "new.hire"
         assert params.get("VirtualMFADeviceName", "new.hire") == "new.hire"

@@ -68,14 +68,14 @@ def test_every_post_route_refuses_a_tokenless_post_and_changes_nothing(csrf_app,
         after = (audit_actions(csrf_app), aws_state(iam), store_entry(csrf_app, session_id(raw)))
         assert after == before, path
     # Still signed in with credentials: not even sign-out happened.
-    assert raw.get("/credentials/result").status_code == 200
+    assert_page(raw.get("/credentials/result"), 200, "Your session credentials")
 
 
 def test_anonymous_tokenless_sign_in_is_refused(csrf_app, make_user):
     user = make_user("csrf.anon")
     raw = csrf_app.test_client()
     page = raw.post("/login", data={"access_key_id": user.access_key_id, "secret_access_key": user.secret_access_key})
-    assert page.status_code == 400
+    assert_page(page, 400, "This form has expired")
     assert audit_actions(csrf_app) == []
     assert raw.get("/").headers["Location"].endswith("/login")
 
@@ -89,14 +89,14 @@ def test_a_token_from_another_session_is_refused(csrf_app, browser, make_user, i
 
     stolen = csrf_token(csrf_app, attacker_app_client)
     page = browser.client.post("/enroll/start", data={"csrf_token": stolen})
-    assert page.status_code == 400
+    assert_page(page, 400, "This form has expired")
     assert aws_state(iam) == []
-    assert foreign.client.get("/").status_code == 302  # and the token gave the attacker nothing either
+    assert_redirect(foreign.client.get("/"), "/login")  # and the token gave the attacker nothing either
 
 
 def test_every_step_works_with_the_tokens_the_forms_carry(csrf_app, browser, make_user, iam):
     person = Person(browser, make_user("csrf.flow"))
-    assert person.sign_in().status_code == 200
+    assert_page(person.sign_in(), 200, "Hello, csrf.flow")
     person.start_enrollment()
     assert "Prove it works" in person.verify().get_data(as_text=True)
     assert "Your session credentials" in person.get_credentials().get_data(as_text=True)
@@ -130,7 +130,7 @@ def test_get_requests_change_nothing(csrf_app, browser, make_user, iam):
         after = (audit_actions(csrf_app), aws_state(iam), sealed_values(store_entry(csrf_app, session_id(raw))))
         assert after == before
     assert_page(enrolled.client.client.get("/logout"), 405, NOT_ALLOWED)
-    assert enrolled.client.client.get("/credentials/result").status_code == 200
+    assert_page(enrolled.client.client.get("/credentials/result"), 200, "Your session credentials")
 
 
 def test_https_forms_work_without_a_referer(moto, tmp_path, make_user):

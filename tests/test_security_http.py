@@ -40,7 +40,7 @@ def assert_refused(app, page, browser):
 def test_loopback_over_plain_http_is_allowed(moto, tmp_path, make_user, base_url):
     app = production(tmp_path)
     page, _ = sign_in(app, make_user("loop"), base_url=base_url, remote="::1" if "::1" in base_url else "127.0.0.1")
-    assert page.status_code == 302
+    assert_redirect(page, "/")
 
 
 @pytest.mark.parametrize("base_url, remote", [
@@ -65,7 +65,7 @@ def test_the_sign_in_page_warns_before_keys_are_typed(moto, tmp_path):
 def test_direct_https_is_allowed(moto, tmp_path, make_user):
     app = production(tmp_path)
     page, _ = sign_in(app, make_user("tls"), base_url="https://portal.example.com", remote="203.0.113.9")
-    assert page.status_code == 302
+    assert_redirect(page, "/")
 
 
 def test_forwarded_proto_is_honoured_behind_one_trusted_proxy(moto, tmp_path, make_user):
@@ -73,7 +73,7 @@ def test_forwarded_proto_is_honoured_behind_one_trusted_proxy(moto, tmp_path, ma
     page, _ = sign_in(app, make_user("proxied"), base_url="http://portal.internal", remote="10.0.0.2",
                       headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9",
                                "X-Forwarded-Host": "portal.example.com"})
-    assert page.status_code == 302
+    assert_redirect(page, "/")
     assert "Strict-Transport-Security" in page.headers
     with app.app_context():
         assert outcomes().filter_by(action="sign_in").one().source_ip == "203.0.113.9"
@@ -96,7 +96,7 @@ def test_proxy_without_forwarded_proto_is_plain_http(moto, tmp_path, make_user):
 def test_allow_insecure_http_is_an_explicit_choice(moto, tmp_path, make_user):
     app = production(tmp_path, ALLOW_INSECURE_HTTP=True)
     page, _ = sign_in(app, make_user("lab"), base_url="http://portal.lab", remote="192.0.2.5")
-    assert page.status_code == 302
+    assert_redirect(page, "/")
     assert "secure" not in page.headers["Set-Cookie"].lower().split("; ")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyotp
 import pytest
 import time_machine
-from pages import assert_page, assert_redirect
+from pages import AWS_AWAY, assert_page, assert_redirect
 
 from app import code_budgets, limits
 from app.models import AuditEvent
@@ -21,6 +21,9 @@ from security_helpers import outcomes
 
 BAD_KEYS = {"access_key_id": "AKIA123", "secret_access_key": "x"}  # refused before any AWS call
 ELSEWHERE = "192.0.2.44"
+# What a refused sign-in and a refused code say.
+KEY_SHAPE = "A secret access key is 40 characters of letters, digits"
+CODE_REFUSED = "AWS did not accept this code for your MFA device."
 
 
 @pytest.fixture
@@ -83,12 +86,12 @@ def test_successful_sign_ins_never_count_and_failures_meet_the_address_budget(li
     browser = limited_app.test_client()
     per_address, per_key = allowance(limited_app, signin.PER_ADDRESS), allowance(limited_app, signin.PER_KEY)
     for attempt in range(per_address):
-        assert failed_sign_in(browser, f"AKIA{attempt // per_key:016d}").status_code == 400
+        assert_page(failed_sign_in(browser, f"AKIA{attempt // per_key:016d}"), 400, KEY_SHAPE)
     body = assert_sign_in_paused(failed_sign_in(browser, "AKIA" + "N" * 16), "from your network")
     assert "for this access key" not in body
     # Now even the right keys from that address wait; another address is not affected.
     assert_page(Person(limited_app.test_client(), users[0]).sign_in(follow=False), 429, "Too many failed sign-ins")
-    assert failed_sign_in(browser, "AKIA" + "N" * 16, ELSEWHERE).status_code == 400
+    assert_page(failed_sign_in(browser, "AKIA" + "N" * 16, ELSEWHERE), 400, KEY_SHAPE)
     events = rate_limited_events(limited_app)
     assert [(e.outcome, e.source_ip, json.loads(e.detail)) for e in events] == [
         ("refused", "127.0.0.1", {"reason": "auth.login", "budget": "sign-in-failures-per-address"})] * 2
@@ -128,8 +131,11 @@ def test_the_budgets_come_from_the_settings(moto, tmp_path, make_user):
                         SIGN_IN_LIMIT_PER_ADDRESS="3 per minute")
     assert allowance(app, signin.PER_KEY) == 2 and allowance(app, signin.PER_ADDRESS) == 3
     browser = app.test_client()
-    assert [failed_sign_in(browser, "AKIA" + "A" * 16).status_code for _ in range(3)] == [400, 400, 429]
-    assert failed_sign_in(browser, "AKIA" + "B" * 16).status_code == 400  # the address's third
+    answers = [failed_sign_in(browser, "AKIA" + "A" * 16) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [400, 400, 429]
+    assert_page(answers[1], 400, KEY_SHAPE)
+    assert_sign_in_paused(answers[2], "for this access key")
+    assert_page(failed_sign_in(browser, "AKIA" + "B" * 16), 400, KEY_SHAPE)  # the address's third
     page = failed_sign_in(browser, "AKIA" + "C" * 16)
     assert_sign_in_paused(page, "from your network")
 
@@ -186,11 +192,11 @@ def test_codes_are_limited_per_device_then_per_user(limited_app, make_user, iam)
     per_device, per_user = first_number(code_budgets.DEVICE_CODES), first_number(code_budgets.CODES)
     assert per_device < per_user
     for _ in range(per_device - 2):
-        assert wrong_code(person.client, main).status_code == 400
+        assert_page(wrong_code(person.client, main), 400, CODE_REFUSED)
     assert_rate_limited(wrong_code(person.client, main))
     # The other device has its own allowance, until the person's own budget is spent.
     for _ in range(per_user - per_device):
-        assert wrong_code(person.client, backup).status_code == 400
+        assert_page(wrong_code(person.client, backup), 400, CODE_REFUSED)
     assert_rate_limited(wrong_code(person.client, backup))
     assert [json.loads(e.detail) for e in rate_limited_events(limited_app)] == [
         {"reason": "credentials_issued", "budget": "codes-per-device"},
@@ -207,7 +213,7 @@ def test_every_code_route_draws_on_one_budget(limited_app, make_user, iam):
         lambda: wrong_code(person.client, serial),
     ]
     for attempt in range(first_number(code_budgets.DEVICE_CODES) - 2):
-        assert wrong[attempt % 3]().status_code == 400
+        assert_page(wrong[attempt % 3](), 400, "That code was not accepted")
     for guess in wrong:
         assert_rate_limited(guess())
 
@@ -221,7 +227,7 @@ def test_the_per_user_limit_follows_the_person_across_sessions_and_addresses(lim
     second.client.environ_base["REMOTE_ADDR"] = "198.51.100.7"
     second.sign_in()
     for _ in range(first_number(code_budgets.CODES) - 2):  # enrolling spent two
-        assert wrong_code(first.client, backup).status_code == 400
+        assert_page(wrong_code(first.client, backup), 400, CODE_REFUSED)
     # The other browser, address and device still meet the same person's spent budget.
     assert_rate_limited(wrong_code(second.client, "arn:aws:iam::123456789012:mfa/two.browsers"))
 
@@ -231,7 +237,7 @@ def test_enrollment_codes_are_limited_per_pending_device(limited_app, make_user)
     person.sign_in()
     person.start_enrollment()
     for _ in range(first_number(code_budgets.DEVICE_CODES)):
-        assert person.verify("000000", "111111").status_code == 400
+        assert_page(person.verify("000000", "111111"), 400, "AWS did not accept those two codes for this device.")
     assert_rate_limited(person.verify("000000", "111111"))
 
 
@@ -249,8 +255,8 @@ def test_a_malformed_or_reused_code_is_not_counted(limited_app, make_user):
     person.start_enrollment()
     for _ in range(first_number(code_budgets.DEVICE_CODES) + 2):
         # Refused by the form before anything is counted or sent: typos are not guesses.
-        assert person.verify("12345", "abcdef").status_code == 400
-    assert person.verify().status_code == 200  # the real codes still go through
+        assert_page(person.verify("12345", "abcdef"), 400, "The first code must be the 6 digits")
+    assert_page(person.verify(), 200, "Your MFA device is enabled.")  # the real codes still go through
 
 
 def test_admin_actions_are_limited_per_admin_not_per_address(moto, tmp_path, make_user, clock):
@@ -264,11 +270,14 @@ def test_admin_actions_are_limited_per_admin_not_per_address(moto, tmp_path, mak
         # Half from another address, and the audit export draws on the same budget as the user export.
         url = "/admin/export" if n % 2 else "/admin/audit/export"
         page = boss.client.post(url, environ_overrides={"REMOTE_ADDR": "192.0.2.7"} if n % 3 else {})
-        assert page.status_code in (200, 302)  # the audit CSV, or back to the empty dashboard
+        if n % 2:  # the user list: no refresh yet, so back to the dashboard that offers one
+            assert_redirect(page, "/admin/")
+        else:
+            assert page.get_data(as_text=True).startswith("at,action,outcome,")  # the audit CSV
     clock.shift(1)  # those clicks took a moment: the minute's window is no longer whole
     assert_rate_limited(boss.client.post("/admin/export", environ_overrides={"REMOTE_ADDR": "198.51.100.9"}))
     # Another admin from the same address still has a whole budget.
-    assert deputy.client.post("/admin/export").status_code == 302
+    assert_redirect(deputy.client.post("/admin/export"), "/admin/")
     assert [(e.subject, e.detail) for e in rate_limited_events(app)] == [("boss", '{"reason": "admin.export"}')]
 
 
@@ -328,9 +337,9 @@ def test_aws_not_answering_is_not_a_failed_sign_in(limited_app, make_user, monke
 
     monkeypatch.setattr(identity, "identify", identify)
     for _ in range(allowance(limited_app, signin.PER_KEY) + 1):
-        assert person.sign_in(follow=False).status_code == 503
+        assert_page(person.sign_in(follow=False), 503, AWS_AWAY)
     aws_down["now"] = False
-    assert person.sign_in(follow=False).status_code == 302
+    assert_redirect(person.sign_in(follow=False), "/")
 
 
 def test_an_ipv6_client_is_counted_per_64_not_per_address(moto, tmp_path):
@@ -338,9 +347,10 @@ def test_an_ipv6_client_is_counted_per_64_not_per_address(moto, tmp_path):
     browser = app.test_client()
     # A host picks any address in its /64: each attempt from a new one still spends one budget.
     hosts = [f"2001:db8:1:2::{n:x}" for n in range(1, allowance(app, signin.PER_ADDRESS) + 2)]
-    statuses = [failed_sign_in(browser, f"AKIA{n:016d}", host).status_code for n, host in enumerate(hosts)]
-    assert statuses == [400] * (len(hosts) - 1) + [429]
-    assert failed_sign_in(browser, "AKIA" + "Q" * 16, "2001:db8:1:3::1").status_code == 400  # the next /64
+    answers = [failed_sign_in(browser, f"AKIA{n:016d}", host) for n, host in enumerate(hosts)]
+    assert [answer.status_code for answer in answers] == [400] * (len(hosts) - 1) + [429]
+    assert_sign_in_paused(answers[-1], "from your network")
+    assert_page(failed_sign_in(browser, "AKIA" + "Q" * 16, "2001:db8:1:3::1"), 400, KEY_SHAPE)  # the next /64
     assert signin.network_identity("::ffff:192.0.2.8") == "ip:192.0.2.8"  # IPv4 seen through a dual-stack socket
 
 
@@ -354,4 +364,7 @@ def test_a_refusal_raised_to_the_error_page_counts_too(limited_app, make_user, m
     monkeypatch.setattr(identity, "identify", denied)
     person = Person(limited_app.test_client(), make_user("denied"))
     per_key = allowance(limited_app, signin.PER_KEY)
-    assert [person.sign_in(follow=False).status_code for _ in range(per_key + 1)] == [403] * per_key + [429]
+    answers = [person.sign_in(follow=False) for _ in range(per_key + 1)]
+    assert [answer.status_code for answer in answers] == [403] * per_key + [429]
+    assert_page(answers[-2], 403, "AWS denied this action")
+    assert_page(answers[-1], 429, "Too many failed sign-ins")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pages import assert_redirect
+from pages import assert_page, assert_redirect
 
 from app import config as config_module
 from conftest import Person, make_test_app
@@ -68,7 +68,7 @@ def test_sign_out_deletes_the_server_side_session(client, person, app):
     # Replaying the old cookie (say, copied before sign-out) reaches nothing.
     thief = app.test_client()
     thief.set_cookie("mfa_portal", signed_in)
-    assert thief.get("/credentials/result").status_code == 302
+    assert_redirect(thief.get("/credentials/result"), "/login")
     assert thief.get("/").headers["Location"].endswith("/login")
 
 
@@ -78,7 +78,7 @@ def test_idle_sessions_end_after_fifteen_minutes(client, person, app, clock):
     sid = session_id(client)
     for _ in range(3):  # active for 42 minutes in all: each visit starts the idle time again
         clock.shift(14 * 60)
-        assert client.get("/").status_code == 200
+        assert_page(client.get("/"), 200, "Hello, new.hire")
     clock.shift(16 * 60)
     page = client.get("/")
     assert page.status_code == 302 and page.headers["Location"].endswith("/login")
@@ -113,9 +113,9 @@ def test_sessions_end_after_eight_hours_however_active(client, person, app, cloc
     started = store_entry(app, signed_in)["created_at"]
     for _ in range(8 * 4 - 1):  # a visit every 15 minutes (less a second) keeps the idle timeout away
         clock.shift(15 * 60 - 1)
-        assert client.get("/").status_code == 200
+        assert_page(client.get("/"), 200, "Hello, new.hire")
     clock.shift(started + 8 * 3600 - 60 - clock.now())
-    assert client.get("/credentials/result").status_code == 200
+    assert_page(client.get("/credentials/result"), 200, "Your session credentials")
     clock.shift(61)
     page = client.get("/credentials/result", follow_redirects=True)
     assert "maximum length" in page.get_data(as_text=True)
@@ -151,7 +151,7 @@ def test_abandoned_sessions_are_swept_from_disk(app, make_user, clock):
     arriving.sign_in()
     remaining = stored_session_ids(app)
     assert len(remaining) == 1 and remaining != abandoned
-    assert arriving.client.get("/").status_code == 200
+    assert_page(arriving.client.get("/"), 200, "Hello, next.person")
 
 
 def test_the_vault_seals_with_a_key_of_its_own_and_opens_nothing_tampered():
@@ -170,7 +170,7 @@ def test_an_idle_session_may_end_up_to_a_minute_early_never_late(client, person,
     person.sign_in()  # written: the idle time starts
     sid = session_id(client)
     clock.shift(30)
-    assert client.get("/").status_code == 200  # 30 s after the last write, nothing changed: not written
+    assert_page(client.get("/"), 200, "Hello, new.hire")  # 30 s after the last write, nothing changed: not written
     clock.shift(14 * 60 + 31)  # 15:01 after the last write, 14:31 after the last visit
     page = client.get("/")
     assert page.status_code == 302 and page.headers["Location"].endswith("/login")

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 import redis
+from pages import assert_page
 
 from app import session_store
 from conftest import Person, make_test_app
@@ -52,7 +53,7 @@ def test_the_store_holds_no_live_cookie_and_its_names_open_nothing(store_app, ma
     people = [Person(store_app.test_client(), make_user(name)) for name in ("new.hire", "other.hire")]
     for person in people:
         person.sign_in()
-        assert person.client.get("/").status_code == 200
+        assert_page(person.client.get("/"), 200, f"Hello, {person.user.name}")
     cookies = [person.client.get_cookie(COOKIE).value for person in people]
     names = stored_names(store_app)
     assert len(names) == 2
@@ -68,7 +69,7 @@ def test_the_store_holds_no_live_cookie_and_its_names_open_nothing(store_app, ma
         assert page.status_code == 302 and "/login" in page.location
     # The owners' cookies still work: the store finds them by their hash.
     for person in people:
-        assert person.client.get("/security/keys").status_code == 200
+        assert_page(person.client.get("/security/keys"), 200, "My access keys")
 
 
 def test_the_id_hash_is_keyed_by_the_secret_key():

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from moto.iam.models import IAMBackend
+from pages import assert_page, assert_redirect
 
 from app.vault import sealed_values
 from conftest import Person, make_test_app
@@ -72,12 +73,12 @@ def test_a_slow_page_cannot_undo_a_sign_out(store_app, make_user, monkeypatch):
     slow_answers = []
     thread = paused.run(lambda: slow_answers.append(copied.get(SLOW_PAGE)))
 
-    assert client.post("/logout").status_code == 302
+    assert_redirect(client.post("/logout"), "/login")
     assert store_entry(store_app, sid) is None
     paused.release.set()
     thread.join(10)
 
-    assert slow_answers[0].status_code == 200  # the slow page itself still renders
+    assert_page(slow_answers[0], 200, "My access keys")  # the slow page itself still renders
     assert store_entry(store_app, sid) is None  # ...but it did not write the session back
     for path in ("/credentials/result", "/credentials/download", "/"):
         stale = store_app.test_client()
@@ -98,7 +99,7 @@ def test_a_slow_page_cannot_bring_back_an_enabled_devices_seed(store_app, make_u
     paused = PausedCall(monkeypatch)
     thread = paused.run(lambda: slow_tab.get(SLOW_PAGE))
 
-    assert person.verify(follow=False).status_code == 302
+    assert_redirect(person.verify(follow=False), "/credentials")
     paused.release.set()
     thread.join(10)
 
@@ -108,7 +109,7 @@ def test_a_slow_page_cannot_bring_back_an_enabled_devices_seed(store_app, make_u
     assert client.get("/enroll/scan").headers["Location"].endswith("/credentials")
     home = client.get("/").get_data(as_text=True)
     assert "Continue the setup" not in home
-    assert person.get_credentials(follow=False).status_code == 302  # and the enrollment goes on
+    assert_redirect(person.get_credentials(follow=False), "/credentials/result")  # and the enrollment goes on
 
 
 def test_a_late_write_after_the_idle_timeout_does_not_revive_the_session(store_app, make_user, monkeypatch):

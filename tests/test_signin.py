@@ -109,7 +109,7 @@ def test_session_id_changes_at_sign_in(tmp_path, make_user):
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
     page = browser.post("/login", data={"csrf_token": token, "access_key_id": user.access_key_id,
                                         "secret_access_key": user.secret_access_key})
-    assert page.status_code == 302
+    assert_redirect(page, "/")
     after = browser.get_cookie("mfa_portal")
     assert after is not None and after.value != planted
     assert browser.get_cookie("mfa_portal_pre") is None

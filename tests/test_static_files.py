@@ -6,6 +6,8 @@ import hashlib
 import re
 from urllib.parse import unquote
 
+from pages import NOT_FOUND, assert_page
+
 from app import ROOT
 
 
@@ -51,7 +53,7 @@ def test_static_requests_open_no_session(app, client, person, monkeypatch):
     assert pages == 1  # the page itself read the signed-in session
     answer = fetch(client, url)
     assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
-    assert client.get("/static/missing.css").status_code == 404  # the error page renders without a session too
+    assert_page(client.get("/static/missing.css"), 404, NOT_FOUND)  # the error page renders without a session too
     assert len(opened) == pages
     assert "Sign out" in client.get("/").get_data(as_text=True)  # and the session is still there
 

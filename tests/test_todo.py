@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
+from pages import assert_redirect
 
 from app.services.access_keys import AccessKey
 from app.services.todo import Facts, Item, Kind, items
@@ -269,6 +270,7 @@ def test_deactivating_without_an_mfa_session_comes_back_to_the_keys_page_after_t
     clock.advance(2)
     back = client.post(asked.location, data={"device": "arn:aws:iam::123456789012:mfa/new.hire",
                                              "code": code(enrolled.seed), "duration": "3600", "profile": "default"})
-    assert back.location == "/security/keys" and client.get(back.location).status_code == 200
+    assert back.location == "/security/keys"
+    assert_redirect(back, "/security/keys", "My access keys", client=client)
     client.post(f"/security/keys/{other}/status", data={"status": "Inactive"})  # now with the MFA session
     assert items_on(home(client)) == ["rotate-key"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pages import SIGN_IN, assert_page
 
 from conftest import make_test_app
 
@@ -41,12 +42,12 @@ def test_the_portal_host_still_redirects_to_itself(guarded):
     forwarded = client.get("/admin", headers={"Host": "10.0.0.5:8000", "X-Forwarded-Host": PORTAL,
                                               "X-Forwarded-Proto": "https"})
     assert forwarded.headers["Location"] == f"https://{PORTAL}/admin/"
-    assert client.get("/login", headers={"Host": PORTAL}).status_code == 200
+    assert_page(client.get("/login", headers={"Host": PORTAL}), 200, SIGN_IN)
 
 
 def test_without_portal_hosts_any_host_works_for_development(app):
     assert app.config["TRUSTED_HOSTS"] is None
-    assert app.test_client().get("/login", base_url="http://localhost:5000").status_code == 200
+    assert_page(app.test_client().get("/login", base_url="http://localhost:5000"), 200, SIGN_IN)
 
 
 def test_portal_hosts_is_a_comma_list_from_the_environment(monkeypatch):
