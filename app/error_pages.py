@@ -124,9 +124,9 @@ def untrusted_host(err: SecurityError):
         # create_url_adapter would have to swallow the SecurityError this handler exists for);
         # tests/test_trusted_hosts.py fails if Flask stops reading URLs from here.
         request_ctx.url_adapter = current_app.url_map.bind(current_app.config["TRUSTED_HOSTS"][0])
-    return render_error(400, "This portal does not answer to that address",
-                        "The request named a host name this portal is not set up for, so it did nothing.",
-                        "Open the portal at the address your administrator gave you.")
+    return render_error(400, _("This portal does not answer to that address"),
+                        _("The request named a host name this portal is not set up for, so it did nothing."),
+                        _("Open the portal at the address your administrator gave you."))
 
 
 def http_error(err: HTTPException):

@@ -55,3 +55,10 @@ def test_portal_hosts_is_a_comma_list_from_the_environment(monkeypatch):
 
     monkeypatch.setenv("PORTAL_HOSTS", "portal.example.com, .portal.example.org")
     assert from_environment()["PORTAL_HOSTS"] == portal_hosts() == ["portal.example.com", ".portal.example.org"]
+
+
+def test_the_refusal_speaks_the_visitors_language(guarded):
+    page = guarded.test_client().get("/login", headers={"Host": "evil.example", "Accept-Language": "ja"})
+    body = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert "このポータルはそのアドレスでは応答しません" in body and "管理者から案内されたアドレス" in body
