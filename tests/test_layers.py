@@ -192,3 +192,15 @@ def test_no_test_module_imports_another():
             found += [f"{path.name}:{node.lineno} imports {name}" for name in names
                       if name.rpartition(".")[2].startswith("test_")]
     assert found == []
+
+
+def test_test_helpers_are_imported_by_one_name():
+    """`tests.e2e.steps` and `.steps` would be two copies of one module, each with its own state (the admin's spent
+    TOTP steps were, and two browser tests typed the same code)."""
+    found = []
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            found += [f"{path.name}:{node.lineno} imports {name}" for name in names if name.split(".")[0] == "tests"]
+    assert found == []

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.steps import ADMIN_STEPS, fresh_step
+from .steps import ADMIN_STEPS, fresh_step
 
 pytestmark = pytest.mark.e2e
 
