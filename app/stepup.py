@@ -120,5 +120,5 @@ def code_here(form_class, **kwargs):
 def prove_here(form) -> None:
     """Have AWS check the code typed on this page now (no earlier code counts); raises CodeRejected and the like."""
     config = current_app.config
-    session_credentials.confirm(portal(), current_actor(), form.device.data, form.code.data, config["ADMIN_USERS"],
-                    config["ADMIN_GROUPS"])
+    session_credentials.confirm(portal(), current_actor(), form.device.data, form.code.data,
+                                config["ADMIN_USERS"], config["ADMIN_GROUPS"])

@@ -26,8 +26,7 @@ def get():
     state = portal()
     owned = devices.code_givers(state, request.form.get("device"))
     if not owned:
-        flash(_("Set up an MFA device first; then you can get session credentials."), "info")
-        return redirect(url_for("account.home"))
+        return _set_up_a_device_first(_("Set up an MFA device first; then you can get session credentials."))
     form = CredentialsForm()
     form.device.choices = device_choices(owned)
     enrolling = state.enrolling
@@ -53,10 +52,8 @@ def confirm():
     """Type one code to unlock the change the person was making, told in words, then go back to it."""
     state = portal()
     owned = devices.code_givers(state, request.form.get("device"))
-    if not owned:
-        # The step-up code page: the change asked for needs a code, and there is no device to give one.
-        flash(_("Set up an MFA device first: this step needs a code from it."), "info")
-        return redirect(url_for("account.home"))
+    if not owned:  # the change asked for needs a code, and there is no device to give one
+        return _set_up_a_device_first(_("Set up an MFA device first: this step needs a code from it."))
     form = CodeForm()
     form.device.choices = device_choices(owned)
     if request.method == "GET":
@@ -70,11 +67,17 @@ def confirm():
         return render_template("session_credentials/confirm.html", error=form_problem(form), **page), status
     config = current_app.config
     try:
-        session_credentials.confirm(state, current_actor(), form.device.data, form.code.data, config["ADMIN_USERS"],
-                        config["ADMIN_GROUPS"])
+        session_credentials.confirm(state, current_actor(), form.device.data, form.code.data,
+                                    config["ADMIN_USERS"], config["ADMIN_GROUPS"])
     except (CodeAlreadyUsed, CodeRejected) as err:
         return render_template("session_credentials/confirm.html", error=err, **page), 400
     return redirect(target or url_for("account.home"))
+
+
+def _set_up_a_device_first(why: str):
+    """Send a person without a device that gives codes to the home page, where setting one up starts."""
+    flash(why, "info")
+    return redirect(url_for("account.home"))
 
 
 def _render(form: CredentialsForm, enrolling: str | None, error=None, status: int = 200):
