@@ -19,7 +19,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import AuditUnavailable
-from .services import audit, audit_archive, snapshots
+from .services import audit, audit_archive, listings, snapshots
 from .services.exports import EXPORT_HEADER, USER_CSV_HEADER, as_utc, export_values, plain, user_values, write_csv
 
 # Exit codes: 0 done (or nothing to do), 1 a failure (database away, file not writable), 2 bad arguments
@@ -213,8 +213,8 @@ def report_export(kind: str, output: str | None) -> None:
     if snapshot is None:
         click.echo(NO_SNAPSHOT, err=True)
         return
-    rows = snapshots.all_rows(snapshot.id, snapshots.UserQuery())
-    activity = snapshots.last_activity(rows)
+    rows = listings.all_rows(snapshot.id, listings.UserQuery())
+    activity = listings.last_activity(rows)
     values = (export_values(row, activity, "all") for row in rows)
     with _output(output, newline="" if kind == "csv" else None) as out:
         if kind == "csv":
@@ -256,7 +256,7 @@ def users_show(name: str) -> None:
                    "case-sensitive here. A user created since then appears after the next refresh.", err=True)
         raise click.exceptions.Exit(FAILED)
     click.echo(f"From the snapshot of {_when(snapshot.taken_at)}:")
-    for column, value in zip(USER_CSV_HEADER, user_values(row, snapshots.last_activity([row])), strict=True):
+    for column, value in zip(USER_CSV_HEADER, user_values(row, listings.last_activity([row])), strict=True):
         click.echo(f"  {column + ':':<22}{_shown(value)}")
 
 

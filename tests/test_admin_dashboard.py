@@ -15,7 +15,7 @@ from pages import assert_page, assert_redirect
 
 from app.demo import seed
 from app.models import ReportFinding, ReportSnapshot, ReportUser
-from app.services import reporting, snapshots
+from app.services import listings, reporting, snapshots
 from conftest import make_test_app
 from security_helpers import outcomes
 
@@ -108,7 +108,7 @@ def test_csv_equals_the_filtered_pages(crowd, admin_app, show, sort, order):
     first = crowd.client.get(f"/admin/?{query}").get_data(as_text=True)
     total = int(re.search(r"<strong>(\d+)</strong> users?( match|\.)", first).group(1))
     shown = []
-    for number in range(1, math.ceil(total / snapshots.PER_PAGE) + 1):
+    for number in range(1, math.ceil(total / listings.PER_PAGE) + 1):
         shown += table_users(crowd.client.get(f"/admin/?{query}&page={number}").get_data(as_text=True))
     exported = read_csv(crowd.client.post("/admin/export", data={"show": show, "sort": sort, "order": order}))
     names = [row["user"].removeprefix("'") for row in exported]

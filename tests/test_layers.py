@@ -26,7 +26,7 @@ LAYERS = [
                             "app.long_term_credentials", "app.admin", "app.health", "app.cli", "app.reminders_cli",
                             "app.tasks"]),
     # Building the app (settings and create_app) and the queue consumer's process around it.
-    ("factory", ["app.config", "app.setup", "app.factory", "app.consumer", "app"]),
+    ("factory", ["app.config", "app.settings_parsers", "app.setup", "app.factory", "app.consumer", "app"]),
 ]
 # Outside the layers: the demo (an AWS emulator and seeded account) may import the portal; the portal never
 # imports it. (tools/ and bench/ are outside app/ and not read here.)

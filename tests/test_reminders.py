@@ -18,7 +18,7 @@ from pages import assert_redirect
 from app import tasks
 from app.extensions import db
 from app.models import AuditEvent, Reminder, ReportSnapshot
-from app.services import reminders
+from app.services import reminder_mail, reminders
 from bench._util import free_port
 from conftest import make_test_app
 
@@ -220,7 +220,7 @@ def test_the_message_never_asks_for_secrets_and_links_only_to_the_portal(moto, t
     row = Reminder(id=7, batch="c" * 32, user_name="erin", finding="IAM.3", address="erin@example.com",
                    deadline=None)
     with app.app_context():
-        message = reminders.compose(row, app.config)
+        message = reminder_mail.compose(row, app.config)
     text = message.get_body(("plain",)).get_content()
     assert message["Subject"] == "Action needed on your AWS user erin / AWS ユーザー erin について対応をお願いします"
     assert message["Message-ID"] == f"<reminder.7.{'c' * 32}@mfa.example.com>"
@@ -258,11 +258,11 @@ def test_smtp_urls_choose_the_connection(monkeypatch):
     class SMTP_SSL(Fake):  # noqa: N801 - smtplib's name
         pass
 
-    monkeypatch.setattr(reminders.smtplib, "SMTP", SMTP)
-    monkeypatch.setattr(reminders.smtplib, "SMTP_SSL", SMTP_SSL)
+    monkeypatch.setattr(reminder_mail.smtplib, "SMTP", SMTP)
+    monkeypatch.setattr(reminder_mail.smtplib, "SMTP_SSL", SMTP_SSL)
     message = email.message.EmailMessage()
-    assert reminders.deliver("smtp+starttls://me%40corp:p%3Ass@mail.example.com", message) is None
-    assert reminders.deliver("smtps://mail.example.com", message) is None
+    assert reminder_mail.deliver("smtp+starttls://me%40corp:p%3Ass@mail.example.com", message) is None
+    assert reminder_mail.deliver("smtps://mail.example.com", message) is None
     assert seen == [("SMTP", "mail.example.com", 587), "starttls", ("login", "me@corp", "p:ss"), "sent",
                     ("SMTP_SSL", "mail.example.com", 465), "sent"]
 

@@ -12,8 +12,8 @@ from wtforms.fields.choices import SelectChoice
 
 from ..limits import limit_admin_actions
 from ..login import current_actor
-from ..services import audit, snapshots
-from ..services.snapshots import AuditQuery
+from ..services import audit, listings
+from ..services.listings import AuditQuery
 from . import bp
 from .access import admin_required
 from .exports import csv_response, stamp
@@ -27,7 +27,7 @@ AUDIT_CSV_HEADER = ["at", "action", "outcome", "subject", "actor_arn", "source_i
 
 def _with_choices(form: AuditFilterForm | AuditExportForm) -> AuditFilterForm | AuditExportForm:
     """Offer the actions and outcomes that occur in the log."""
-    actions, outcomes = snapshots.event_choices()
+    actions, outcomes = listings.event_choices()
     form.action.choices = [SelectChoice("", _("Any action")), *(SelectChoice(a, action_label(a)) for a in actions)]
     form.outcome.choices = [SelectChoice("", _("Any outcome")), *(SelectChoice(o, outcome_label(o)) for o in outcomes)]
     return form
@@ -62,14 +62,14 @@ def audit_log():
     valid = form.validate()
     query = audit_query(form) if valid else AuditQuery()
     number = (form.page.data or 1) if valid else 1
-    events, total = snapshots.event_page(query, number, PER_PAGE)
+    events, total = listings.event_page(query, number, PER_PAGE)
     if not events and total:  # a page past the end: show the last one
         number = math.ceil(total / PER_PAGE)
-        events, total = snapshots.event_page(query, number, PER_PAGE)
+        events, total = listings.event_page(query, number, PER_PAGE)
     return render_template(
         "admin/audit.html", form=form, query=query, events=events, total=total, number=number,
         pages=max(1, math.ceil(total / PER_PAGE)), details=details, args=query_args(query),
-        export_form=AuditExportForm(formdata=None), recent_first=snapshots.recent_first_enrollments(),
+        export_form=AuditExportForm(formdata=None), recent_first=listings.recent_first_enrollments(),
     ), 200 if valid else 400
 
 
@@ -83,7 +83,7 @@ def audit_export():
         flash(_("The audit filter was not valid; nothing was exported."), "error")
         return redirect(url_for("admin.audit_log"))
     query = audit_query(form)
-    events = snapshots.all_events(query)
+    events = listings.all_events(query)
     audit.record(audit.Action.ADMIN_AUDIT_EXPORT, current_actor(), rows=len(events), filter=query_args(query))
     return csv_response(f"mfa-portal-audit-{stamp()}.csv", AUDIT_CSV_HEADER, (
         [e.at, e.action, e.outcome, e.subject, e.actor_arn, e.source_ip, e.user_agent, e.first_enrollment, e.detail]

@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..services.findings import CONTROLS
-from ..services.snapshots import SHOWS, SORTS
+from ..services.listings import SHOWS, SORTS
 
 # IAM user names: letters, digits and + = , . @ _ - (up to 64).
 USER_NAME = r"^[\w+=,.@-]{1,64}$"

@@ -23,6 +23,7 @@ from ..services import (
     audit,
     devices,
     findings,
+    listings,
     refreshing,
     reminders,
     reporting,
@@ -30,7 +31,7 @@ from ..services import (
 )
 from ..services.audit import Action
 from ..services.exports import EXPORT_HEADER, export_values
-from ..services.snapshots import PER_PAGE, SHOWS, SORTS, UserQuery
+from ..services.listings import PER_PAGE, SHOWS, SORTS, UserQuery
 from ..sessions import portal
 from . import bp, charts
 from .access import admin_required
@@ -90,11 +91,11 @@ def dashboard():
     rows, total, activity, counts, limits = [], 0, {}, {}, None
     if snapshot is not None:
         counts, limits = snapshots.finding_counts(snapshot), snapshots.thresholds(snapshot)
-        rows, total = snapshots.page(snapshot.id, query, number)
+        rows, total = listings.page(snapshot.id, query, number)
         if not rows and total:  # a page past the end (the list shrank): show the last one
             number = math.ceil(total / PER_PAGE)
-            rows, total = snapshots.page(snapshot.id, query, number)
-        activity = snapshots.last_activity(rows)
+            rows, total = listings.page(snapshot.id, query, number)
+        activity = listings.last_activity(rows)
     return render_template(
         "admin/dashboard.html", form=form, query=query, snapshot=snapshot, rows=rows, total=total,
         activity=activity, number=number, pages=max(1, math.ceil(total / PER_PAGE)), shows=SHOWS,
@@ -137,8 +138,8 @@ def export():
               "error")
         return redirect(url_for("admin.dashboard"))
     query = user_query(form)
-    rows = snapshots.all_rows(snapshot.id, query)
-    activity = snapshots.last_activity(rows)
+    rows = listings.all_rows(snapshot.id, query)
+    activity = listings.last_activity(rows)
     audit.record(Action.ADMIN_EXPORT, current_actor(), rows=len(rows), filter=asdict(query))
     # Every row names the filter it was exported with, so a sorted or pasted sheet still says what it holds.
     taken_with = urlencode(query_args(query)) or "all"
@@ -159,7 +160,7 @@ def _render_user(user_name: str, owned: list[devices.Device], form: ResetForm, s
     own = access_keys.of_user(portal().mfa_client("iam"), user_name)
     slots = findings.read_slots(row.key_facts) if row else []
     return render_template("admin/user.html", user_name=user_name, devices=owned, form=form, row=row,
-                           snapshot=snapshot, events=snapshots.user_events(user_name), own=own,
+                           snapshot=snapshot, events=listings.user_events(user_name), own=own,
                            stale_days=current_app.config["FINDINGS_KEY_AGE_DAYS"],
                            found=snapshots.user_findings(snapshot.id, user_name) if row else {},
                            controls=findings.CONTROLS,
