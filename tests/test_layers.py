@@ -23,8 +23,8 @@ LAYERS = [
              "app.static_files"]),
     # The ways in: one blueprint package per area, the operators' commands, the queue's tasks.
     ("views and commands", ["app.auth", "app.account", "app.devices", "app.session_credentials",
-                            "app.long_term_credentials", "app.admin", "app.health", "app.cli", "app.reminders_cli",
-                            "app.tasks"]),
+                            "app.long_term_credentials", "app.admin", "app.health", "app.cli", "app.policy_cli",
+                            "app.reminders_cli", "app.tasks"]),
     # Building the app (settings and create_app) and the queue consumer's process around it.
     ("factory", ["app.config", "app.setup", "app.factory", "app.consumer", "app"]),
 ]
