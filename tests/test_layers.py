@@ -13,7 +13,8 @@ LAYERS = [
     # Plain building blocks: errors, the AWS boundary, storage, metrics; nothing here knows about requests.
     ("foundation", ["app.errors", "app.profiles", "app.aws", "app.metrics", "app.extensions", "app.models",
                     "app.instance_files", "app.backends", "app.limit_store", "app.session_store", "app.catalogs",
-                    "app.policy", "app.redirects", "app.logs", "app.clock", "app.vault", "app.domain"]),
+                    "app.policy", "app.policy_match", "app.redirects", "app.logs", "app.clock", "app.vault",
+                    "app.domain"]),
     # What services are given: the typed session, words in the visitor's language, the code budgets.
     ("session and words", ["app.sessions", "app.login", "app.i18n", "app.code_budgets"]),
     # Flows with plain signatures that raise domain errors.
