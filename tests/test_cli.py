@@ -303,17 +303,17 @@ def test_an_unwritable_output_file_is_one_sentence_and_exit_1(cli_app, tmp_path)
 
 
 def test_a_purge_that_cannot_record_itself_removes_nothing(cli_app, monkeypatch):
-    from app.services import audit
+    from app.services import audit_spool
 
     add_events(cli_app, 800)
-    real_insert = audit._insert
+    real_insert = audit_spool.insert
 
     def refuse_purge_records(rows, spooled=False):
         if rows and rows[0]["action"] == "audit_purge":
             raise OperationalError("INSERT", {}, Exception("disk full"))
         return real_insert(rows, spooled)
 
-    monkeypatch.setattr(audit, "_insert", refuse_purge_records)
+    monkeypatch.setattr(audit_spool, "insert", refuse_purge_records)
     result = run(cli_app, "audit", "purge", "--before", (NOW - timedelta(days=400)).date().isoformat())
     assert result.exit_code == 1 and "nothing was changed" in result.stderr and "Traceback" not in result.output
     assert stored(cli_app) == [("sign_in", "success")]
