@@ -27,7 +27,7 @@ from .i18n import init_i18n
 from .login import load_user
 from .long_term_credentials import bp as long_term_credentials_bp
 from .metrics import init_metrics
-from .policy import policy_cli
+from .policy_cli import policy_cli
 from .reminders_cli import reminders_cli
 from .security import init_security
 from .services import queueing

@@ -22,7 +22,11 @@ from app.services.exports import read_cell
 from conftest import make_test_app
 
 pytest_plugins = ["admin_fixtures"]  # lite_app, lite_account: an admin with an MFA session, for a real refresh
-NOW = datetime.now(UTC)
+
+
+def now() -> datetime:
+    """This test's now: the clock fixture freezes time, up to a code step before the module was imported."""
+    return datetime.now(UTC)
 
 
 def run(app, *args: str):
@@ -32,7 +36,7 @@ def run(app, *args: str):
 
 def add_events(app, *ages_in_days: float, action: str = "sign_in", outcome: str = "success", **extra) -> None:
     """Write audit rows dated `age` days ago (straight into the table, as years of use would have)."""
-    rows = [{"at": NOW - timedelta(days=age), "action": action, "outcome": outcome, "subject": f"user.{i}",
+    rows = [{"at": now() - timedelta(days=age), "action": action, "outcome": outcome, "subject": f"user.{i}",
              "event_key": os.urandom(16).hex(), **extra} for i, age in enumerate(ages_in_days)]
     with app.app_context():
         db.session.execute(db.insert(AuditEvent.__table__), rows)
@@ -97,7 +101,7 @@ def test_audit_export_writes_every_record_in_the_range_attempts_too(both_apps, n
     app = both_apps
     add_events(app, 40, 10.5, 10.4, 2)
     add_events(app, 10.45, action="credentials_issued", outcome="attempt", request_id="edge-1")
-    since, until = (NOW - timedelta(days=11)).date(), (NOW - timedelta(days=10)).date()
+    since, until = (now() - timedelta(days=11)).date(), (now() - timedelta(days=10)).date()
     result = run(app, "audit", "export", "--since", since.isoformat(), "--until", until.isoformat())
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines()]
@@ -139,7 +143,7 @@ def test_audit_export_refuses_bad_dates_and_says_when_nothing_matched(cli_app):
 def test_audit_purge_refuses_anything_younger_than_the_floor(both_apps):
     app = both_apps
     add_events(app, 400, 10)
-    too_recent = (NOW - timedelta(days=364)).date().isoformat()
+    too_recent = (now() - timedelta(days=364)).date().isoformat()
     result = run(app, "audit", "purge", "--before", too_recent)
     assert result.exit_code == 2
     assert "would remove records younger than 365 days (AUDIT_RETENTION_MIN_DAYS)" in result.stderr
@@ -151,7 +155,7 @@ def test_audit_purge_counts_removes_records_itself_and_never_removes_a_purge(bot
     app = both_apps
     add_events(app, 900, 800, 500, 10)
     add_events(app, 700, action="device_enabled", outcome="attempt")
-    before = (NOW - timedelta(days=600)).date().isoformat()
+    before = (now() - timedelta(days=600)).date().isoformat()
     dry = run(app, "audit", "purge", "--before", before, "--dry-run")
     assert dry.exit_code == 0 and "Would remove 3 audit records" in dry.stdout and len(stored(app)) == 5
     done = run(app, "audit", "purge", "--before", before)
@@ -167,7 +171,7 @@ def test_audit_purge_counts_removes_records_itself_and_never_removes_a_purge(bot
     assert agent.startswith("flask audit purge (run by ")
     # Years later, a purge past the first one's date leaves the first purge's records where they are.
     with app.app_context():
-        db.session.execute(db.update(AuditEvent.__table__).values(at=NOW - timedelta(days=3000)))
+        db.session.execute(db.update(AuditEvent.__table__).values(at=now() - timedelta(days=3000)))
         db.session.commit()
     again = run(app, "audit", "purge", "--before", before)
     assert again.exit_code == 0 and "Removed 2 audit records" in again.stdout  # the two sign-ins, not the purge
@@ -189,9 +193,9 @@ def test_the_orm_still_refuses_to_delete_an_event(cli_app):
 def add_snapshot(app, age_days: float, users: tuple[str, ...] = ("alice",)) -> int:
     """Store a snapshot taken `age_days` ago with one row per user; return its id."""
     with app.app_context():
-        snapshot = ReportSnapshot(taken_at=NOW - timedelta(days=age_days), taken_by="arn:aws:iam::1:user/admin",
+        snapshot = ReportSnapshot(taken_at=now() - timedelta(days=age_days), taken_by="arn:aws:iam::1:user/admin",
                                   users=len(users), enrolled=len(users), calls=7, seconds=1.25,
-                                  report_generated_at=NOW - timedelta(days=age_days, hours=3))
+                                  report_generated_at=now() - timedelta(days=age_days, hours=3))
         db.session.add(snapshot)
         db.session.flush()
         for name in users:
@@ -303,17 +307,17 @@ def test_an_unwritable_output_file_is_one_sentence_and_exit_1(cli_app, tmp_path)
 
 
 def test_a_purge_that_cannot_record_itself_removes_nothing(cli_app, monkeypatch):
-    from app.services import audit
+    from app.services import audit_spool
 
     add_events(cli_app, 800)
-    real_insert = audit._insert
+    real_insert = audit_spool.insert
 
     def refuse_purge_records(rows, spooled=False):
         if rows and rows[0]["action"] == "audit_purge":
             raise OperationalError("INSERT", {}, Exception("disk full"))
         return real_insert(rows, spooled)
 
-    monkeypatch.setattr(audit, "_insert", refuse_purge_records)
-    result = run(cli_app, "audit", "purge", "--before", (NOW - timedelta(days=400)).date().isoformat())
+    monkeypatch.setattr(audit_spool, "insert", refuse_purge_records)
+    result = run(cli_app, "audit", "purge", "--before", (now() - timedelta(days=400)).date().isoformat())
     assert result.exit_code == 1 and "nothing was changed" in result.stderr and "Traceback" not in result.output
     assert stored(cli_app) == [("sign_in", "success")]

@@ -320,19 +320,19 @@ def test_the_outcome_and_its_event_share_one_transaction(moto, tmp_path, monkeyp
     """An outcome spooled while the database was away brings its event along when it lands, exactly once."""
     from sqlalchemy.exc import OperationalError
 
-    from app.services import audit
+    from app.services import audit, audit_spool
 
     app = hooked_app(tmp_path, receiver.url)
-    real_insert = audit._insert
+    real_insert = audit_spool.insert
     with monkeypatch.context() as patch:
         def database_away(rows, spooled=False):
             raise OperationalError("INSERT", {}, Exception("database is away"))
 
-        patch.setattr(audit, "_insert", database_away)
+        patch.setattr(audit_spool, "insert", database_away)
         key = record_event(app)
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(EventOutbox)) == 0
-    assert audit._insert is real_insert
+    assert audit_spool.insert is real_insert
     consumer(app)
     record_event(app, action="ssh_key_deleted")  # the next write lands the spool first, then its own record
     messages = receiver.wait_for(2)

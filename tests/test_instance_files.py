@@ -69,9 +69,9 @@ def test_every_file_the_portal_writes_is_private(moto, tmp_path, make_user, loos
 def test_the_audit_spool_is_private(app, loose_umask):
     from pathlib import Path
 
-    from app.services import audit
+    from app.services import audit_spool
 
-    with app.app_context(), audit._spool_locked():
+    with app.app_context(), audit_spool.spool_locked():
         pass  # opening it is what creates it, on the first outcome the database could not take
     assert mode(Path(app.instance_path) / "audit-spool.jsonl") == 0o600
     assert mode(app.instance_path) == 0o700

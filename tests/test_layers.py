@@ -13,7 +13,8 @@ LAYERS = [
     # Plain building blocks: errors, the AWS boundary, storage, metrics; nothing here knows about requests.
     ("foundation", ["app.errors", "app.profiles", "app.aws", "app.metrics", "app.extensions", "app.models",
                     "app.instance_files", "app.backends", "app.limit_store", "app.session_store", "app.catalogs",
-                    "app.policy", "app.redirects", "app.logs", "app.clock", "app.vault", "app.domain"]),
+                    "app.policy", "app.policy_match", "app.redirects", "app.logs", "app.clock", "app.vault",
+                    "app.domain"]),
     # What services are given: the typed session, words in the visitor's language, the code budgets.
     ("session and words", ["app.sessions", "app.login", "app.i18n", "app.code_budgets"]),
     # Flows with plain signatures that raise domain errors.
@@ -23,8 +24,8 @@ LAYERS = [
              "app.static_files"]),
     # The ways in: one blueprint package per area, the operators' commands, the queue's tasks.
     ("views and commands", ["app.auth", "app.account", "app.devices", "app.session_credentials",
-                            "app.long_term_credentials", "app.admin", "app.health", "app.cli", "app.reminders_cli",
-                            "app.tasks"]),
+                            "app.long_term_credentials", "app.admin", "app.health", "app.cli", "app.policy_cli",
+                            "app.reminders_cli", "app.tasks"]),
     # Building the app (settings and create_app) and the queue consumer's process around it.
     ("factory", ["app.config", "app.settings_parsers", "app.setup", "app.factory", "app.consumer", "app"]),
 ]

@@ -14,7 +14,7 @@ from app.config import ConfigurationError, from_environment
 from app.extensions import db
 from app.logs import json_formatter
 from app.models import AuditEvent
-from app.services import audit
+from app.services import audit, audit_spool
 from conftest import Person, make_test_app
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -135,16 +135,16 @@ def test_audit_rows_name_the_request_that_wrote_them(app, person):
 
 
 def test_a_spooled_record_keeps_its_request_id_and_old_spool_lines_still_land(app, person, monkeypatch):
-    real_insert = audit._insert
+    real_insert = audit_spool.insert
 
     def database_away(rows, spooled=False):
         raise OperationalError("INSERT", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(audit, "_insert", database_away)
+    monkeypatch.setattr(audit_spool, "insert", database_away)
     first = person.sign_in(follow=False)
-    monkeypatch.setattr(audit, "_insert", real_insert)
+    monkeypatch.setattr(audit_spool, "insert", real_insert)
     with app.app_context():
-        spool = audit._spool_path()
+        spool = audit_spool.spool_path()
         with open(spool) as held:
             assert json.loads(held.read())["request_id"] == first.headers["X-Request-ID"]
         # A line spooled by the version before request ids: no such key.

@@ -7,7 +7,7 @@ from own_helpers import audit_rows, fail_call, rsa_public, upload, uploaded
 from sqlalchemy.exc import OperationalError
 
 from app import aws, errors
-from app.services import audit
+from app.services import audit_spool
 
 
 def every_error(base: type) -> set[type]:
@@ -48,7 +48,7 @@ def test_an_outage_during_a_change_is_the_503_page_and_aws_is_untouched(app, cli
     def database_gone(rows, spooled=False):
         raise OperationalError("INSERT", {}, Exception("gone"))
 
-    monkeypatch.setattr(audit, "_insert", database_gone)
+    monkeypatch.setattr(audit_spool, "insert", database_gone)
     page = upload(client, rsa_public())
     text = page.get_data(as_text=True)
     assert page.status_code == 503 and page.headers["Retry-After"] == "60"

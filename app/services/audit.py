@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import enum
-import fcntl
 import json
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import metrics
 from ..domain import Actor
 from ..errors import AuditUnavailable, AwsAccessDenied, AwsUnavailable, PortalError
 from ..extensions import db
-from ..instance_files import private_file
 from ..logs import current_request_id
-from ..models import AuditEvent, EventOutbox, utcnow
-from . import queueing
+from ..models import AuditEvent, utcnow
+
+# Writes go through the module (audit_spool.insert), so a test standing in for the database patches one name.
+from . import audit_spool
+from .audit_spool import flush_spool
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +92,6 @@ DETAIL_KEYS = frozenset({
 })
 
 
-def _spool_path() -> str:
-    """The local file that keeps records the database could not take (one per host)."""
-    return os.path.join(current_app.instance_path, "audit-spool.jsonl")
-
-
 def _row(action: Action, actor: Actor, outcome: Outcome, subject: str | None, first_enrollment: bool,
          attempt: str | None, detail: dict[str, Any]) -> dict[str, Any]:
     """Build the row for one event, refusing detail keys nobody declared."""
@@ -115,87 +108,6 @@ def _row(action: Action, actor: Actor, outcome: Outcome, subject: str | None, fi
             "request_id": current_request_id()}
 
 
-def _insert(rows: list[dict[str, Any]], spooled: bool = False) -> None:
-    """Write rows in one transaction; spooled rows skip any already written (a spool flushed twice)."""
-    if spooled:
-        keys = [row["event_key"] for row in rows]
-        present = set(db.session.scalars(db.select(AuditEvent.event_key).where(AuditEvent.event_key.in_(keys))))
-        rows = [row for row in rows if row["event_key"] not in present]
-    owed = []
-    if rows:
-        # A Core insert: an event is written once and never read back, so the ORM's bookkeeping buys nothing.
-        values = [row | {"at": datetime.fromisoformat(row["at"])} for row in rows]
-        db.session.execute(db.insert(AuditEvent.__table__), values)
-        owed = _owed_events(rows)
-    db.session.commit()
-    if owed:
-        _dispatch(owed)
-
-
-def _owed_events(rows: list[dict[str, Any]]) -> list[str]:
-    """Write the webhook events these rows announce, in their transaction; return their event keys."""
-    owed = queueing.announce(rows)
-    if owed:
-        db.session.execute(db.insert(EventOutbox.__table__), owed)
-    return sorted({row["event_id"] for row in owed})
-
-
-def _dispatch(event_keys: list[str]) -> None:
-    """Hand committed events to the queue; if it is away, the consumer's sweep finds them later."""
-    try:
-        ids = list(db.session.scalars(db.select(EventOutbox.id).where(EventOutbox.event_id.in_(event_keys))))
-        queueing.enqueue(queueing.DELIVER_WEBHOOK, ids)
-    except Exception as err:  # noqa: BLE001 - the event is safe in the outbox; the request must not fail now
-        _discard_transaction()
-        log.warning("events: queue unavailable (%s); the consumer's sweep will deliver them", type(err).__name__)
-
-
-def _discard_transaction() -> None:
-    """Roll back after a failed write; the connection may be gone too."""
-    try:
-        db.session.rollback()
-    except SQLAlchemyError:
-        db.session.close()
-
-
-@contextmanager
-def _spool_locked() -> Iterator[Any]:
-    """Open the spool under an exclusive lock shared by every worker of this host."""
-    # Created 0600 by private_file, not under a changed umask: the umask is process-wide, and the other
-    # threads of a gthread worker would create their files under it meanwhile.
-    spool = open(private_file(_spool_path()), "a+", encoding="utf-8")  # noqa: SIM115 - closed below
-    try:
-        fcntl.flock(spool, fcntl.LOCK_EX)
-        yield spool
-    finally:
-        spool.close()
-
-
-def flush_spool() -> int:
-    """Land spooled records before anything newer; return how many were pending."""
-    path = _spool_path()
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        return 0
-    with _spool_locked() as spool:
-        spool.seek(0)
-        # Records spooled before request ids existed lack the key; one insert needs the same keys in each row.
-        rows = [{"request_id": None} | json.loads(line) for line in spool if line.strip()]
-        if rows:
-            _insert(rows, spooled=True)  # raises while the database is still away: the spool stays as it is
-        spool.truncate(0)
-    log.info("audit spool: %d records landed", len(rows))
-    return len(rows)
-
-
-def _spool(row: dict[str, Any]) -> None:
-    """Keep a record on local disk until the database is back (fsync: it must survive a crash)."""
-    with _spool_locked() as spool:
-        spool.write(json.dumps(row) + "\n")
-        spool.flush()
-        os.fsync(spool.fileno())
-    log.warning("audit: database unavailable, %s %s kept in the local spool", row["action"], row["outcome"])
-
-
 def record(action: Action, actor: Actor, outcome: Outcome = Outcome.SUCCESS, subject: str | None = None,
            first_enrollment: bool = False, attempt: str | None = None, **detail: Any) -> str:
     """Append one event; if the database cannot take it, spool it durably. Return its key."""
@@ -203,10 +115,10 @@ def record(action: Action, actor: Actor, outcome: Outcome = Outcome.SUCCESS, sub
     spooled = False
     try:
         flush_spool()
-        _insert([row])
+        audit_spool.insert([row])
     except SQLAlchemyError:
-        _discard_transaction()
-        _spool(row)
+        audit_spool.discard_transaction()
+        audit_spool.keep(row)
         spooled = True
     metrics.audit_event(row["action"], row["outcome"], spooled=spooled)
     log.info("audit %s %s subject=%s", row["action"], row["outcome"], row["subject"])
@@ -241,9 +153,9 @@ def attempt(action: Action, actor: Actor, subject: str | None = None, **detail: 
     row = _row(action, actor, Outcome.ATTEMPT, subject, False, None, detail)
     try:
         flush_spool()
-        _insert([row])
+        audit_spool.insert([row])
     except SQLAlchemyError:
-        _discard_transaction()
+        audit_spool.discard_transaction()
         metrics.audit_refused(row["action"])
         log.warning("audit: database unavailable, refused %s before calling AWS", row["action"])
         raise AuditUnavailable() from None
@@ -283,7 +195,7 @@ def attempted(action: Action, user_name: str, value: str) -> bool:
             AuditEvent.subject == user_name, AuditEvent.action == action.value,
             AuditEvent.outcome == Outcome.ATTEMPT.value, AuditEvent.detail.contains(json.dumps(value))).limit(1))
     except SQLAlchemyError:
-        _discard_transaction()
+        audit_spool.discard_transaction()
         return False
     return found is not None
 
@@ -299,7 +211,7 @@ def lost_secrets(user_name: str) -> set[str]:
             AuditEvent.subject == user_name, AuditEvent.action == Action.ACCESS_KEY_SECRET_LOST.value))
         return {json.loads(detail)["key_id"] for detail in details if detail}
     except SQLAlchemyError:
-        _discard_transaction()
+        audit_spool.discard_transaction()
         return set()
 
 
@@ -318,7 +230,7 @@ def enrollment_unproven(user_name: str, fallback: bool = False) -> bool:
                    AuditEvent.action.in_([Action.DEVICE_ENABLED.value, Action.ENROLLMENT_COMPLETED.value]))
             .group_by(AuditEvent.action)).all())
     except SQLAlchemyError:
-        _discard_transaction()
+        audit_spool.discard_transaction()
         return fallback
     enabled = latest.get(Action.DEVICE_ENABLED.value)
     return enabled is not None and latest.get(Action.ENROLLMENT_COMPLETED.value, 0) < enabled
@@ -348,7 +260,7 @@ def key_history(user_name: str, key_id: str) -> KeyHistory | None:
             .where(AuditEvent.subject == user_name, AuditEvent.action == Action.DEVICE_ENABLED.value,
                    AuditEvent.outcome == Outcome.SUCCESS.value, AuditEvent.first_enrollment.is_(True))).scalar()
     except SQLAlchemyError:
-        _discard_transaction()
+        audit_spool.discard_transaction()
         return None
     replaced = json.loads(created).get("old_key_id") if created else None
     return KeyHistory(created is not None, replaced, first)
